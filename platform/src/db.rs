@@ -1,0 +1,67 @@
+//! The service's own database: PostgreSQL in production, a SQLite file embedded.
+//!
+//! [`connect`] opens the pool with settings that suit each backend; [`connect_and_migrate`]
+//! also brings the schema up to date with the service's `sea-orm-migration` migrator.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm_migration::MigratorTrait;
+
+/// Opens a pool to `url` (`postgres://…` or `sqlite://…`). For SQLite the file and its
+/// directory are created when missing, and the connection runs in WAL mode with a busy
+/// timeout so concurrent writers queue instead of failing.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.sqlx_logging(false).acquire_timeout(Duration::from_secs(10));
+
+    if url.starts_with("sqlite:") {
+        if let Some(dir) = sqlite_file(url).and_then(|path| std::path::Path::new(path).parent().map(ToOwned::to_owned))
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(&dir).map_err(|e| DbErr::Custom(format!("creating {}: {e}", dir.display())))?;
+        }
+        options.max_connections(8).min_connections(1).map_sqlx_sqlite_opts(|opts| {
+            opts.create_if_missing(true)
+                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+        });
+    } else {
+        options.max_connections(16).min_connections(1);
+    }
+    Database::connect(options).await
+}
+
+/// [`connect`], then runs every pending migration of `M`.
+pub async fn connect_and_migrate<M: MigratorTrait>(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let db = connect(url).await?;
+    M::up(&db, None).await?;
+    Ok(db)
+}
+
+/// The file path inside a `sqlite://path?query` URL, if it names a file.
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// Whether `err` is a unique-constraint violation: how inserts learn that an email or SKU is
+/// taken without a racy check-then-insert.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_paths() {
+        assert_eq!(sqlite_file("sqlite://./.mart/user.db?mode=rwc"), Some("./.mart/user.db"));
+        assert_eq!(sqlite_file("sqlite:///tmp/x.db"), Some("/tmp/x.db"));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+    }
+}

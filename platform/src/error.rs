@@ -1,0 +1,161 @@
+//! One way from a service's error to a `tonic::Status`.
+//!
+//! Each service keeps its own `thiserror` enum, one variant per outcome a caller can act on,
+//! and converts it with one exhaustive `match` into the constructors below. They attach the
+//! rich details clients rely on (`BadRequest` field violations, `ErrorInfo` reasons), and
+//! [`internal`] is the only way to report a fault: it logs the cause with an id and sends
+//! the caller just that id, never the detail.
+
+use std::fmt::Display;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// The `ErrorInfo.domain` every Online Mart error carries.
+pub const ERROR_DOMAIN: &str = "mart";
+
+/// One bad field in a request, named as in the proto (`email`, `lines[2].quantity`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// The field's proto name.
+    pub field: String,
+    /// What is wrong with it, in words a client developer can show a user.
+    pub description: String,
+}
+
+impl FieldViolation {
+    /// A violation of `field`.
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self { field: field.into(), description: description.into() }
+    }
+}
+
+impl Display for FieldViolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.description)
+    }
+}
+
+/// Collects the violations of one request, so a client learns every bad field at once
+/// instead of one per round trip.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    /// No violations yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records a violation.
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation::new(field, description));
+    }
+
+    /// Keeps the value of a parse, recording its error under `field`.
+    pub fn check<T>(&mut self, result: Result<T, FieldViolation>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(violation) => {
+                self.0.push(violation);
+                None
+            }
+        }
+    }
+
+    /// `Ok(())` when nothing was recorded, else every violation.
+    pub fn finish(self) -> Result<(), Vec<FieldViolation>> {
+        if self.0.is_empty() { Ok(()) } else { Err(self.0) }
+    }
+}
+
+/// INVALID_ARGUMENT with a `BadRequest` detail naming every bad field.
+pub fn invalid_argument(violations: &[FieldViolation]) -> Status {
+    let message = match violations {
+        [] => "invalid request".to_owned(),
+        [one] => format!("invalid {}: {}", one.field, one.description),
+        many => format!("invalid request: {}", many.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")),
+    };
+    let mut details = ErrorDetails::new();
+    for violation in violations {
+        details.add_bad_request_violation(&violation.field, &violation.description);
+    }
+    Status::with_error_details(Code::InvalidArgument, message, details)
+}
+
+/// NOT_FOUND for a `what` (`"user"`, `"address"`) the caller may not see or that does not
+/// exist — deliberately the same answer for both.
+pub fn not_found(what: &str) -> Status {
+    with_reason(Code::NotFound, "NOT_FOUND", format!("{what} not found"))
+}
+
+/// ALREADY_EXISTS because `field` must be unique.
+pub fn already_exists(field: &str, message: impl Into<String>) -> Status {
+    let mut details =
+        ErrorDetails::with_error_info("ALREADY_EXISTS", ERROR_DOMAIN, [("field".to_owned(), field.to_owned())]);
+    details.add_bad_request_violation(field, "already taken");
+    Status::with_error_details(Code::AlreadyExists, message, details)
+}
+
+/// FAILED_PRECONDITION: the request is well-formed but the current state forbids it.
+/// `reason` is a stable UPPER_SNAKE code clients can switch on.
+pub fn failed_precondition(reason: &str, message: impl Into<String>) -> Status {
+    with_reason(Code::FailedPrecondition, reason, message)
+}
+
+/// UNAUTHENTICATED: no credentials, or credentials that do not hold.
+pub fn unauthenticated(reason: &str, message: impl Into<String>) -> Status {
+    with_reason(Code::Unauthenticated, reason, message)
+}
+
+/// PERMISSION_DENIED: who the caller is, is known; they may not do this.
+pub fn permission_denied(reason: &str, message: impl Into<String>) -> Status {
+    with_reason(Code::PermissionDenied, reason, message)
+}
+
+/// UNAVAILABLE: a dependency is down; the caller may retry.
+pub fn unavailable(reason: &str, message: impl Into<String>) -> Status {
+    with_reason(Code::Unavailable, reason, message)
+}
+
+/// INTERNAL: a fault of ours. The cause is logged with an id; the caller gets the id only.
+pub fn internal(cause: &dyn Display) -> Status {
+    let id = uuid::Uuid::now_v7();
+    tracing::error!(error.id = %id, error = %cause, "internal error");
+    with_reason(Code::Internal, "INTERNAL", format!("internal error (id {id})"))
+}
+
+fn with_reason(code: Code, reason: &str, message: impl Into<String>) -> Status {
+    let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, std::collections::HashMap::new());
+    Status::with_error_details(code, message, details)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_argument_names_every_field() {
+        let status = invalid_argument(&[
+            FieldViolation::new("email", "not an email address"),
+            FieldViolation::new("password", "too short"),
+        ]);
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let fields: Vec<_> = status
+            .get_details_bad_request()
+            .expect("bad request details")
+            .field_violations
+            .into_iter()
+            .map(|v| v.field)
+            .collect();
+        assert_eq!(fields, ["email", "password"]);
+        assert!(status.message().contains("email") && status.message().contains("password"));
+    }
+
+    #[test]
+    fn internal_never_sends_the_cause() {
+        let status = internal(&"password hash column is corrupt");
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("password"));
+    }
+}

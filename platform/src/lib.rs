@@ -1,0 +1,22 @@
+//! What every Online Mart service stands on, one job per module:
+//!
+//! - [`config`]: typed settings from the environment, failing fast on bad values;
+//! - [`telemetry`]: logs (and the slot for trace export);
+//! - [`db`]: connecting to PostgreSQL or SQLite and running migrations;
+//! - [`events`] and [`outbox`]: domain events written in the same transaction as the change;
+//! - [`auth`]: access tokens, the caller's identity, and the per-RPC access check;
+//! - [`server`]: the gRPC server with health, reflection, tracing and graceful shutdown;
+//! - [`error`]: one way from a service's errors to `tonic::Status`;
+//! - `test_util` (feature `test-util`): fresh databases and listeners for tests.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod outbox;
+pub mod server;
+pub mod telemetry;
+
+#[cfg(feature = "test-util")]
+pub mod test_util;

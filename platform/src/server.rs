@@ -1,0 +1,125 @@
+//! The gRPC server every service runs: its own service(s) behind the access check, plus
+//! `grpc.health.v1`, server reflection (so `grpcurl list` works) and a tracing span per call.
+//!
+//! It serves on a listener the caller bound (port 0 in tests) until `shutdown` resolves;
+//! then health flips to NOT_SERVING, new connections are refused, and calls in flight finish.
+
+use std::{convert::Infallible, future::Future, sync::Arc};
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{body::Body, server::NamedService, service::Routes};
+use tonic_health::ServingStatus;
+
+use crate::auth::{AccessLayer, Verifier};
+
+/// Why the server could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The descriptor set did not load into the reflection service.
+    #[error("server reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The transport failed.
+    #[error("gRPC transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// A gRPC server under construction.
+pub struct GrpcServer {
+    routes: Routes,
+    /// Full names of the services added, for health and reflection.
+    names: Vec<&'static str>,
+    verifier: Arc<Verifier>,
+}
+
+impl GrpcServer {
+    /// A server that checks tokens with `verifier`.
+    pub fn new(verifier: Arc<Verifier>) -> Self {
+        Self { routes: Routes::default(), names: Vec::new(), verifier }
+    }
+
+    /// Adds a generated tonic service (`UserServiceServer::new(api)`).
+    pub fn add_service<S>(mut self, service: S) -> Self
+    where
+        S: tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.names.push(S::NAME);
+        self.routes = self.routes.add_service(service);
+        self
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then drains.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health.set_service_status("", ServingStatus::Serving).await;
+        for name in &self.names {
+            health.set_service_status(*name, ServingStatus::Serving).await;
+        }
+
+        let reflection = |builder: tonic_reflection::server::Builder<'static>| {
+            let builder = builder
+                .register_encoded_file_descriptor_set(mart_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .with_service_name("grpc.health.v1.Health");
+            self.names.iter().fold(builder, |builder, name| builder.with_service_name(*name))
+        };
+        let reflection_v1 = reflection(tonic_reflection::server::Builder::configure()).build_v1()?;
+        let reflection_v1alpha = reflection(tonic_reflection::server::Builder::configure()).build_v1alpha()?;
+
+        let names = self.names.clone();
+        let draining = async move {
+            shutdown.await;
+            tracing::info!(services = ?names, "shutting down: refusing new calls, finishing those in flight");
+            health.set_service_status("", ServingStatus::NotServing).await;
+            for name in names {
+                health.set_service_status(name, ServingStatus::NotServing).await;
+            }
+        };
+
+        tracing::info!(addr = ?listener.local_addr().ok(), services = ?self.names, "gRPC server listening");
+        tonic::transport::Server::builder()
+            .trace_fn(|request| tracing::info_span!("grpc", rpc = %request.uri().path()))
+            .layer(AccessLayer::new(self.verifier))
+            .add_routes(self.routes)
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), draining)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM: what a binary passes as its shutdown signal.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

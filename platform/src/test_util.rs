@@ -1,0 +1,143 @@
+//! Test support (feature `test-util`): a fresh database per test on either backend, port-0
+//! listeners, and polling with a deadline instead of sleeps.
+
+use std::{future::Future, time::Duration};
+
+use sea_orm::{ConnectionTrait, Database};
+use tokio::net::TcpListener;
+
+/// The server tests create their PostgreSQL databases on, unless
+/// `MART_TEST_DATABASE_URL` says otherwise.
+pub const DEFAULT_TEST_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Which database engine a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh database on the test PostgreSQL server.
+    Postgres,
+}
+
+/// A database that exists for one test and is removed after it.
+pub struct TestDb {
+    /// The URL to give the service.
+    pub url: String,
+    /// Its engine.
+    pub backend: Backend,
+    /// Keeps the SQLite file's directory alive.
+    _dir: Option<tempfile::TempDir>,
+    /// The server URL and database name to drop at the end, for PostgreSQL.
+    postgres: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for TestDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestDb").field("url", &self.url).finish()
+    }
+}
+
+impl TestDb {
+    /// A database on `backend`.
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => Self::sqlite().await,
+            Backend::Postgres => Self::postgres().await,
+        }
+    }
+
+    /// A SQLite file in a new temporary directory.
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+        Self { url, backend: Backend::Sqlite, _dir: Some(dir), postgres: None }
+    }
+
+    /// A new, empty database on the test PostgreSQL server. Panics with instructions when
+    /// no server answers: a test that needs PostgreSQL must not pass silently without it.
+    pub async fn postgres() -> Self {
+        let server = std::env::var("MART_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_TEST_POSTGRES.to_owned());
+        let admin = Database::connect(&server).await.unwrap_or_else(|error| {
+            panic!(
+                "cannot reach the test PostgreSQL at {server} ({error}). Start it (scripts/test does) \
+                 or point MART_TEST_DATABASE_URL at one"
+            )
+        });
+        let name = format!("mart_test_{}", uuid::Uuid::new_v4().simple());
+        admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("CREATE DATABASE");
+        let _ = admin.close().await;
+        let (base, _) = server.rsplit_once('/').expect("a database URL ends in /<database>");
+        let url = format!("{base}/{name}");
+        Self { url, backend: Backend::Postgres, _dir: None, postgres: Some((server, name)) }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((server, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime, which cannot block on itself: use a thread
+        // with its own small runtime.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let admin = Database::connect(&server).await.ok()?;
+                admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await.ok()?;
+                admin.close().await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!("warning: could not drop a test database");
+        }
+    }
+}
+
+/// A listener on a free port of 127.0.0.1.
+pub async fn listener() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0")
+}
+
+/// Polls `check` until it returns `Some`, for at most ten seconds; panics naming `what`
+/// when it never does. For effects that arrive asynchronously (events, background tasks).
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Runs each named `async fn(TestDb)` of the enclosing test file once on SQLite and once on
+/// PostgreSQL, as `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! db_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::test_util::TestDb::new($crate::test_util::Backend::Sqlite).await).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::test_util::TestDb::new($crate::test_util::Backend::Postgres).await).await
+                }
+            )*
+        }
+    };
+}
