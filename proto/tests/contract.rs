@@ -7,8 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use mart_proto::contract::{self, Access};
 
+/// An HTTP rule as API.md writes it: verb and path.
+type Route = Option<(&'static str, &'static str)>;
+
 /// API.md, row by row: the gRPC path, the access level, and the HTTP rule.
-const API: &[(&str, Access, Option<(&str, &str)>)] = &[
+const API: &[(&str, Access, Route)] = &[
     ("/mart.user.v1.UserService/Register", Access::Public, Some(("POST", "/v1/users"))),
     ("/mart.user.v1.UserService/Login", Access::Public, Some(("POST", "/v1/auth/login"))),
     ("/mart.user.v1.UserService/RefreshToken", Access::Public, Some(("POST", "/v1/auth/refresh"))),

@@ -1,0 +1,15 @@
+//! svc-user's schema, in order. Runs at start-up and from `svc-user migrate`.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_accounts;
+
+/// Every migration of svc-user.
+#[derive(Debug)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(mart_platform::outbox::Migration), Box::new(m20261124_000001_accounts::Migration)]
+    }
+}

@@ -1,0 +1,75 @@
+//! The `refresh_tokens` table: one row per token ever issued, grouped into families (one
+//! family per login). Only the SHA-256 of a token is stored.
+
+use chrono::Utc;
+use sea_orm::{entity::prelude::*, sea_query::Expr};
+
+/// One refresh token.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "refresh_tokens")]
+pub struct Model {
+    /// UUIDv7.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    /// Whose.
+    pub user_id: String,
+    /// The login this token descends from; reuse of a rotated token revokes the family.
+    pub family_id: String,
+    /// Hex SHA-256 of the token.
+    #[sea_orm(unique)]
+    pub token_hash: String,
+    /// When issued.
+    pub created_at: DateTimeUtc,
+    /// When it stops working.
+    pub expires_at: DateTimeUtc,
+    /// When it was exchanged for a new one; a second exchange is theft.
+    pub used_at: Option<DateTimeUtc>,
+    /// When it was revoked (logout, password change, reuse, account locked).
+    pub revoked_at: Option<DateTimeUtc>,
+}
+
+/// No navigable relations; the foreign key is declared in the migration.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+/// The token whose hash is `token_hash`.
+pub async fn find_by_hash<C: ConnectionTrait>(db: &C, token_hash: &str) -> Result<Option<Model>, DbErr> {
+    Entity::find().filter(Column::TokenHash.eq(token_hash)).one(db).await
+}
+
+/// Marks `id` used, only if it is still unused and unrevoked; whether this call did. Two
+/// concurrent refreshes with one token: exactly one wins, the other is treated as reuse.
+pub async fn mark_used<C: ConnectionTrait>(db: &C, id: &str) -> Result<bool, DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::UsedAt, Expr::value(Utc::now()))
+        .filter(Column::Id.eq(id))
+        .filter(Column::UsedAt.is_null())
+        .filter(Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Revokes every token of a family.
+pub async fn revoke_family<C: ConnectionTrait>(db: &C, family_id: &str) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(Column::FamilyId.eq(family_id))
+        .filter(Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Revokes every token of a user.
+pub async fn revoke_all<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(Column::UserId.eq(user_id))
+        .filter(Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
