@@ -1,0 +1,93 @@
+//! svc-user as an operator sees it: reflection and health for grpcurl and load balancers,
+//! the first admin, the binary's commands and its refusal of bad configuration.
+
+use mart_platform::{config::BootstrapAdmin, db_tests, test_util::TestDb};
+use mart_proto::user as pb;
+use tokio_stream::StreamExt;
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+use tonic_reflection::pb::v1::{
+    ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+    server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+};
+
+use crate::support::{PASSWORD, TestApp, authed};
+
+db_tests!(
+    reflection_lists_the_user_service_and_health_says_serving,
+    the_bootstrap_admin_is_created_once,
+    the_binary_creates_admins_and_refuses_bad_config,
+);
+
+async fn reflection_lists_the_user_service_and_health_says_serving(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    let mut reflection = ServerReflectionClient::new(app.channel());
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = reflection.server_reflection_info(tokio_stream::iter([request])).await.unwrap().into_inner();
+    let response = responses.next().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("unexpected reflection answer {response:?}");
+    };
+    let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(names.contains(&"mart.user.v1.UserService".to_owned()), "{names:?}");
+    assert!(names.contains(&"grpc.health.v1.Health".to_owned()), "{names:?}");
+    // Only what this server serves: not the other five services of the contract.
+    assert!(!names.iter().any(|n| n.starts_with("mart.product")), "{names:?}");
+
+    let mut health = HealthClient::new(app.channel());
+    for service in ["", "mart.user.v1.UserService"] {
+        let status = health.check(HealthCheckRequest { service: service.into() }).await.unwrap().into_inner();
+        assert_eq!(status.status(), ServingStatus::Serving, "{service:?}");
+    }
+    app.stop().await;
+}
+
+async fn the_bootstrap_admin_is_created_once(db: TestDb) {
+    let bootstrap = |email: &str| BootstrapAdmin { email: email.into(), password: PASSWORD.into() };
+    let first = bootstrap("owner@example.com");
+    let app = TestApp::spawn_with(db, |config| config.bootstrap_admin = Some(first)).await;
+    let token = app.login("owner@example.com", PASSWORD).await.unwrap().access_token;
+    let listed = app.client().list_users(authed(&token, pb::ListUsersRequest::default())).await.unwrap().into_inner();
+    assert_eq!(listed.users.len(), 1);
+    assert_eq!(listed.users[0].role(), pb::Role::Admin);
+
+    // An admin exists now: a later start with other credentials creates nobody.
+    let db = app.stop().await;
+    let second = bootstrap("intruder@example.com");
+    let app = TestApp::spawn_with(db, |config| config.bootstrap_admin = Some(second)).await;
+    assert!(app.login("intruder@example.com", PASSWORD).await.is_err());
+    app.login("owner@example.com", PASSWORD).await.unwrap();
+}
+
+async fn the_binary_creates_admins_and_refuses_bad_config(db: TestDb) {
+    let binary = env!("CARGO_BIN_EXE_svc-user");
+    let output = tokio::process::Command::new(binary)
+        .args(["admin", "create", "--email", "ops@example.com", "--password", PASSWORD])
+        .env("DATABASE_URL", &db.url)
+        .env_remove("MART_BOOTSTRAP_ADMIN_EMAIL")
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    let weak = tokio::process::Command::new(binary)
+        .args(["admin", "create", "--email", "weak@example.com", "--password", "short"])
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .await
+        .unwrap();
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("password"));
+
+    let app = TestApp::spawn(db).await;
+    let token = app.login("ops@example.com", PASSWORD).await.unwrap().access_token;
+    app.client().list_users(authed(&token, pb::ListUsersRequest::default())).await.unwrap();
+
+    for (variable, value) in [("MART_GRPC_ADDR", "not-an-address"), ("MART_ACCESS_TOKEN_TTL", "soon")] {
+        let output = tokio::process::Command::new(binary).env(variable, value).output().await.unwrap();
+        assert_eq!(output.status.code(), Some(2), "{variable}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains(variable));
+    }
+}

@@ -1,0 +1,170 @@
+//! Plumbing for the svc-user tests: a server on a free port over a fresh database, clients,
+//! and shortcuts for the steps every story starts with. Assertions stay in the tests.
+
+use std::net::SocketAddr;
+
+use mart_platform::{
+    config::{Config, Service},
+    test_util::{TestDb, eventually, listener},
+};
+use mart_proto::user::{self as pb, user_service_client::UserServiceClient};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use tokio::{sync::oneshot, task::JoinHandle};
+use tonic::{Code, Request, Status, metadata::MetadataValue, transport::Channel};
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+
+/// A running svc-user.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), svc_user::StartError>>>,
+    /// Dropped last: the database outlives the server.
+    pub db: TestDb,
+}
+
+/// The password every test account uses unless a test says otherwise.
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    /// svc-user on the embedded defaults over `db`.
+    pub async fn spawn(db: TestDb) -> Self {
+        Self::spawn_with(db, |_| {}).await
+    }
+
+    /// svc-user with `adjust` applied to its config.
+    pub async fn spawn_with(db: TestDb, adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config::embedded(Service::User);
+        config.database_url = db.url.clone();
+        adjust(&mut config);
+        let listener = listener().await;
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(svc_user::serve(config, listener, async move {
+            let _ = rx.await;
+        }));
+        let app = Self { addr, shutdown: Some(tx), task: Some(task), db };
+        // Ready means migrated and serving: the tests may then touch the database directly.
+        let channel = app.channel();
+        eventually("svc-user to report SERVING", || {
+            let mut health = HealthClient::new(channel.clone());
+            async move {
+                let response = health.check(HealthCheckRequest { service: String::new() }).await.ok()?;
+                (response.into_inner().status() == ServingStatus::Serving).then_some(())
+            }
+        })
+        .await;
+        app
+    }
+
+    /// Stops the server, waits for it, and hands back the database for a restart.
+    pub async fn stop(mut self) -> TestDb {
+        self.shutdown.take().unwrap().send(()).unwrap();
+        self.task.take().unwrap().await.unwrap().expect("svc-user stopped cleanly");
+        std::mem::replace(&mut self.db, TestDb::sqlite().await)
+    }
+
+    pub fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr)).unwrap().connect_lazy()
+    }
+
+    pub fn client(&self) -> UserServiceClient<Channel> {
+        UserServiceClient::new(self.channel())
+    }
+
+    /// A direct connection to the service's database, to look at what it stored.
+    pub async fn database(&self) -> DatabaseConnection {
+        mart_platform::db::connect(&self.db.url).await.unwrap()
+    }
+
+    /// Registers `email` with [`PASSWORD`].
+    pub async fn register(&self, email: &str) -> pb::User {
+        self.client()
+            .register(pb::RegisterRequest {
+                email: email.into(),
+                password: PASSWORD.into(),
+                first_name: "Ada".into(),
+                last_name: "Lovelace".into(),
+                phone: None,
+            })
+            .await
+            .expect("register")
+            .into_inner()
+            .user
+            .unwrap()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Result<pb::LoginResponse, Status> {
+        self.client()
+            .login(pb::LoginRequest { email: email.into(), password: password.into() })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// Registers and logs in a customer; their access token.
+    pub async fn customer(&self, email: &str) -> String {
+        self.register(email).await;
+        self.login(email, PASSWORD).await.expect("login").access_token
+    }
+
+    /// Creates an admin the way an operator does, and logs in; their access token.
+    pub async fn admin(&self, email: &str) -> String {
+        let db = self.database().await;
+        svc_user::create_admin(&db, email, PASSWORD).await.expect("create admin");
+        self.login(email, PASSWORD).await.expect("admin login").access_token
+    }
+
+    pub async fn me(&self, token: &str) -> Result<pb::User, Status> {
+        self.client().get_me(authed(token, pb::GetMeRequest {})).await.map(|r| r.into_inner().user.unwrap())
+    }
+
+    /// How many outbox rows of `event_type` are about `aggregate_id`.
+    pub async fn outbox_count(&self, event_type: &str, aggregate_id: &str) -> i64 {
+        let db = self.database().await;
+        let row = db
+            .query_one(sea_orm::Statement::from_sql_and_values(
+                db.get_database_backend(),
+                match db.get_database_backend() {
+                    sea_orm::DatabaseBackend::Postgres => {
+                        "SELECT COUNT(*) AS n FROM outbox WHERE event_type = $1 AND aggregate_id = $2"
+                    }
+                    _ => "SELECT COUNT(*) AS n FROM outbox WHERE event_type = ? AND aggregate_id = ?",
+                },
+                [event_type.into(), aggregate_id.into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<i64>("", "n").unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// `message` with `authorization: Bearer <token>`.
+pub fn authed<T>(token: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert("authorization", MetadataValue::try_from(format!("Bearer {token}")).unwrap());
+    request
+}
+
+/// The fields a status's BadRequest detail names.
+pub fn bad_fields(status: &Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+/// The `ErrorInfo.reason` of a status.
+pub fn reason(status: &Status) -> String {
+    use tonic_types::StatusExt;
+    status.get_details_error_info().map(|info| info.reason).unwrap_or_default()
+}
