@@ -66,7 +66,9 @@ impl GrpcServer {
             let builder = builder
                 .register_encoded_file_descriptor_set(mart_proto::FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-                .with_service_name("grpc.health.v1.Health");
+                .with_service_name("grpc.health.v1.Health")
+                .with_service_name("grpc.reflection.v1.ServerReflection")
+                .with_service_name("grpc.reflection.v1alpha.ServerReflection");
             self.names.iter().fold(builder, |builder, name| builder.with_service_name(*name))
         };
         let reflection_v1 = reflection(tonic_reflection::server::Builder::configure()).build_v1()?;

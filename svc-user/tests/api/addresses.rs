@@ -63,6 +63,9 @@ async fn keep_your_addresses_and_only_yours(db: TestDb) {
         .unwrap_err();
     assert_eq!(wrong_owner.code(), Code::NotFound);
 
+    let blank = internal.get_address(pb::GetAddressRequest::default()).await.unwrap_err();
+    assert_eq!(bad_fields(&blank), ["user_id", "address_id"]);
+
     client.delete_address(authed(&ada, pb::DeleteAddressRequest { address_id: added.id.clone() })).await.unwrap();
     let again =
         client.delete_address(authed(&ada, pb::DeleteAddressRequest { address_id: added.id })).await.unwrap_err();

@@ -10,7 +10,7 @@ use mart_platform::{
 use mart_proto::user as pb;
 use tonic::Code;
 
-use crate::support::{PASSWORD, TestApp, authed, reason};
+use crate::support::{PASSWORD, TestApp, authed, bad_fields, reason};
 
 db_tests!(
     no_token_wrong_role_and_tampered_tokens_are_refused,
@@ -149,6 +149,9 @@ async fn logout_ends_the_session(db: TestDb) {
     let mallory = app.customer("mallory@example.com").await;
     client.logout(authed(&mallory, pb::LogoutRequest { refresh_token: session.refresh_token.clone() })).await.unwrap();
     let still = client.refresh_token(pb::RefreshTokenRequest { refresh_token: session.refresh_token }).await.unwrap();
+
+    let empty = client.logout(authed(&mallory, pb::LogoutRequest { refresh_token: String::new() })).await.unwrap_err();
+    assert_eq!(bad_fields(&empty), ["refresh_token"]);
 
     let current = still.into_inner();
     client
