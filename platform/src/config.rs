@@ -150,13 +150,22 @@ pub enum EventBusKind {
     Kafka,
 }
 
-/// `MART_EVENT_BUS`, `KAFKA_BROKERS`.
+/// `MART_EVENT_BUS`, `KAFKA_BROKERS` and the event bus's tuning.
 #[derive(Clone, Debug)]
 pub struct EventsConfig {
     /// `MART_EVENT_BUS`.
     pub bus: EventBusKind,
     /// `KAFKA_BROKERS`: bootstrap servers.
     pub kafka_brokers: String,
+    /// `MART_EVENT_LOG_URL`: the embedded bus's log (a SQLite file shared by the services of
+    /// one host by default; PostgreSQL also works).
+    pub log_url: String,
+    /// `MART_EVENT_PARTITIONS`: partitions per topic (created topics, embedded log).
+    pub partitions: u32,
+    /// `MART_EVENT_MAX_ATTEMPTS`: handler attempts before an event goes to the DLQ.
+    pub max_attempts: u32,
+    /// `MART_OUTBOX_RETENTION`: how long sent outbox rows are kept.
+    pub outbox_retention: Duration,
 }
 
 /// Token settings. Issuer and audience are fixed names, not knobs: every service must agree.
@@ -294,7 +303,7 @@ impl Config {
             parse_or("MART_GRPC_ADDR", var("MART_GRPC_ADDR"), default_addr(service.default_port()), parse_socket_addr)?;
         let data_dir = var("MART_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("./.mart"));
         let database_url = match var("DATABASE_URL") {
-            Some(url) => check_database_url(url)?,
+            Some(url) => check_database_url("DATABASE_URL", url)?,
             None => sqlite_url(&data_dir, service),
         };
 
@@ -324,6 +333,28 @@ impl Config {
                 _ => Err("expected embedded or kafka".to_owned()),
             })?,
             kafka_brokers: var("KAFKA_BROKERS").unwrap_or_else(|| "localhost:9092".to_owned()),
+            log_url: match var("MART_EVENT_LOG_URL") {
+                Some(url) => check_database_url("MART_EVENT_LOG_URL", url)?,
+                None => format!("sqlite://{}?mode=rwc", data_dir.join("events.db").display()),
+            },
+            partitions: parse_or("MART_EVENT_PARTITIONS", var("MART_EVENT_PARTITIONS"), 4, |v| {
+                v.parse()
+                    .ok()
+                    .filter(|n| (1..=1024).contains(n))
+                    .ok_or_else(|| "expected a number from 1 to 1024".to_owned())
+            })?,
+            max_attempts: parse_or("MART_EVENT_MAX_ATTEMPTS", var("MART_EVENT_MAX_ATTEMPTS"), 5, |v| {
+                v.parse()
+                    .ok()
+                    .filter(|n| (1..=100).contains(n))
+                    .ok_or_else(|| "expected a number from 1 to 100".to_owned())
+            })?,
+            outbox_retention: parse_or(
+                "MART_OUTBOX_RETENTION",
+                var("MART_OUTBOX_RETENTION"),
+                Duration::from_secs(7 * 24 * 3600),
+                parse_duration,
+            )?,
         };
 
         let auth = AuthConfig {
@@ -510,13 +541,11 @@ fn parse_http_url(variable: &'static str, value: String) -> Result<String, Confi
     }
 }
 
-fn check_database_url(value: String) -> Result<String, ConfigError> {
+fn check_database_url(variable: &'static str, value: String) -> Result<String, ConfigError> {
     if value.starts_with("postgres://") || value.starts_with("postgresql://") || value.starts_with("sqlite:") {
         Ok(value)
     } else {
-        Err(ConfigError {
-            variable: "DATABASE_URL", value, message: "expected postgres://… or sqlite://…".to_owned()
-        })
+        Err(ConfigError { variable, value, message: "expected postgres://… or sqlite://…".to_owned() })
     }
 }
 
@@ -537,6 +566,8 @@ mod tests {
         assert_eq!(config.grpc_addr, "127.0.0.1:50054".parse().unwrap());
         assert_eq!(config.database_url, "sqlite://./.mart/inventory.db?mode=rwc");
         assert_eq!(config.events.bus, EventBusKind::Embedded);
+        assert_eq!(config.events.log_url, "sqlite://./.mart/events.db?mode=rwc");
+        assert_eq!((config.events.partitions, config.events.max_attempts), (4, 5));
         assert_eq!(config.auth.access_token_ttl, Duration::from_secs(900));
         assert_eq!(config.auth.refresh_token_ttl, Duration::from_secs(30 * 86400));
         assert_eq!(config.payment.provider, PaymentProviderKind::Manual);
@@ -578,6 +609,10 @@ mod tests {
             ("SMTP_URL", "mail.example.com"),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift"),
             ("MART_PAYMENT_PROVIDER", "paypal"),
+            ("MART_EVENT_PARTITIONS", "0"),
+            ("MART_EVENT_MAX_ATTEMPTS", "many"),
+            ("MART_EVENT_LOG_URL", "redis://x"),
+            ("MART_OUTBOX_RETENTION", "forever"),
         ] {
             let error = with(&[(variable, value)]).expect_err(variable);
             assert_eq!(error.variable, variable);

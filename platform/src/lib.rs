@@ -10,6 +10,7 @@
 //! - `test_util` (feature `test-util`): fresh databases and listeners for tests.
 
 pub mod auth;
+pub mod bus;
 pub mod config;
 pub mod db;
 pub mod error;

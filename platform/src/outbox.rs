@@ -14,6 +14,7 @@ use sea_orm_migration::prelude::*;
 use crate::events;
 
 pub mod entity;
+pub mod relay;
 
 /// Records `envelope` in the outbox of the transaction (or connection) `db`.
 ///

@@ -11,6 +11,7 @@ use mart_platform::{
     config::AuthConfig,
     db::is_unique_violation,
     error::Violations,
+    outbox::relay::RelayWaker,
 };
 use mart_proto::user::{self as pb, user_service_server::UserService};
 use rand::RngCore;
@@ -31,13 +32,15 @@ use crate::{
 pub struct UserApi {
     db: DatabaseConnection,
     keys: Arc<KeyRing>,
+    /// Nudged after every commit that wrote events, so they leave at once.
+    relay: RelayWaker,
     auth: AuthConfig,
 }
 
 impl UserApi {
-    /// The API over `db`, signing with `keys`.
-    pub fn new(db: DatabaseConnection, keys: Arc<KeyRing>, auth: AuthConfig) -> Self {
-        Self { db, keys, auth }
+    /// The API over `db`, signing with `keys`, waking `relay` after writing events.
+    pub fn new(db: DatabaseConnection, keys: Arc<KeyRing>, relay: RelayWaker, auth: AuthConfig) -> Self {
+        Self { db, keys, relay, auth }
     }
 }
 
@@ -58,7 +61,7 @@ impl UserService for UserApi {
                     &request.last_name,
                     request.phone.as_deref(),
                 )?;
-                let user = register(&self.db, account, Role::User).await?;
+                let user = register(&self.db, &self.relay, account, Role::User).await?;
                 Ok(pb::RegisterResponse { user: Some(to_proto_user(&user)?) })
             }
             .await,
@@ -224,6 +227,7 @@ impl UserService for UserApi {
                 let user = changed.update(&txn).await.map_err(email_taken_or)?;
                 events::updated(&txn, &user).await?;
                 txn.commit().await?;
+                self.relay.wake();
                 Ok(pb::UpdateMeResponse { user: Some(to_proto_user(&user)?) })
             }
             .await,
@@ -290,6 +294,7 @@ impl UserService for UserApi {
                 refresh_tokens::revoke_all(&txn, &user.id).await?;
                 events::deleted(&txn, &user.id).await?;
                 txn.commit().await?;
+                self.relay.wake();
                 Ok(pb::DeleteMeResponse {})
             }
             .await,
@@ -681,7 +686,12 @@ impl NewAccount {
 
 /// Creates an account with `role`: the one way accounts come to be (Register, the first
 /// admin, `svc-user admin create`). The email's unique index decides races.
-pub(crate) async fn register(db: &DatabaseConnection, account: NewAccount, role: Role) -> Result<users::Model, Error> {
+pub(crate) async fn register(
+    db: &DatabaseConnection,
+    relay: &RelayWaker,
+    account: NewAccount,
+    role: Role,
+) -> Result<users::Model, Error> {
     let hash = passwords::hash(account.password).await?;
     let now = Utc::now();
     let txn = db.begin().await?;
@@ -702,6 +712,7 @@ pub(crate) async fn register(db: &DatabaseConnection, account: NewAccount, role:
     .map_err(email_taken_or)?;
     events::registered(&txn, &user).await?;
     txn.commit().await?;
+    relay.wake();
     Ok(user)
 }
 

@@ -12,8 +12,10 @@ use std::sync::Arc;
 
 use mart_platform::{
     auth::Verifier,
+    bus::EventBus,
     config::{BootstrapAdmin, Config},
     db,
+    outbox::relay::{Relay, RelayConfig, RelayWaker},
     server::{GrpcServer, ServeError},
 };
 use mart_proto::user::user_service_server::UserServiceServer;
@@ -46,21 +48,34 @@ pub enum StartError {
 }
 
 /// Runs svc-user on `listener` until `shutdown` resolves: opens and migrates the database,
-/// creates the first admin if configured, and serves UserService.
+/// creates the first admin if configured, serves UserService, and relays its events to
+/// `bus`. On shutdown the server drains first, then the relay ships what is left.
 pub async fn serve(
     config: Config,
+    bus: EventBus,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
     let db = open(&config).await?;
+    let waker = RelayWaker::new();
     if let Some(admin) = &config.bootstrap_admin {
-        bootstrap_admin(&db, admin).await.map_err(StartError::BootstrapAdmin)?;
+        bootstrap_admin(&db, &waker, admin).await.map_err(StartError::BootstrapAdmin)?;
     }
     passwords::warm_up();
     let keys = keys::KeyRing::open(db.clone(), config.auth.access_token_ttl).await?;
     let verifier = Arc::new(Verifier::new(keys.key_set(), &config.auth.issuer, &config.auth.audience));
-    let api = api::UserApi::new(db, keys, config.auth.clone());
-    GrpcServer::new(verifier).add_service(UserServiceServer::new(api)).serve(listener, shutdown).await?;
+
+    let (stop_relay, relay_stopped) = tokio::sync::watch::channel(false);
+    let relay_config = RelayConfig { retention: config.events.outbox_retention, ..RelayConfig::default() };
+    let relay = Relay::new(db.clone(), bus, waker.clone(), relay_config).spawn(relay_stopped);
+
+    let api = api::UserApi::new(db, keys, waker, config.auth.clone());
+    let served = GrpcServer::new(verifier).add_service(UserServiceServer::new(api)).serve(listener, shutdown).await;
+    let _ = stop_relay.send(true);
+    if let Err(error) = relay.await {
+        tracing::error!(%error, "the outbox relay task failed");
+    }
+    served?;
     Ok(())
 }
 
@@ -70,24 +85,37 @@ pub async fn open(config: &Config) -> Result<DatabaseConnection, DbErr> {
 }
 
 /// Creates an admin account: what `svc-user admin create` (and later `mart admin create`)
-/// runs. Fails with [`Error::EmailTaken`] if the email has an account already.
+/// runs. Fails with [`Error::EmailTaken`] if the email has an account already. The
+/// UserRegistered event waits in the outbox for the running service's relay.
 pub async fn create_admin(db: &DatabaseConnection, email: &str, password: &str) -> Result<store::users::Model, Error> {
+    create_admin_and_wake(db, &RelayWaker::new(), email, password).await
+}
+
+async fn create_admin_and_wake(
+    db: &DatabaseConnection,
+    waker: &RelayWaker,
+    email: &str,
+    password: &str,
+) -> Result<store::users::Model, Error> {
     let account = api::NewAccount::parse(email, password, "Shop", "Admin", None)?;
-    api::register(db, account, domain::Role::Admin).await
+    api::register(db, waker, account, domain::Role::Admin).await
 }
 
 /// Creates the configured first admin when the shop has no active admin yet.
-async fn bootstrap_admin(db: &DatabaseConnection, admin: &BootstrapAdmin) -> Result<(), Error> {
+async fn bootstrap_admin(db: &DatabaseConnection, waker: &RelayWaker, admin: &BootstrapAdmin) -> Result<(), Error> {
     if store::users::count_active_admins(db).await? > 0 {
         return Ok(());
     }
-    match create_admin(db, &admin.email, &admin.password).await {
+    match create_admin_and_wake(db, waker, &admin.email, &admin.password).await {
         Ok(user) => {
             tracing::info!(email = %user.email, "created the bootstrap admin");
             Ok(())
         }
         Err(Error::EmailTaken) => {
-            tracing::warn!(email = %admin.email, "MART_BOOTSTRAP_ADMIN_EMAIL belongs to an existing non-admin account; not promoting it");
+            tracing::warn!(
+                email = %admin.email,
+                "MART_BOOTSTRAP_ADMIN_EMAIL belongs to an existing non-admin account; not promoting it"
+            );
             Ok(())
         }
         Err(error) => Err(error),

@@ -1,7 +1,7 @@
 //! The svc-user binary: serve (the default), or run an operator command.
 
 use clap::{Parser, Subcommand};
-use mart_platform::{config, server::shutdown_signal, telemetry};
+use mart_platform::{bus::EventBus, config, server::shutdown_signal, telemetry};
 
 #[derive(Parser)]
 #[command(about = "Online Mart accounts service")]
@@ -48,8 +48,9 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init(&config.telemetry);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
+            let bus = EventBus::connect(&config.events).await?;
             let listener = tokio::net::TcpListener::bind(config.grpc_addr).await?;
-            svc_user::serve(config, listener, shutdown_signal()).await?;
+            svc_user::serve(config, bus, listener, shutdown_signal()).await?;
         }
         Command::Migrate => {
             svc_user::open(&config).await?;

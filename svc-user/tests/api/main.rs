@@ -4,6 +4,7 @@
 mod accounts;
 mod addresses;
 mod admin;
+mod events;
 mod service;
 mod support;
 mod tokens;

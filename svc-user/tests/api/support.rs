@@ -1,9 +1,10 @@
 //! Plumbing for the svc-user tests: a server on a free port over a fresh database, clients,
 //! and shortcuts for the steps every story starts with. Assertions stay in the tests.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use mart_platform::{
+    bus::{EventBus, embedded::EmbeddedBus},
     config::{Config, Service},
     test_util::{TestDb, eventually, listener},
 };
@@ -16,6 +17,9 @@ use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus,
 /// A running svc-user.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The event bus svc-user publishes to: an embedded log of the test's own.
+    pub bus: EventBus,
+    _log: Arc<TestDb>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), svc_user::StartError>>>,
     /// Dropped last: the database outlives the server.
@@ -33,16 +37,23 @@ impl TestApp {
 
     /// svc-user with `adjust` applied to its config.
     pub async fn spawn_with(db: TestDb, adjust: impl FnOnce(&mut Config)) -> Self {
+        let log = Arc::new(TestDb::sqlite().await);
+        let bus = EventBus::Embedded(EmbeddedBus::open(&log.url, 2).await.unwrap());
+        Self::spawn_on(db, bus, log, adjust).await
+    }
+
+    /// svc-user publishing to `bus` (whose log `log` keeps alive).
+    async fn spawn_on(db: TestDb, bus: EventBus, log: Arc<TestDb>, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::embedded(Service::User);
         config.database_url = db.url.clone();
         adjust(&mut config);
         let listener = listener().await;
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(svc_user::serve(config, listener, async move {
+        let task = tokio::spawn(svc_user::serve(config, bus.clone(), listener, async move {
             let _ = rx.await;
         }));
-        let app = Self { addr, shutdown: Some(tx), task: Some(task), db };
+        let app = Self { addr, bus, _log: log, shutdown: Some(tx), task: Some(task), db };
         // Ready means migrated and serving: the tests may then touch the database directly.
         let channel = app.channel();
         eventually("svc-user to report SERVING", || {

@@ -1,0 +1,359 @@
+//! The event bus: one API, two backends.
+//!
+//! Services never publish directly: they append to their outbox ([`crate::outbox`]) in the
+//! transaction that makes a change, and the relay ([`crate::outbox::relay`]) publishes what
+//! committed. Consumers [`EventBus::subscribe`] with a [`Handler`] that runs in a database
+//! transaction together with an inbox row keyed by (group, event id), so a redelivered
+//! event commits nothing twice. Offsets move only after that transaction commits. A failing
+//! handler is retried with exponential backoff, then the event goes to `<topic>.dlq` and
+//! the consumer moves on. Order is kept per key (the aggregate id): one key, one partition,
+//! one consumer at a time, in log order.
+//!
+//! Backends: [`embedded`] (a durable log in a SQL database, for one host) and [`kafka`].
+//! Both are driven by the same [`Processor`], so their semantics cannot drift apart.
+
+use std::{sync::Arc, time::Duration};
+
+use futures::future::BoxFuture;
+use mart_proto::events::Envelope;
+use prost::Message as _;
+pub use sea_orm::DatabaseTransaction;
+use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use tokio::sync::watch;
+
+use crate::config::{EventBusKind, EventsConfig};
+
+pub mod embedded;
+pub mod inbox;
+pub mod kafka;
+
+/// Header names the bus sets. Kafka carries them as record headers, the embedded log as
+/// a JSON column.
+pub mod headers {
+    /// The envelope id, for operators reading raw records.
+    pub const EVENT_ID: &str = "mart-event-id";
+    /// The envelope type.
+    pub const EVENT_TYPE: &str = "mart-event-type";
+    /// W3C trace context of the transaction that wrote the event.
+    pub const TRACEPARENT: &str = "traceparent";
+    /// W3C trace state.
+    pub const TRACESTATE: &str = "tracestate";
+    /// Dead letters: the last error.
+    pub const DLQ_ERROR: &str = "mart-dlq-error";
+    /// Dead letters: how many attempts were made.
+    pub const DLQ_ATTEMPTS: &str = "mart-dlq-attempts";
+    /// Dead letters: the consumer group that gave up.
+    pub const DLQ_GROUP: &str = "mart-dlq-group";
+    /// Dead letters: where the event was read from.
+    pub const DLQ_TOPIC: &str = "mart-dlq-topic";
+    /// Dead letters: its partition there.
+    pub const DLQ_PARTITION: &str = "mart-dlq-partition";
+    /// Dead letters: its offset there.
+    pub const DLQ_OFFSET: &str = "mart-dlq-offset";
+}
+
+/// The dead-letter topic of `topic`.
+pub fn dlq_topic(topic: &str) -> String {
+    format!("{topic}.dlq")
+}
+
+/// A record to publish.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// `mart.user.events`, …
+    pub topic: String,
+    /// The aggregate id: records with one key stay in order.
+    pub key: String,
+    /// The encoded envelope.
+    pub payload: Vec<u8>,
+    /// Trace context and bookkeeping.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Record {
+    /// The value of header `name`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A record as delivered: with where it sits in the log.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// The record.
+    pub record: Record,
+    /// Its partition.
+    pub partition: i32,
+    /// Its offset in the partition.
+    pub offset: i64,
+}
+
+/// An event handed to a [`Handler`].
+#[derive(Clone, Debug)]
+pub struct Event {
+    /// The decoded envelope.
+    pub envelope: Envelope,
+    /// Where it came from.
+    pub topic: String,
+    /// Its partition.
+    pub partition: i32,
+    /// Its offset.
+    pub offset: i64,
+    /// Trace context of the transaction that wrote it.
+    pub traceparent: Option<String>,
+    /// Every header of the record (dead letters carry their `mart-dlq-*` story here).
+    pub headers: Vec<(String, String)>,
+}
+
+/// Why a handler failed; the message ends up in logs and in the DLQ header.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HandlerError(pub String);
+
+impl From<DbErr> for HandlerError {
+    fn from(error: DbErr) -> Self {
+        HandlerError(format!("database: {error}"))
+    }
+}
+
+/// Reacts to events. Runs inside the transaction that also records the event in the inbox:
+/// make every change through `txn`, and the reaction happens exactly once.
+pub trait Handler: Send + Sync + 'static {
+    /// Handles one event.
+    fn handle<'a>(&'a self, txn: &'a DatabaseTransaction, event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>>;
+}
+
+/// Why publishing failed. The relay retries; nothing is marked sent.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// The embedded log's database failed.
+    #[error("event log: {0}")]
+    Log(#[from] DbErr),
+    /// Kafka refused or timed out.
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    /// Anything else, described.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// How hard a consumer tries before dead-lettering an event.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// The wait after the first failure; doubled after each further one.
+    pub initial_backoff: Duration,
+    /// The longest wait.
+    pub max_backoff: Duration,
+}
+
+impl RetryPolicy {
+    /// `max_attempts` attempts, waiting 100 ms, 200 ms, … up to 10 s in between.
+    pub fn new(max_attempts: u32) -> Self {
+        Self { max_attempts, initial_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(10) }
+    }
+
+    /// The wait after failed attempt number `attempt` (1-based).
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+        self.initial_backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
+/// A consumer: which group, which topics, where its inbox lives, what it does.
+#[derive(Clone)]
+pub struct Subscription {
+    /// The consumer group: each group receives every event once; members share the work.
+    pub group: String,
+    /// The topics to read.
+    pub topics: Vec<String>,
+    /// The service's database: the inbox and the handler's transaction.
+    pub db: DatabaseConnection,
+    /// The reaction.
+    pub handler: Arc<dyn Handler>,
+    /// Retries before the DLQ.
+    pub retry: RetryPolicy,
+}
+
+/// The bus a service publishes to and consumes from.
+#[derive(Clone)]
+pub enum EventBus {
+    /// A durable log in a SQL database.
+    Embedded(Arc<embedded::EmbeddedBus>),
+    /// Kafka.
+    Kafka(Arc<kafka::KafkaBus>),
+}
+
+impl EventBus {
+    /// The bus `config` names: the embedded log, or Kafka with every domain topic (and its
+    /// DLQ) created when missing.
+    pub async fn connect(config: &EventsConfig) -> Result<Self, BusError> {
+        match config.bus {
+            EventBusKind::Embedded => {
+                Ok(EventBus::Embedded(embedded::EmbeddedBus::open(&config.log_url, config.partitions).await?))
+            }
+            EventBusKind::Kafka => Err(BusError::Other("the kafka backend is being written".into())),
+        }
+    }
+
+    /// Publishes `records`; returns once the bus has them durably (the log committed, or
+    /// every broker ack arrived). On error some may have been stored: publishing again is
+    /// safe because consumers deduplicate by event id.
+    pub async fn publish(&self, records: &[Record]) -> Result<(), BusError> {
+        match self {
+            EventBus::Embedded(bus) => bus.append(records).await.map_err(BusError::from),
+            EventBus::Kafka(bus) => bus.publish(records).await,
+        }
+    }
+
+    /// Starts consuming until `shutdown` turns true; the task ends after the event in hand
+    /// is finished and its offset stored.
+    pub fn subscribe(
+        &self,
+        subscription: Subscription,
+        shutdown: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let processor = Processor { bus: self.clone(), subscription, shutdown: shutdown.clone() };
+        match self {
+            EventBus::Embedded(bus) => tokio::spawn(embedded::consume(bus.clone(), processor, shutdown)),
+            EventBus::Kafka(bus) => tokio::spawn(kafka::consume(bus.clone(), processor, shutdown)),
+        }
+    }
+}
+
+// === Processor ===
+
+/// What became of a delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The handler ran and committed.
+    Handled,
+    /// This group had already handled the event: nothing was done.
+    Duplicate,
+    /// The handler kept failing (or the record was unreadable): it went to the DLQ.
+    DeadLettered,
+}
+
+/// The consumer stopped before finishing a delivery: its offset must not move.
+#[derive(Debug)]
+pub struct Stopped;
+
+/// Takes one delivery to a final outcome. Shared by both backends.
+pub struct Processor {
+    bus: EventBus,
+    subscription: Subscription,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Processor {
+    /// The consumer group.
+    pub fn group(&self) -> &str {
+        &self.subscription.group
+    }
+
+    /// The topics.
+    pub fn topics(&self) -> &[String] {
+        &self.subscription.topics
+    }
+
+    /// Handles `delivery`, retrying with backoff; after the last attempt it publishes the
+    /// record to the DLQ. `Err(Stopped)` only when shutdown came during a backoff.
+    pub async fn process(&self, delivery: &Delivery) -> Result<Outcome, Stopped> {
+        let event = match Envelope::decode(delivery.record.payload.as_slice()) {
+            Ok(envelope) => Event {
+                envelope,
+                topic: delivery.record.topic.clone(),
+                partition: delivery.partition,
+                offset: delivery.offset,
+                traceparent: delivery.record.header(headers::TRACEPARENT).map(ToOwned::to_owned),
+                headers: delivery.record.headers.clone(),
+            },
+            Err(error) => {
+                // No retry can make these bytes decode.
+                self.dead_letter(delivery, &format!("undecodable envelope: {error}"), 1).await?;
+                return Ok(Outcome::DeadLettered);
+            }
+        };
+        let policy = self.subscription.retry;
+        let mut attempt = 1;
+        loop {
+            match self.attempt(&event).await {
+                Ok(outcome) => return Ok(outcome),
+                Err(error) if attempt >= policy.max_attempts => {
+                    tracing::error!(group = self.group(), event.id = %event.envelope.id, %error, attempt, "giving up: to the DLQ");
+                    self.dead_letter(delivery, &error.0, attempt).await?;
+                    return Ok(Outcome::DeadLettered);
+                }
+                Err(error) => {
+                    tracing::warn!(group = self.group(), event.id = %event.envelope.id, %error, attempt, "handler failed; retrying");
+                    self.pause(policy.backoff(attempt)).await?;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// One try: the inbox row and the handler's changes, in one transaction.
+    async fn attempt(&self, event: &Event) -> Result<Outcome, HandlerError> {
+        let txn = self.subscription.db.begin().await?;
+        if !inbox::record(&txn, &self.subscription.group, &event.envelope.id).await? {
+            txn.rollback().await?;
+            return Ok(Outcome::Duplicate);
+        }
+        self.subscription.handler.handle(&txn, event).await?;
+        txn.commit().await?;
+        Ok(Outcome::Handled)
+    }
+
+    /// Publishes the record to `<topic>.dlq`, retrying until the bus takes it: the offset
+    /// must not move past an event that is neither handled nor dead-lettered.
+    async fn dead_letter(&self, delivery: &Delivery, error: &str, attempts: u32) -> Result<(), Stopped> {
+        let mut record = delivery.record.clone();
+        record.topic = dlq_topic(&delivery.record.topic);
+        record.headers.retain(|(k, _)| !k.starts_with("mart-dlq-"));
+        record.headers.extend([
+            (headers::DLQ_ERROR.to_owned(), error.chars().take(1000).collect()),
+            (headers::DLQ_ATTEMPTS.to_owned(), attempts.to_string()),
+            (headers::DLQ_GROUP.to_owned(), self.subscription.group.clone()),
+            (headers::DLQ_TOPIC.to_owned(), delivery.record.topic.clone()),
+            (headers::DLQ_PARTITION.to_owned(), delivery.partition.to_string()),
+            (headers::DLQ_OFFSET.to_owned(), delivery.offset.to_string()),
+        ]);
+        let mut failures = 0;
+        loop {
+            match self.bus.publish(std::slice::from_ref(&record)).await {
+                Ok(()) => return Ok(()),
+                Err(error) => {
+                    failures += 1;
+                    tracing::warn!(%error, "cannot publish to the DLQ yet");
+                    self.pause(self.subscription.retry.backoff(failures)).await?;
+                }
+            }
+        }
+    }
+
+    /// Sleeps, unless shutdown comes first.
+    async fn pause(&self, duration: Duration) -> Result<(), Stopped> {
+        let mut shutdown = self.shutdown.clone();
+        if *shutdown.borrow() {
+            return Err(Stopped);
+        }
+        tokio::select! {
+            () = tokio::time::sleep(duration) => Ok(()),
+            _ = shutdown.wait_for(|stop| *stop) => Err(Stopped),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let policy = RetryPolicy::new(10);
+        let waits: Vec<_> = (1..=9).map(|n| policy.backoff(n).as_millis()).collect();
+        assert_eq!(waits, [100, 200, 400, 800, 1600, 3200, 6400, 10000, 10000]);
+    }
+}

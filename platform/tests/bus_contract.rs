@@ -1,0 +1,515 @@
+//! The event bus contract, one suite for every backend: order per key, at-least-once with
+//! no loss across a crash, one effect per event however often it is delivered, dead
+//! letters that do not block what follows, no loss across an outage, consumer groups, and
+//! a relay that crashed between sending and marking sent.
+//!
+//! Backends: the embedded log on SQLite and on PostgreSQL. The service side (outbox, inbox,
+//! the handler's effects) is a SQLite database of the test's own.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use futures::future::BoxFuture;
+use mart_platform::{
+    bus::{
+        self, DatabaseTransaction, EventBus, Handler, HandlerError, Record, RetryPolicy, Subscription,
+        embedded::{EmbeddedBus, Timing},
+        headers,
+    },
+    events::envelope,
+    outbox::{
+        self,
+        relay::{Relay, RelayConfig, RelayWaker, publish_without_marking},
+    },
+    test_util::{TestDb, eventually},
+};
+use mart_proto::events::{UserUpdated, envelope::Payload};
+use prost::Message;
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+use tokio::{
+    io::copy_bidirectional,
+    net::{TcpListener, TcpStream},
+    sync::{Notify, watch},
+    task::JoinHandle,
+};
+
+/// The topic the outbox puts `UserUpdated` on, so the relay's records and the test's meet.
+const TOPIC: &str = "mart.user.events";
+
+/// Where the bus keeps its log, for one test.
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    EmbeddedSqlite,
+    EmbeddedPostgres,
+}
+
+/// A bus for one test, and what it needs kept alive.
+struct TestBus {
+    bus: EventBus,
+    /// Cuts the way to the log, where the backend can be cut off.
+    outage: Option<Proxy>,
+    _log: TestDb,
+}
+
+impl TestBus {
+    async fn start(backend: Backend, partitions: u32) -> Self {
+        let timing = Timing {
+            heartbeat: Duration::from_millis(100),
+            lease_ttl: Duration::from_secs(1),
+            poll: Duration::from_millis(50),
+        };
+        match backend {
+            Backend::EmbeddedSqlite => {
+                let log = TestDb::sqlite().await;
+                let bus = EmbeddedBus::open_with(&log.url, partitions, timing).await.unwrap();
+                TestBus { bus: EventBus::Embedded(bus), outage: None, _log: log }
+            }
+            Backend::EmbeddedPostgres => {
+                let log = TestDb::postgres().await;
+                let (authority, rest) = log.url.split_once('@').unwrap();
+                let (hostport, database) = rest.split_once('/').unwrap();
+                let proxy = Proxy::start(hostport).await;
+                let url = format!("{authority}@{}/{database}", proxy.addr);
+                let bus = EmbeddedBus::open_with(&url, partitions, timing).await.unwrap();
+                TestBus { bus: EventBus::Embedded(bus), outage: Some(proxy), _log: log }
+            }
+        }
+    }
+}
+
+/// The service side: a database with an outbox, an inbox, and a table of effects.
+struct Service {
+    db: DatabaseConnection,
+    _file: TestDb,
+}
+
+struct ServiceMigrator;
+
+impl MigratorTrait for ServiceMigrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(outbox::Migration), Box::new(bus::inbox::Migration)]
+    }
+}
+
+impl Service {
+    async fn start() -> Self {
+        let file = TestDb::sqlite().await;
+        let db = mart_platform::db::connect_and_migrate::<ServiceMigrator>(&file.url).await.unwrap();
+        db.execute_unprepared(
+            "CREATE TABLE effects (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT, aggregate TEXT, n TEXT, consumer TEXT)",
+        )
+        .await
+        .unwrap();
+        Self { db, _file: file }
+    }
+
+    /// Every effect, in the order handlers committed them: (aggregate, n, consumer).
+    async fn effects(&self) -> Vec<(String, String, String)> {
+        self.db
+            .query_all(Statement::from_string(
+                self.db.get_database_backend(),
+                "SELECT aggregate, n, consumer FROM effects ORDER BY id",
+            ))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|row| {
+                (
+                    row.try_get("", "aggregate").unwrap(),
+                    row.try_get("", "n").unwrap(),
+                    row.try_get("", "consumer").unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    fn subscribe(&self, bus: &EventBus, group: &str, topic: &str, handler: Recorder) -> Consumer {
+        let (stop, shutdown) = watch::channel(false);
+        let task = bus.subscribe(
+            Subscription {
+                group: group.into(),
+                topics: vec![topic.into()],
+                db: self.db.clone(),
+                handler: Arc::new(handler),
+                retry: RetryPolicy {
+                    max_attempts: 3,
+                    initial_backoff: Duration::from_millis(10),
+                    max_backoff: Duration::from_millis(40),
+                },
+            },
+            shutdown,
+        );
+        Consumer { stop, task }
+    }
+}
+
+struct Consumer {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Consumer {
+    async fn stop(self) {
+        self.stop.send(true).unwrap();
+        self.task.await.unwrap();
+    }
+}
+
+/// A handler that records each event as an effect, in the handler's transaction. Events
+/// numbered "poison" always fail; the one numbered `hold_at` blocks forever (to be killed).
+struct Recorder {
+    name: &'static str,
+    /// Whether "poison" events fail (not for a consumer of the DLQ).
+    poison_fails: bool,
+    hold_at: Option<String>,
+    entered_hold: Arc<Notify>,
+    fail_first: Arc<AtomicBool>,
+}
+
+impl Recorder {
+    fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            poison_fails: true,
+            hold_at: None,
+            entered_hold: Arc::new(Notify::new()),
+            fail_first: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+impl Handler for Recorder {
+    fn handle<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        event: &'a bus::Event,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            let Some(Payload::UserUpdated(update)) = &event.envelope.payload else {
+                return Err(HandlerError("unexpected payload".into()));
+            };
+            // The effect first: whatever fails after it must roll it back.
+            txn.execute(Statement::from_sql_and_values(
+                txn.get_database_backend(),
+                "INSERT INTO effects (event_id, aggregate, n, consumer) VALUES (?, ?, ?, ?)",
+                [
+                    event.envelope.id.clone().into(),
+                    update.user_id.clone().into(),
+                    update.first_name.clone().into(),
+                    self.name.into(),
+                ],
+            ))
+            .await?;
+            if self.poison_fails && update.first_name == "poison" {
+                return Err(HandlerError("this event always fails".into()));
+            }
+            if self.fail_first.swap(false, Ordering::SeqCst) {
+                return Err(HandlerError("a passing failure".into()));
+            }
+            if self.hold_at.as_deref() == Some(update.first_name.as_str()) {
+                self.entered_hold.notify_one();
+                std::future::pending::<()>().await;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The event number `n` about `aggregate`.
+fn event(topic: &str, aggregate: &str, n: impl ToString) -> Record {
+    let envelope = envelope(
+        aggregate,
+        Payload::UserUpdated(UserUpdated {
+            user_id: aggregate.into(),
+            first_name: n.to_string(),
+            ..Default::default()
+        }),
+    );
+    Record {
+        topic: topic.into(),
+        key: aggregate.into(),
+        headers: vec![(headers::EVENT_ID.into(), envelope.id.clone())],
+        payload: envelope.encode_to_vec(),
+    }
+}
+
+async fn effect_count(service: &Service, expected: usize, what: &str) -> Vec<(String, String, String)> {
+    eventually(what, || async {
+        let effects = service.effects().await;
+        (effects.len() >= expected).then_some(effects)
+    })
+    .await
+}
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod embedded_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name(super::Backend::EmbeddedSqlite).await }
+            )*
+        }
+        mod embedded_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name(super::Backend::EmbeddedPostgres).await }
+            )*
+        }
+    };
+}
+
+contract!(
+    order_is_kept_per_key_across_partitions,
+    a_consumer_killed_mid_handler_loses_nothing,
+    a_duplicate_delivery_has_one_effect,
+    a_poison_event_goes_to_the_dlq_and_the_rest_flows,
+    a_passing_failure_is_retried,
+    events_published_during_an_outage_arrive_after_it,
+    every_group_gets_everything_and_members_share_the_work,
+    a_relay_crash_after_sending_duplicates_but_never_loses,
+);
+
+async fn order_is_kept_per_key_across_partitions(backend: Backend) {
+    let bus = TestBus::start(backend, 4).await;
+    let service = Service::start().await;
+    let consumer = service.subscribe(&bus.bus, "orders", TOPIC, Recorder::new("c1"));
+    let keys: Vec<String> = (0..12).map(|k| format!("aggregate-{k}")).collect();
+    // Interleaved across keys, in several batches.
+    for round in 0..20 {
+        let batch: Vec<_> = keys.iter().map(|key| event(TOPIC, key, round)).collect();
+        bus.bus.publish(&batch).await.unwrap();
+    }
+    let effects = effect_count(&service, 240, "240 effects").await;
+    assert_eq!(effects.len(), 240);
+    for key in &keys {
+        let seen: Vec<String> = effects.iter().filter(|(k, _, _)| k == key).map(|(_, n, _)| n.clone()).collect();
+        let expected: Vec<String> = (0..20).map(|n| n.to_string()).collect();
+        assert_eq!(seen, expected, "{key} out of order");
+    }
+    consumer.stop().await;
+}
+
+async fn a_consumer_killed_mid_handler_loses_nothing(backend: Backend) {
+    let bus = TestBus::start(backend, 1).await;
+    let service = Service::start().await;
+    let mut doomed = Recorder::new("doomed");
+    doomed.hold_at = Some("5".into());
+    let entered = doomed.entered_hold.clone();
+    let first = service.subscribe(&bus.bus, "g", TOPIC, doomed);
+    let batch: Vec<_> = (0..10).map(|n| event(TOPIC, "a", n)).collect();
+    bus.bus.publish(&batch).await.unwrap();
+
+    entered.notified().await;
+    // The process dies mid-handler: no clean shutdown, no commit, no offset.
+    first.task.abort();
+    let _ = first.task.await;
+    let before = service.effects().await;
+    assert_eq!(before.len(), 5, "events 0..4 committed, 5 was rolled back: {before:?}");
+
+    let second = service.subscribe(&bus.bus, "g", TOPIC, Recorder::new("survivor"));
+    let effects = effect_count(&service, 10, "all 10 effects after the restart").await;
+    let numbers: Vec<_> = effects.iter().map(|(_, n, _)| n.as_str()).collect();
+    assert_eq!(numbers, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+    second.stop().await;
+}
+
+async fn a_duplicate_delivery_has_one_effect(backend: Backend) {
+    let bus = TestBus::start(backend, 2).await;
+    let service = Service::start().await;
+    let consumer = service.subscribe(&bus.bus, "g", TOPIC, Recorder::new("c"));
+    let once = event(TOPIC, "a", "once");
+    bus.bus.publish(&[once.clone(), once.clone()]).await.unwrap();
+    bus.bus.publish(&[once, event(TOPIC, "a", "after")]).await.unwrap();
+    let effects = effect_count(&service, 2, "the effect of `after`").await;
+    assert_eq!(effects.iter().map(|(_, n, _)| n.as_str()).collect::<Vec<_>>(), ["once", "after"]);
+    consumer.stop().await;
+}
+
+async fn a_poison_event_goes_to_the_dlq_and_the_rest_flows(backend: Backend) {
+    let bus = TestBus::start(backend, 2).await;
+    let service = Service::start().await;
+    let consumer = service.subscribe(&bus.bus, "g", TOPIC, Recorder::new("c"));
+    let poison = event(TOPIC, "a", "poison");
+    let poison_id = poison.header(headers::EVENT_ID).unwrap().to_owned();
+    bus.bus.publish(&[event(TOPIC, "a", 1), poison, event(TOPIC, "a", 2), event(TOPIC, "b", 3)]).await.unwrap();
+
+    let effects = effect_count(&service, 3, "the events around the poison").await;
+    let numbers: Vec<_> = effects.iter().map(|(_, n, _)| n.as_str()).collect();
+    assert_eq!(numbers.iter().filter(|n| **n == "poison").count(), 0, "a failed attempt left an effect");
+    assert!(numbers.contains(&"1") && numbers.contains(&"2") && numbers.contains(&"3"), "{numbers:?}");
+
+    // The DLQ has it, with its story.
+    let dlq = Service::start().await;
+    let reader = Recorder { poison_fails: false, ..Recorder::new("dlq") };
+    let watcher = dlq.subscribe(&bus.bus, "dlq-watch", &bus::dlq_topic(TOPIC), reader);
+    let dead = effect_count(&dlq, 1, "the dead letter").await;
+    assert_eq!(dead[0].1, "poison");
+    watcher.stop().await;
+    if let EventBus::Embedded(log) = &bus.bus {
+        let letters = log.read(&bus::dlq_topic(TOPIC), None, 0, 10).await.unwrap();
+        assert_eq!(letters.len(), 1);
+        let record = &letters[0].record;
+        assert_eq!(record.header(headers::EVENT_ID), Some(poison_id.as_str()));
+        assert_eq!(record.header(headers::DLQ_ATTEMPTS), Some("3"));
+        assert_eq!(record.header(headers::DLQ_TOPIC), Some(TOPIC));
+        assert_eq!(record.header(headers::DLQ_GROUP), Some("g"));
+        assert!(record.header(headers::DLQ_ERROR).unwrap().contains("always fails"));
+        assert!(record.header(headers::DLQ_OFFSET).is_some() && record.header(headers::DLQ_PARTITION).is_some());
+    }
+    consumer.stop().await;
+}
+
+async fn a_passing_failure_is_retried(backend: Backend) {
+    let bus = TestBus::start(backend, 1).await;
+    let service = Service::start().await;
+    let flaky = Recorder::new("flaky");
+    flaky.fail_first.store(true, Ordering::SeqCst);
+    let consumer = service.subscribe(&bus.bus, "g", TOPIC, flaky);
+    bus.bus.publish(&[event(TOPIC, "a", 1), event(TOPIC, "a", 2)]).await.unwrap();
+    let effects = effect_count(&service, 2, "both effects").await;
+    assert_eq!(effects.iter().map(|(_, n, _)| n.as_str()).collect::<Vec<_>>(), ["1", "2"]);
+    consumer.stop().await;
+}
+
+async fn events_published_during_an_outage_arrive_after_it(backend: Backend) {
+    let bus = TestBus::start(backend, 2).await;
+    let Some(outage) = &bus.outage else {
+        // A SQLite file cannot become unreachable; the PostgreSQL log covers this case.
+        return;
+    };
+    let service = Service::start().await;
+    let waker = RelayWaker::new();
+    let (stop, shutdown) = watch::channel(false);
+    let relay =
+        Relay::new(service.db.clone(), bus.bus.clone(), waker.clone(), RelayConfig::default()).spawn(shutdown.clone());
+    let consumer = service.subscribe(&bus.bus, "g", TOPIC, Recorder::new("c"));
+
+    outage.cut();
+    for n in 0..5 {
+        let Record { payload, .. } = event(TOPIC, "a", n);
+        let envelope = mart_proto::events::Envelope::decode(payload.as_slice()).unwrap();
+        outbox::append(&service.db, &envelope).await.unwrap();
+        waker.wake();
+    }
+    // Nothing can get through; the rows wait in the outbox.
+    let lag = outbox::relay::lag(&service.db).await.unwrap();
+    assert_eq!(lag.unsent, 5);
+
+    outage.restore();
+    let effects = effect_count(&service, 5, "the events after the outage").await;
+    assert_eq!(effects.iter().map(|(_, n, _)| n.as_str()).collect::<Vec<_>>(), ["0", "1", "2", "3", "4"]);
+    eventually("the outbox to drain", || async {
+        (outbox::relay::lag(&service.db).await.ok()?.unsent == 0).then_some(())
+    })
+    .await;
+    stop.send(true).unwrap();
+    relay.await.unwrap();
+    consumer.stop().await;
+}
+
+async fn every_group_gets_everything_and_members_share_the_work(backend: Backend) {
+    let bus = TestBus::start(backend, 4).await;
+    let billing = Service::start().await;
+    let mail = Service::start().await;
+    let b1 = billing.subscribe(&bus.bus, "billing", TOPIC, Recorder::new("b1"));
+    let b2 = billing.subscribe(&bus.bus, "billing", TOPIC, Recorder::new("b2"));
+    let m1 = mail.subscribe(&bus.bus, "mail", TOPIC, Recorder::new("m1"));
+
+    // Keep publishing until both billing members have done some of the work.
+    let mut published = 0;
+    eventually("both members of one group to get work", || {
+        let bus = bus.bus.clone();
+        let billing = &billing;
+        let batch: Vec<_> = (0..16).map(|k| event(TOPIC, &format!("key-{k}"), published + k)).collect();
+        published += 16;
+        async move {
+            bus.publish(&batch).await.ok()?;
+            let effects = billing.effects().await;
+            let by = |who: &str| effects.iter().filter(|(_, _, c)| c == who).count();
+            (by("b1") > 0 && by("b2") > 0).then_some(())
+        }
+    })
+    .await;
+    let total = published as usize;
+    let billed = effect_count(&billing, total, "billing to catch up").await;
+    let mailed = effect_count(&mail, total, "mail to catch up").await;
+    // Each group handled each event exactly once.
+    assert_eq!(billed.len(), total);
+    assert_eq!(mailed.len(), total);
+    for consumer in [b1, b2, m1] {
+        consumer.stop().await;
+    }
+}
+
+async fn a_relay_crash_after_sending_duplicates_but_never_loses(backend: Backend) {
+    let bus = TestBus::start(backend, 2).await;
+    let service = Service::start().await;
+    for n in 0..6 {
+        let Record { payload, .. } = event(TOPIC, "a", n);
+        outbox::append(&service.db, &mart_proto::events::Envelope::decode(payload.as_slice()).unwrap()).await.unwrap();
+    }
+    // Sent, but the relay died before marking the rows sent...
+    assert_eq!(publish_without_marking(&service.db, &bus.bus, 100).await.unwrap(), 6);
+    // ... so the restarted relay sends them all again.
+    let relay = Relay::new(service.db.clone(), bus.bus.clone(), RelayWaker::new(), RelayConfig::default());
+    assert_eq!(relay.relay_once().await.unwrap(), 6);
+    assert_eq!(relay.lag().await.unwrap().unsent, 0);
+
+    let consumer = service.subscribe(&bus.bus, "g", TOPIC, Recorder::new("c"));
+    let marker = event(TOPIC, "a", "end");
+    bus.bus.publish(&[marker]).await.unwrap();
+    let effects = effect_count(&service, 7, "the marker after the duplicates").await;
+    assert_eq!(effects.iter().map(|(_, n, _)| n.as_str()).collect::<Vec<_>>(), ["0", "1", "2", "3", "4", "5", "end"]);
+    consumer.stop().await;
+}
+
+// === a TCP proxy whose link can be cut ===
+
+/// Forwards connections to a server until cut: then drops every live connection and
+/// refuses new ones, as an unreachable broker would.
+struct Proxy {
+    addr: std::net::SocketAddr,
+    cut: Arc<watch::Sender<bool>>,
+}
+
+impl Proxy {
+    async fn start(target: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let target = target.to_owned();
+        let (cut, _) = watch::channel(false);
+        let cut = Arc::new(cut);
+        let state = cut.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if *state.borrow() {
+                    continue;
+                }
+                let target = target.clone();
+                let mut cut = state.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(&target).await else { return };
+                    tokio::select! {
+                        _ = copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.wait_for(|cut| *cut) => {}
+                    }
+                });
+            }
+        });
+        Self { addr, cut }
+    }
+
+    fn cut(&self) {
+        self.cut.send_replace(true);
+    }
+
+    fn restore(&self) {
+        self.cut.send_replace(false);
+    }
+}
