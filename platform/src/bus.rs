@@ -26,6 +26,7 @@ use crate::config::{EventBusKind, EventsConfig};
 pub mod embedded;
 pub mod inbox;
 pub mod kafka;
+pub mod ops;
 
 /// Header names the bus sets. Kafka carries them as record headers, the embedded log as
 /// a JSON column.
@@ -193,7 +194,16 @@ impl EventBus {
             EventBusKind::Embedded => {
                 Ok(EventBus::Embedded(embedded::EmbeddedBus::open(&config.log_url, config.partitions).await?))
             }
-            EventBusKind::Kafka => Err(BusError::Other("the kafka backend is being written".into())),
+            EventBusKind::Kafka => {
+                let topics = crate::events::TOPICS.iter().map(|t| (*t).to_owned()).collect();
+                let settings = kafka::KafkaSettings::new(
+                    &config.kafka_brokers,
+                    config.partitions,
+                    topics,
+                    kafka::TopicCreation::Admin,
+                );
+                Ok(EventBus::Kafka(kafka::KafkaBus::connect(settings).await?))
+            }
         }
     }
 

@@ -3,8 +3,11 @@
 //! letters that do not block what follows, no loss across an outage, consumer groups, and
 //! a relay that crashed between sending and marking sent.
 //!
-//! Backends: the embedded log on SQLite and on PostgreSQL. The service side (outbox, inbox,
-//! the handler's effects) is a SQLite database of the test's own.
+//! Backends: the embedded log on SQLite and on PostgreSQL, and Kafka — librdkafka's mock
+//! cluster (the real wire protocol over TCP), or the brokers in `KAFKA_BROKERS` when set.
+//! The service side (outbox, inbox, the handler's effects) is a SQLite database of the
+//! test's own. Keys and groups carry a per-test prefix, so tests sharing a real broker's
+//! `mart.user.events` never see each other's events.
 
 use std::{
     sync::{
@@ -20,6 +23,7 @@ use mart_platform::{
         self, DatabaseTransaction, EventBus, Handler, HandlerError, Record, RetryPolicy, Subscription,
         embedded::{EmbeddedBus, Timing},
         headers,
+        kafka::{KafkaBus, KafkaSettings, MockKafka, TopicCreation},
     },
     events::envelope,
     outbox::{
@@ -47,14 +51,41 @@ const TOPIC: &str = "mart.user.events";
 enum Backend {
     EmbeddedSqlite,
     EmbeddedPostgres,
+    Kafka,
+}
+
+/// How a test makes the bus unreachable, where it can.
+enum Outage {
+    /// A proxy in front of the log database, cut and restored.
+    Proxy(Proxy),
+    /// The mock cluster's broker, taken down and up.
+    Broker(MockKafka),
+}
+
+impl Outage {
+    async fn begin(&self) {
+        match self {
+            Outage::Proxy(proxy) => proxy.cut(),
+            Outage::Broker(mock) => mock.broker_down(1).await.unwrap(),
+        }
+    }
+
+    async fn end(&self) {
+        match self {
+            Outage::Proxy(proxy) => proxy.restore(),
+            Outage::Broker(mock) => mock.broker_up(1).await.unwrap(),
+        }
+    }
 }
 
 /// A bus for one test, and what it needs kept alive.
 struct TestBus {
     bus: EventBus,
-    /// Cuts the way to the log, where the backend can be cut off.
-    outage: Option<Proxy>,
-    _log: TestDb,
+    /// Cuts the way to the bus, where the backend can be cut off.
+    outage: Option<Outage>,
+    /// Unique to this test: prefixes keys and group names.
+    run: String,
+    _log: Option<TestDb>,
 }
 
 impl TestBus {
@@ -68,7 +99,25 @@ impl TestBus {
             Backend::EmbeddedSqlite => {
                 let log = TestDb::sqlite().await;
                 let bus = EmbeddedBus::open_with(&log.url, partitions, timing).await.unwrap();
-                TestBus { bus: EventBus::Embedded(bus), outage: None, _log: log }
+                TestBus { bus: EventBus::Embedded(bus), outage: None, run: run(), _log: Some(log) }
+            }
+            Backend::Kafka => {
+                let topics = vec![TOPIC.to_owned()];
+                let (brokers, creation, outage) = match std::env::var("KAFKA_BROKERS") {
+                    Ok(brokers) => (brokers, TopicCreation::Admin, None),
+                    Err(_) => {
+                        let mock = MockKafka::start(1).await.unwrap();
+                        let brokers = mock.bootstrap_servers().to_owned();
+                        (brokers, TopicCreation::Mock(mock.clone()), Some(Outage::Broker(mock)))
+                    }
+                };
+                let mut settings = KafkaSettings::new(brokers, partitions, topics, creation);
+                // Fail fast while a broker is down, and hand a crashed consumer's partitions
+                // on soon (6 s is the least brokers accept).
+                settings.message_timeout = Duration::from_secs(3);
+                settings.session_timeout = Duration::from_secs(6);
+                let bus = KafkaBus::connect(settings).await.unwrap();
+                TestBus { bus: EventBus::Kafka(bus), outage, run: run(), _log: None }
             }
             Backend::EmbeddedPostgres => {
                 let log = TestDb::postgres().await;
@@ -77,9 +126,41 @@ impl TestBus {
                 let proxy = Proxy::start(hostport).await;
                 let url = format!("{authority}@{}/{database}", proxy.addr);
                 let bus = EmbeddedBus::open_with(&url, partitions, timing).await.unwrap();
-                TestBus { bus: EventBus::Embedded(bus), outage: Some(proxy), _log: log }
+                TestBus {
+                    bus: EventBus::Embedded(bus),
+                    outage: Some(Outage::Proxy(proxy)),
+                    run: run(),
+                    _log: Some(log),
+                }
             }
         }
+    }
+}
+
+fn run() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_owned()
+}
+
+impl TestBus {
+    /// This test's name for aggregate `name`.
+    fn key(&self, name: impl std::fmt::Display) -> String {
+        format!("{}-{name}", self.run)
+    }
+
+    /// This test's name for group `name`.
+    fn group(&self, name: &str) -> String {
+        format!("{}-{name}", self.run)
+    }
+
+    /// The event number `n` about this test's aggregate `name`.
+    fn event(&self, name: impl std::fmt::Display, n: impl ToString) -> Record {
+        event(TOPIC, &self.key(name), n)
+    }
+
+    /// A consumer of this test, on `topic`, in this test's group `group`.
+    fn subscribe(&self, service: &Service, group: &str, topic: &str, mut handler: Recorder) -> Consumer {
+        handler.prefix = self.run.clone();
+        service.subscribe(&self.bus, &self.group(group), topic, handler)
     }
 }
 
@@ -165,8 +246,10 @@ impl Consumer {
 /// numbered "poison" always fail; the one numbered `hold_at` blocks forever (to be killed).
 struct Recorder {
     name: &'static str,
-    /// Whether "poison" events fail (not for a consumer of the DLQ).
-    poison_fails: bool,
+    /// Only events about aggregates with this prefix are this test's.
+    prefix: String,
+    /// Whether "poison" events fail (not for a consumer of the DLQ, nor once "fixed").
+    poison_fails: Arc<AtomicBool>,
     hold_at: Option<String>,
     entered_hold: Arc<Notify>,
     fail_first: Arc<AtomicBool>,
@@ -176,7 +259,8 @@ impl Recorder {
     fn new(name: &'static str) -> Self {
         Self {
             name,
-            poison_fails: true,
+            prefix: String::new(),
+            poison_fails: Arc::new(AtomicBool::new(true)),
             hold_at: None,
             entered_hold: Arc::new(Notify::new()),
             fail_first: Arc::new(AtomicBool::new(false)),
@@ -194,6 +278,9 @@ impl Handler for Recorder {
             let Some(Payload::UserUpdated(update)) = &event.envelope.payload else {
                 return Err(HandlerError("unexpected payload".into()));
             };
+            if !update.user_id.starts_with(&self.prefix) {
+                return Ok(());
+            }
             // The effect first: whatever fails after it must roll it back.
             txn.execute(Statement::from_sql_and_values(
                 txn.get_database_backend(),
@@ -206,7 +293,7 @@ impl Handler for Recorder {
                 ],
             ))
             .await?;
-            if self.poison_fails && update.first_name == "poison" {
+            if self.poison_fails.load(Ordering::SeqCst) && update.first_name == "poison" {
                 return Err(HandlerError("this event always fails".into()));
             }
             if self.fail_first.swap(false, Ordering::SeqCst) {
@@ -255,6 +342,12 @@ macro_rules! contract {
                 async fn $name() { super::$name(super::Backend::EmbeddedSqlite).await }
             )*
         }
+        mod kafka {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name(super::Backend::Kafka).await }
+            )*
+        }
         mod embedded_postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,6 +363,7 @@ contract!(
     a_duplicate_delivery_has_one_effect,
     a_poison_event_goes_to_the_dlq_and_the_rest_flows,
     a_passing_failure_is_retried,
+    a_dead_letter_is_listed_and_replayed_once_fixed,
     events_published_during_an_outage_arrive_after_it,
     every_group_gets_everything_and_members_share_the_work,
     a_relay_crash_after_sending_duplicates_but_never_loses,
@@ -278,17 +372,18 @@ contract!(
 async fn order_is_kept_per_key_across_partitions(backend: Backend) {
     let bus = TestBus::start(backend, 4).await;
     let service = Service::start().await;
-    let consumer = service.subscribe(&bus.bus, "orders", TOPIC, Recorder::new("c1"));
+    let consumer = bus.subscribe(&service, "orders", TOPIC, Recorder::new("c1"));
     let keys: Vec<String> = (0..12).map(|k| format!("aggregate-{k}")).collect();
     // Interleaved across keys, in several batches.
     for round in 0..20 {
-        let batch: Vec<_> = keys.iter().map(|key| event(TOPIC, key, round)).collect();
+        let batch: Vec<_> = keys.iter().map(|key| bus.event(key, round)).collect();
         bus.bus.publish(&batch).await.unwrap();
     }
     let effects = effect_count(&service, 240, "240 effects").await;
     assert_eq!(effects.len(), 240);
     for key in &keys {
-        let seen: Vec<String> = effects.iter().filter(|(k, _, _)| k == key).map(|(_, n, _)| n.clone()).collect();
+        let seen: Vec<String> =
+            effects.iter().filter(|(k, _, _)| *k == bus.key(key)).map(|(_, n, _)| n.clone()).collect();
         let expected: Vec<String> = (0..20).map(|n| n.to_string()).collect();
         assert_eq!(seen, expected, "{key} out of order");
     }
@@ -301,8 +396,8 @@ async fn a_consumer_killed_mid_handler_loses_nothing(backend: Backend) {
     let mut doomed = Recorder::new("doomed");
     doomed.hold_at = Some("5".into());
     let entered = doomed.entered_hold.clone();
-    let first = service.subscribe(&bus.bus, "g", TOPIC, doomed);
-    let batch: Vec<_> = (0..10).map(|n| event(TOPIC, "a", n)).collect();
+    let first = bus.subscribe(&service, "g", TOPIC, doomed);
+    let batch: Vec<_> = (0..10).map(|n| bus.event("a", n)).collect();
     bus.bus.publish(&batch).await.unwrap();
 
     entered.notified().await;
@@ -312,7 +407,7 @@ async fn a_consumer_killed_mid_handler_loses_nothing(backend: Backend) {
     let before = service.effects().await;
     assert_eq!(before.len(), 5, "events 0..4 committed, 5 was rolled back: {before:?}");
 
-    let second = service.subscribe(&bus.bus, "g", TOPIC, Recorder::new("survivor"));
+    let second = bus.subscribe(&service, "g", TOPIC, Recorder::new("survivor"));
     let effects = effect_count(&service, 10, "all 10 effects after the restart").await;
     let numbers: Vec<_> = effects.iter().map(|(_, n, _)| n.as_str()).collect();
     assert_eq!(numbers, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
@@ -322,10 +417,10 @@ async fn a_consumer_killed_mid_handler_loses_nothing(backend: Backend) {
 async fn a_duplicate_delivery_has_one_effect(backend: Backend) {
     let bus = TestBus::start(backend, 2).await;
     let service = Service::start().await;
-    let consumer = service.subscribe(&bus.bus, "g", TOPIC, Recorder::new("c"));
-    let once = event(TOPIC, "a", "once");
+    let consumer = bus.subscribe(&service, "g", TOPIC, Recorder::new("c"));
+    let once = bus.event("a", "once");
     bus.bus.publish(&[once.clone(), once.clone()]).await.unwrap();
-    bus.bus.publish(&[once, event(TOPIC, "a", "after")]).await.unwrap();
+    bus.bus.publish(&[once, bus.event("a", "after")]).await.unwrap();
     let effects = effect_count(&service, 2, "the effect of `after`").await;
     assert_eq!(effects.iter().map(|(_, n, _)| n.as_str()).collect::<Vec<_>>(), ["once", "after"]);
     consumer.stop().await;
@@ -334,10 +429,10 @@ async fn a_duplicate_delivery_has_one_effect(backend: Backend) {
 async fn a_poison_event_goes_to_the_dlq_and_the_rest_flows(backend: Backend) {
     let bus = TestBus::start(backend, 2).await;
     let service = Service::start().await;
-    let consumer = service.subscribe(&bus.bus, "g", TOPIC, Recorder::new("c"));
-    let poison = event(TOPIC, "a", "poison");
+    let consumer = bus.subscribe(&service, "g", TOPIC, Recorder::new("c"));
+    let poison = bus.event("a", "poison");
     let poison_id = poison.header(headers::EVENT_ID).unwrap().to_owned();
-    bus.bus.publish(&[event(TOPIC, "a", 1), poison, event(TOPIC, "a", 2), event(TOPIC, "b", 3)]).await.unwrap();
+    bus.bus.publish(&[bus.event("a", 1), poison, bus.event("a", 2), bus.event("b", 3)]).await.unwrap();
 
     let effects = effect_count(&service, 3, "the events around the poison").await;
     let numbers: Vec<_> = effects.iter().map(|(_, n, _)| n.as_str()).collect();
@@ -346,8 +441,9 @@ async fn a_poison_event_goes_to_the_dlq_and_the_rest_flows(backend: Backend) {
 
     // The DLQ has it, with its story.
     let dlq = Service::start().await;
-    let reader = Recorder { poison_fails: false, ..Recorder::new("dlq") };
-    let watcher = dlq.subscribe(&bus.bus, "dlq-watch", &bus::dlq_topic(TOPIC), reader);
+    let reader = Recorder::new("dlq");
+    reader.poison_fails.store(false, Ordering::SeqCst);
+    let watcher = bus.subscribe(&dlq, "dlq-watch", &bus::dlq_topic(TOPIC), reader);
     let dead = effect_count(&dlq, 1, "the dead letter").await;
     assert_eq!(dead[0].1, "poison");
     watcher.stop().await;
@@ -358,10 +454,43 @@ async fn a_poison_event_goes_to_the_dlq_and_the_rest_flows(backend: Backend) {
         assert_eq!(record.header(headers::EVENT_ID), Some(poison_id.as_str()));
         assert_eq!(record.header(headers::DLQ_ATTEMPTS), Some("3"));
         assert_eq!(record.header(headers::DLQ_TOPIC), Some(TOPIC));
-        assert_eq!(record.header(headers::DLQ_GROUP), Some("g"));
+        assert_eq!(record.header(headers::DLQ_GROUP), Some(bus.group("g").as_str()));
         assert!(record.header(headers::DLQ_ERROR).unwrap().contains("always fails"));
         assert!(record.header(headers::DLQ_OFFSET).is_some() && record.header(headers::DLQ_PARTITION).is_some());
     }
+    consumer.stop().await;
+}
+
+async fn a_dead_letter_is_listed_and_replayed_once_fixed(backend: Backend) {
+    let bus = TestBus::start(backend, 1).await;
+    let service = Service::start().await;
+    let handler = Recorder::new("c");
+    let fixed = handler.poison_fails.clone();
+    let consumer = bus.subscribe(&service, "g", TOPIC, handler);
+    let poison = bus.event("a", "poison");
+    let poison_id = poison.header(headers::EVENT_ID).unwrap().to_owned();
+    bus.bus.publish(&[poison, bus.event("a", "after")]).await.unwrap();
+    effect_count(&service, 1, "the event after the poison").await;
+
+    let letters = eventually("the dead letter to be listed", || async {
+        let letters = bus.bus.dead_letters(TOPIC, 100).await.ok()?;
+        let ours: Vec<_> = letters.into_iter().filter(|l| l.event_id == poison_id).collect();
+        (!ours.is_empty()).then_some(ours)
+    })
+    .await;
+    assert_eq!(letters.len(), 1);
+    let letter = &letters[0];
+    assert_eq!((letter.group.as_str(), letter.attempts.as_str()), (bus.group("g").as_str(), "3"));
+    assert!(letter.error.contains("always fails") && letter.origin.starts_with(TOPIC), "{letter:?}");
+
+    // The cause is fixed; the operator replays it, and this time it is handled.
+    fixed.store(false, Ordering::SeqCst);
+    let replayed = bus.bus.replay_dead_letter(TOPIC, letter.partition, letter.offset).await.unwrap();
+    assert_eq!(replayed.topic, TOPIC);
+    let effects = effect_count(&service, 2, "the replayed event").await;
+    assert_eq!(effects.iter().map(|(_, n, _)| n.as_str()).collect::<Vec<_>>(), ["after", "poison"]);
+    let missing = bus.bus.replay_dead_letter(TOPIC, 0, 999_999).await;
+    assert!(missing.is_err());
     consumer.stop().await;
 }
 
@@ -370,8 +499,8 @@ async fn a_passing_failure_is_retried(backend: Backend) {
     let service = Service::start().await;
     let flaky = Recorder::new("flaky");
     flaky.fail_first.store(true, Ordering::SeqCst);
-    let consumer = service.subscribe(&bus.bus, "g", TOPIC, flaky);
-    bus.bus.publish(&[event(TOPIC, "a", 1), event(TOPIC, "a", 2)]).await.unwrap();
+    let consumer = bus.subscribe(&service, "g", TOPIC, flaky);
+    bus.bus.publish(&[bus.event("a", 1), bus.event("a", 2)]).await.unwrap();
     let effects = effect_count(&service, 2, "both effects").await;
     assert_eq!(effects.iter().map(|(_, n, _)| n.as_str()).collect::<Vec<_>>(), ["1", "2"]);
     consumer.stop().await;
@@ -380,7 +509,8 @@ async fn a_passing_failure_is_retried(backend: Backend) {
 async fn events_published_during_an_outage_arrive_after_it(backend: Backend) {
     let bus = TestBus::start(backend, 2).await;
     let Some(outage) = &bus.outage else {
-        // A SQLite file cannot become unreachable; the PostgreSQL log covers this case.
+        // A SQLite file cannot become unreachable (the PostgreSQL log covers the embedded
+        // backend), and a shared real broker is not ours to take down.
         return;
     };
     let service = Service::start().await;
@@ -388,11 +518,11 @@ async fn events_published_during_an_outage_arrive_after_it(backend: Backend) {
     let (stop, shutdown) = watch::channel(false);
     let relay =
         Relay::new(service.db.clone(), bus.bus.clone(), waker.clone(), RelayConfig::default()).spawn(shutdown.clone());
-    let consumer = service.subscribe(&bus.bus, "g", TOPIC, Recorder::new("c"));
+    let consumer = bus.subscribe(&service, "g", TOPIC, Recorder::new("c"));
 
-    outage.cut();
+    outage.begin().await;
     for n in 0..5 {
-        let Record { payload, .. } = event(TOPIC, "a", n);
+        let Record { payload, .. } = bus.event("a", n);
         let envelope = mart_proto::events::Envelope::decode(payload.as_slice()).unwrap();
         outbox::append(&service.db, &envelope).await.unwrap();
         waker.wake();
@@ -401,7 +531,7 @@ async fn events_published_during_an_outage_arrive_after_it(backend: Backend) {
     let lag = outbox::relay::lag(&service.db).await.unwrap();
     assert_eq!(lag.unsent, 5);
 
-    outage.restore();
+    outage.end().await;
     let effects = effect_count(&service, 5, "the events after the outage").await;
     assert_eq!(effects.iter().map(|(_, n, _)| n.as_str()).collect::<Vec<_>>(), ["0", "1", "2", "3", "4"]);
     eventually("the outbox to drain", || async {
@@ -417,19 +547,19 @@ async fn every_group_gets_everything_and_members_share_the_work(backend: Backend
     let bus = TestBus::start(backend, 4).await;
     let billing = Service::start().await;
     let mail = Service::start().await;
-    let b1 = billing.subscribe(&bus.bus, "billing", TOPIC, Recorder::new("b1"));
-    let b2 = billing.subscribe(&bus.bus, "billing", TOPIC, Recorder::new("b2"));
-    let m1 = mail.subscribe(&bus.bus, "mail", TOPIC, Recorder::new("m1"));
+    let b1 = bus.subscribe(&billing, "billing", TOPIC, Recorder::new("b1"));
+    let b2 = bus.subscribe(&billing, "billing", TOPIC, Recorder::new("b2"));
+    let m1 = bus.subscribe(&mail, "mail", TOPIC, Recorder::new("m1"));
 
     // Keep publishing until both billing members have done some of the work.
     let mut published = 0;
     eventually("both members of one group to get work", || {
-        let bus = bus.bus.clone();
+        let publisher = bus.bus.clone();
         let billing = &billing;
-        let batch: Vec<_> = (0..16).map(|k| event(TOPIC, &format!("key-{k}"), published + k)).collect();
+        let batch: Vec<_> = (0..16).map(|k| bus.event(format!("key-{k}"), published + k)).collect();
         published += 16;
         async move {
-            bus.publish(&batch).await.ok()?;
+            publisher.publish(&batch).await.ok()?;
             let effects = billing.effects().await;
             let by = |who: &str| effects.iter().filter(|(_, _, c)| c == who).count();
             (by("b1") > 0 && by("b2") > 0).then_some(())
@@ -451,7 +581,7 @@ async fn a_relay_crash_after_sending_duplicates_but_never_loses(backend: Backend
     let bus = TestBus::start(backend, 2).await;
     let service = Service::start().await;
     for n in 0..6 {
-        let Record { payload, .. } = event(TOPIC, "a", n);
+        let Record { payload, .. } = bus.event("a", n);
         outbox::append(&service.db, &mart_proto::events::Envelope::decode(payload.as_slice()).unwrap()).await.unwrap();
     }
     // Sent, but the relay died before marking the rows sent...
@@ -461,8 +591,8 @@ async fn a_relay_crash_after_sending_duplicates_but_never_loses(backend: Backend
     assert_eq!(relay.relay_once().await.unwrap(), 6);
     assert_eq!(relay.lag().await.unwrap().unsent, 0);
 
-    let consumer = service.subscribe(&bus.bus, "g", TOPIC, Recorder::new("c"));
-    let marker = event(TOPIC, "a", "end");
+    let consumer = bus.subscribe(&service, "g", TOPIC, Recorder::new("c"));
+    let marker = bus.event("a", "end");
     bus.bus.publish(&[marker]).await.unwrap();
     let effects = effect_count(&service, 7, "the marker after the duplicates").await;
     assert_eq!(effects.iter().map(|(_, n, _)| n.as_str()).collect::<Vec<_>>(), ["0", "1", "2", "3", "4", "5", "end"]);

@@ -22,6 +22,43 @@ enum Command {
     /// Manage token signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Look at the event bus: relay and consumer lag, dead letters.
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// How many of svc-user's events wait in its outbox, and how long the oldest has.
+    Status,
+    /// How far a consumer group is behind, per partition.
+    Lag {
+        #[arg(long)]
+        group: String,
+        #[arg(long = "topic", default_values_t = mart_platform::events::TOPICS.map(String::from))]
+        topics: Vec<String>,
+    },
+    /// Dead letters.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
+}
+
+#[derive(Subcommand)]
+enum DlqCommand {
+    /// List the dead letters of a topic.
+    List {
+        #[arg(long, default_value = "mart.user.events")]
+        topic: String,
+    },
+    /// Publish a dead letter to its topic again (after fixing the cause).
+    Replay {
+        #[arg(long, default_value = "mart.user.events")]
+        topic: String,
+        #[arg(long, default_value_t = 0)]
+        partition: i32,
+        #[arg(long)]
+        offset: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -63,6 +100,49 @@ async fn main() -> anyhow::Result<()> {
         Command::Keys(KeysCommand::Rotate) => {
             let db = svc_user::open(&config).await?;
             eprintln!("now signing with key {}", svc_user::keys::rotate(&db).await?);
+        }
+        Command::Events(command) => events(command, &config).await?,
+    }
+    Ok(())
+}
+
+/// `svc-user events …`: reports for operators, on standard output.
+#[allow(clippy::print_stdout, reason = "a report is the command's output")]
+async fn events(command: EventsCommand, config: &config::Config) -> anyhow::Result<()> {
+    match command {
+        EventsCommand::Status => {
+            let db = svc_user::open(config).await?;
+            let lag = mart_platform::outbox::relay::lag(&db).await?;
+            let oldest = lag.oldest.map_or("-".to_owned(), |age| format!("{:.1}s", age.as_secs_f64()));
+            println!("outbox: {} unsent, oldest {oldest}", lag.unsent);
+        }
+        EventsCommand::Lag { group, topics } => {
+            let bus = EventBus::connect(&config.events).await?;
+            println!("{:<28} {:>9} {:>12} {:>8}", "topic", "partition", "next offset", "waiting");
+            for lag in bus.consumer_lag(&group, &topics).await? {
+                println!("{:<28} {:>9} {:>12} {:>8}", lag.topic, lag.partition, lag.next_offset, lag.waiting);
+            }
+        }
+        EventsCommand::Dlq(DlqCommand::List { topic }) => {
+            let bus = EventBus::connect(&config.events).await?;
+            for letter in bus.dead_letters(&topic, 1000).await? {
+                println!(
+                    "{}@{}  {}  {}  group={} attempts={} from={}  error: {}",
+                    letter.partition,
+                    letter.offset,
+                    letter.event_id,
+                    letter.event_type,
+                    letter.group,
+                    letter.attempts,
+                    letter.origin,
+                    letter.error
+                );
+            }
+        }
+        EventsCommand::Dlq(DlqCommand::Replay { topic, partition, offset }) => {
+            let bus = EventBus::connect(&config.events).await?;
+            let record = bus.replay_dead_letter(&topic, partition, offset).await?;
+            println!("replayed {partition}@{offset} to {}", record.topic);
         }
     }
     Ok(())

@@ -27,7 +27,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::watch;
 
-use super::{Delivery, Processor, Record};
+use super::{Delivery, Processor, Record, ops::PartitionLag};
 
 mod schema;
 
@@ -64,19 +64,6 @@ pub struct EmbeddedBus {
     /// Bumped after each append, to wake this process's consumers.
     appended: watch::Sender<u64>,
     timing: Timing,
-}
-
-/// How far behind a group is on one partition.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PartitionLag {
-    /// The topic.
-    pub topic: String,
-    /// The partition.
-    pub partition: i32,
-    /// The next offset the group will read.
-    pub next_offset: i64,
-    /// Records at or after it: how many are waiting.
-    pub waiting: u64,
 }
 
 impl EmbeddedBus {
@@ -140,6 +127,8 @@ impl EmbeddedBus {
         if let Some(partition) = partition {
             query = query.filter(log::Column::Partition.eq(partition));
         }
+        // The drivers bind limits as i64; a larger "no limit" must not overflow.
+        let limit = limit.min(i64::MAX as u64);
         let rows = query.order_by_asc(log::Column::Id).limit(limit).all(&self.db).await?;
         rows.into_iter()
             .map(|row| {

@@ -17,27 +17,33 @@
 use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
 use rdkafka::{
-    ClientConfig, Message as _,
+    ClientConfig, Offset, TopicPartitionList,
     admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
     client::DefaultClientContext,
-    consumer::{CommitMode, Consumer as _, StreamConsumer},
+    consumer::{BaseConsumer, CommitMode, Consumer as _, StreamConsumer},
     error::KafkaError,
-    message::{BorrowedMessage, Header, Headers as _, OwnedHeaders},
+    message::{Header, Headers as _, Message, OwnedHeaders},
     mocking::MockCluster,
     producer::{DefaultProducerContext, FutureProducer, FutureRecord, Producer as _, future_producer::DeliveryFuture},
     types::RDKafkaErrorCode,
 };
 use tokio::sync::{oneshot, watch};
 
-use super::{BusError, Delivery, Processor, Record, dlq_topic};
+use super::{BusError, Delivery, Processor, Record, dlq_topic, ops::PartitionLag};
 
 /// How long a record may wait for its acknowledgement unless the settings say otherwise.
 pub const DEFAULT_MESSAGE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a silent consumer keeps its partitions unless the settings say otherwise
 /// (librdkafka's default).
 pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(45);
+/// The longest pause between attempts to reach a broker that is down (librdkafka's default
+/// is 10 s; the Java client's, 1 s): once the broker is back, the backlog moves within a second.
+const RECONNECT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// The longest dropping the bus waits for records still in flight.
 const DROP_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the operator queries ([`KafkaBus::lag`], [`KafkaBus::read_all`]) wait for the
+/// brokers.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long to wait before polling again after the consumer reported an error, so a
 /// persistent error cannot spin the task.
 const CONSUMER_ERROR_PAUSE: Duration = Duration::from_millis(100);
@@ -114,25 +120,25 @@ impl KafkaBus {
     pub async fn connect(settings: KafkaSettings) -> Result<Arc<Self>, BusError> {
         let partitions = i32::try_from(settings.partitions.max(1))
             .map_err(|_| BusError::Other(format!("{} partitions is more than Kafka allows", settings.partitions)))?;
+        // librdkafka rejects 0 ms.
+        let message_timeout = settings.message_timeout.max(Duration::from_millis(1));
         let topics: BTreeSet<String> =
             settings.topics.iter().flat_map(|topic| [topic.clone(), dlq_topic(topic)]).collect();
         match &settings.topic_creation {
-            TopicCreation::Admin => {
-                create_topics(&settings.brokers, &topics, partitions, settings.message_timeout).await?
-            }
+            TopicCreation::Admin => create_topics(&settings.brokers, &topics, partitions, message_timeout).await?,
             TopicCreation::Mock(mock) => {
                 for topic in &topics {
                     mock.create_topic(topic, partitions).await?;
                 }
             }
         }
-        let message_timeout = settings.message_timeout.max(Duration::from_millis(1));
         let producer: FutureProducer = ClientConfig::new()
             .set("bootstrap.servers", &settings.brokers)
             // No duplicates or reordering from the producer's own retries.
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("message.timeout.ms", millis(message_timeout))
+            .set("reconnect.backoff.max.ms", millis(RECONNECT_BACKOFF_MAX))
             .create()?;
         tracing::info!(brokers = settings.brokers, topics = topics.len(), partitions, "kafka bus ready");
         Ok(Arc::new(Self {
@@ -154,23 +160,31 @@ impl KafkaBus {
         // Enqueued one after the other, in order: the producer keeps that order per partition.
         for record in records {
             match self.enqueue(record).await {
-                Ok(delivery) => deliveries.push((record, delivery)),
+                Ok(delivery) => deliveries.push(delivery),
                 Err(error) => {
                     failure = Some(BusError::Kafka(error));
                     break;
                 }
             }
         }
-        for (record, delivery) in deliveries {
+        let mut unacknowledged = records.len() - deliveries.len();
+        for delivery in deliveries {
             let error = match delivery.await {
                 Ok(Ok(_)) => continue,
                 Ok(Err((error, _))) => BusError::Kafka(error),
                 Err(_canceled) => BusError::Other("the kafka producer went away before acknowledging".to_owned()),
             };
-            tracing::warn!(topic = record.topic, key = record.key, %error, "kafka did not acknowledge a record");
+            unacknowledged += 1;
             failure.get_or_insert(error);
         }
-        failure.map_or(Ok(()), Err)
+        match failure {
+            None => Ok(()),
+            Some(error) => {
+                // Once per batch: a broker outage fails every record of it the same way.
+                tracing::warn!(unacknowledged, of = records.len(), %error, "kafka did not acknowledge records");
+                Err(error)
+            }
+        }
     }
 
     /// Waits until every record handed to the producer is acknowledged or failed, for at
@@ -183,6 +197,110 @@ impl KafkaBus {
             .await
             .map_err(|error| BusError::Other(format!("flushing the kafka producer: {error}")))??;
         Ok(())
+    }
+
+    /// How far `group` is behind on each partition of `topics`: its committed offset (the
+    /// log start when it never committed, as `auto.offset.reset=earliest` would read) and
+    /// how many records lie between that and the log end. Topics that do not exist have no
+    /// partitions.
+    pub async fn lag(&self, group: &str, topics: &[String]) -> Result<Vec<PartitionLag>, BusError> {
+        let consumer = self.query_consumer(group)?;
+        let topics = topics.to_vec();
+        // librdkafka's queries block the calling thread.
+        blocking(move || {
+            let mut lags = Vec::new();
+            for topic in &topics {
+                let mut partitions = TopicPartitionList::new();
+                for partition in partitions_of(&consumer, topic)? {
+                    partitions.add_partition(topic, partition);
+                }
+                if partitions.count() == 0 {
+                    continue;
+                }
+                let committed = consumer.committed_offsets(partitions, QUERY_TIMEOUT)?;
+                for element in committed.elements() {
+                    let (low, high) = consumer.fetch_watermarks(topic, element.partition(), QUERY_TIMEOUT)?;
+                    let next_offset = match element.offset() {
+                        Offset::Offset(offset) => offset.max(low),
+                        _ => low,
+                    };
+                    lags.push(PartitionLag {
+                        topic: topic.clone(),
+                        partition: element.partition(),
+                        next_offset,
+                        waiting: u64::try_from(high - next_offset).unwrap_or(0),
+                    });
+                }
+            }
+            Ok(lags)
+        })
+        .await
+    }
+
+    /// Up to `limit` records of `topic`, oldest first (by timestamp across partitions): what
+    /// is in it now, read outside any group. For operators reading dead letters.
+    pub async fn read_all(&self, topic: &str, limit: u64) -> Result<Vec<Delivery>, BusError> {
+        // librdkafka wants a group even to assign partitions by hand; this one never joins
+        // or commits, so readers sharing the name do not meet.
+        let consumer = self.query_consumer("mart-reader")?;
+        let topic = topic.to_owned();
+        blocking(move || {
+            // Where each partition's reading stops: its end now, or `limit` records in (the
+            // oldest `limit` overall are among each partition's first `limit`).
+            let mut ends = std::collections::BTreeMap::new();
+            let mut start = TopicPartitionList::new();
+            for partition in partitions_of(&consumer, &topic)? {
+                let (low, high) = consumer.fetch_watermarks(&topic, partition, QUERY_TIMEOUT)?;
+                let end = high.min(low.saturating_add(i64::try_from(limit).unwrap_or(i64::MAX)));
+                if end > low {
+                    start.add_partition_offset(&topic, partition, Offset::Offset(low))?;
+                    ends.insert(partition, end);
+                }
+            }
+            consumer.assign(&start)?;
+            let deadline = std::time::Instant::now() + QUERY_TIMEOUT;
+            let mut records = Vec::new();
+            while !ends.is_empty() {
+                let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+                if remaining.is_zero() {
+                    return Err(BusError::Other(format!("timed out reading kafka topic {topic}")));
+                }
+                let message = match consumer.poll(remaining) {
+                    None => continue,
+                    // Offsets can have gaps (transaction markers): the end says "done".
+                    Some(Err(KafkaError::PartitionEOF(partition))) => {
+                        ends.remove(&partition);
+                        continue;
+                    }
+                    Some(message) => message?,
+                };
+                let Some(&end) = ends.get(&message.partition()) else { continue };
+                if message.offset() >= end {
+                    continue;
+                }
+                if message.offset() + 1 >= end {
+                    ends.remove(&message.partition());
+                }
+                records.push((message.timestamp().to_millis().unwrap_or(0), delivery_of(&message)));
+            }
+            records.sort_by_key(|(timestamp, delivery)| (*timestamp, delivery.partition, delivery.offset));
+            Ok(records
+                .into_iter()
+                .map(|(_, delivery)| delivery)
+                .take(usize::try_from(limit).unwrap_or(usize::MAX))
+                .collect())
+        })
+        .await
+    }
+
+    /// A consumer for one-off queries in `group`: never subscribes, never commits.
+    fn query_consumer(&self, group: &str) -> Result<BaseConsumer, BusError> {
+        Ok(ClientConfig::new()
+            .set("bootstrap.servers", &self.brokers)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("enable.partition.eof", "true")
+            .create()?)
     }
 
     /// Hands `record` to the producer, waiting (up to the message timeout) while its queue
@@ -252,6 +370,24 @@ fn millis(duration: Duration) -> String {
     duration.as_millis().to_string()
 }
 
+/// The partitions of `topic`; none when it does not exist.
+fn partitions_of(consumer: &BaseConsumer, topic: &str) -> Result<Vec<i32>, BusError> {
+    let metadata = consumer.fetch_metadata(Some(topic), QUERY_TIMEOUT)?;
+    Ok(metadata
+        .topics()
+        .iter()
+        .filter(|found| found.name() == topic && found.error().is_none())
+        .flat_map(|found| found.partitions().iter().map(|partition| partition.id()))
+        .collect())
+}
+
+/// Runs librdkafka calls that block on a thread meant for blocking.
+async fn blocking<T: Send + 'static>(
+    job: impl FnOnce() -> Result<T, BusError> + Send + 'static,
+) -> Result<T, BusError> {
+    tokio::task::spawn_blocking(job).await.map_err(|error| BusError::Other(format!("a kafka query failed: {error}")))?
+}
+
 // === consuming ===
 
 /// Consumes for `processor` until `shutdown` turns true (or its sender is dropped), then
@@ -269,6 +405,7 @@ pub(super) async fn consume(bus: Arc<KafkaBus>, processor: Processor, mut shutdo
         // Members keep their partitions through a rebalance instead of all stopping.
         .set("partition.assignment.strategy", "cooperative-sticky")
         .set("session.timeout.ms", millis(bus.session_timeout))
+        .set("reconnect.backoff.max.ms", millis(RECONNECT_BACKOFF_MAX))
         .create()
     {
         Ok(consumer) => consumer,
@@ -347,7 +484,7 @@ pub(super) async fn consume(bus: Arc<KafkaBus>, processor: Processor, mut shutdo
 /// The bus's view of a consumed message. A missing key reads as empty; header values as
 /// UTF-8, with anything else replaced rather than rejected (the processor needs the
 /// payload, headers are bookkeeping).
-fn delivery_of(message: &BorrowedMessage<'_>) -> Delivery {
+fn delivery_of<M: Message>(message: &M) -> Delivery {
     let headers = message
         .headers()
         .map(|headers| {

@@ -5,7 +5,10 @@ use std::{sync::Arc, time::Duration};
 
 use futures::future::BoxFuture;
 use mart_platform::{
-    bus::{self, DatabaseTransaction, Handler, HandlerError, RetryPolicy, Subscription},
+    bus::{
+        self, DatabaseTransaction, EventBus, Handler, HandlerError, RetryPolicy, Subscription,
+        kafka::{KafkaBus, KafkaSettings, MockKafka, TopicCreation},
+    },
     db_tests,
     test_util::TestDb,
 };
@@ -19,6 +22,21 @@ use tokio::sync::{mpsc, watch};
 use crate::support::{PASSWORD, TestApp, authed};
 
 db_tests!(account_changes_reach_a_consumer_in_order);
+
+/// The same story with Kafka as the bus (librdkafka's mock cluster, over real sockets).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_changes_reach_a_kafka_consumer_in_order() {
+    let mock = MockKafka::start(1).await.unwrap();
+    let settings = KafkaSettings::new(
+        mock.bootstrap_servers(),
+        2,
+        vec!["mart.user.events".into()],
+        TopicCreation::Mock(mock.clone()),
+    );
+    let bus = EventBus::Kafka(KafkaBus::connect(settings).await.unwrap());
+    let app = TestApp::spawn_on(TestDb::sqlite().await, bus, None, |_| {}).await;
+    changes_reach_a_consumer(app).await;
+}
 
 /// A consumer elsewhere in the shop: hands every envelope to the test.
 struct Forward(mpsc::UnboundedSender<Envelope>);
@@ -48,7 +66,10 @@ impl MigratorTrait for InboxOnly {
 }
 
 async fn account_changes_reach_a_consumer_in_order(db: TestDb) {
-    let app = TestApp::spawn(db).await;
+    changes_reach_a_consumer(TestApp::spawn(db).await).await;
+}
+
+async fn changes_reach_a_consumer(app: TestApp) {
     let consumer_db = TestDb::sqlite().await;
     let inbox = mart_platform::db::connect_and_migrate::<InboxOnly>(&consumer_db.url).await.unwrap();
     let (events, mut received) = mpsc::unbounded_channel();

@@ -17,9 +17,9 @@ use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus,
 /// A running svc-user.
 pub struct TestApp {
     pub addr: SocketAddr,
-    /// The event bus svc-user publishes to: an embedded log of the test's own.
+    /// The event bus svc-user publishes to: an embedded log of the test's own, or Kafka.
     pub bus: EventBus,
-    _log: Arc<TestDb>,
+    _log: Option<Arc<TestDb>>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), svc_user::StartError>>>,
     /// Dropped last: the database outlives the server.
@@ -39,11 +39,16 @@ impl TestApp {
     pub async fn spawn_with(db: TestDb, adjust: impl FnOnce(&mut Config)) -> Self {
         let log = Arc::new(TestDb::sqlite().await);
         let bus = EventBus::Embedded(EmbeddedBus::open(&log.url, 2).await.unwrap());
-        Self::spawn_on(db, bus, log, adjust).await
+        Self::spawn_on(db, bus, Some(log), adjust).await
     }
 
-    /// svc-user publishing to `bus` (whose log `log` keeps alive).
-    async fn spawn_on(db: TestDb, bus: EventBus, log: Arc<TestDb>, adjust: impl FnOnce(&mut Config)) -> Self {
+    /// svc-user publishing to `bus` (whose log, if any, `log` keeps alive).
+    pub async fn spawn_on(
+        db: TestDb,
+        bus: EventBus,
+        log: Option<Arc<TestDb>>,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
         let mut config = Config::embedded(Service::User);
         config.database_url = db.url.clone();
         adjust(&mut config);
