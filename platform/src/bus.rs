@@ -175,6 +175,27 @@ pub struct Subscription {
     pub handler: Arc<dyn Handler>,
     /// Retries before the DLQ.
     pub retry: RetryPolicy,
+    /// Where to report each finished event, if anywhere.
+    pub metrics: Option<Arc<dyn Metrics>>,
+}
+
+/// The hook a metrics system plugs into: the bus reports what it does as it does it.
+/// Every method has a default that does nothing; implement the ones you record.
+/// Point-in-time figures (consumer lag per partition, unsent outbox rows) are pulled
+/// instead: [`EventBus::consumer_lag`], [`crate::outbox::relay::lag`].
+pub trait Metrics: Send + Sync + 'static {
+    /// A consumer of `group` finished an event of `topic` with `outcome`,
+    /// `since_written` after the transaction that wrote it (end-to-end lag).
+    fn event_finished(&self, _group: &str, _topic: &str, _outcome: Outcome, _since_written: Duration) {}
+
+    /// A handler attempt failed and will be retried (or dead-lettered).
+    fn handler_failed(&self, _group: &str, _topic: &str) {}
+
+    /// The relay shipped `count` events in one round.
+    fn relay_shipped(&self, _count: usize) {}
+
+    /// A relay round failed; it is retried with backoff.
+    fn relay_failed(&self) {}
 }
 
 /// The bus a service publishes to and consumes from.
@@ -270,6 +291,19 @@ impl Processor {
     /// Handles `delivery`, retrying with backoff; after the last attempt it publishes the
     /// record to the DLQ. `Err(Stopped)` only when shutdown came during a backoff.
     pub async fn process(&self, delivery: &Delivery) -> Result<Outcome, Stopped> {
+        let outcome = self.finish(delivery).await?;
+        if let Some(metrics) = &self.subscription.metrics {
+            let written = Envelope::decode(delivery.record.payload.as_slice())
+                .ok()
+                .and_then(|envelope| envelope.occurred_at)
+                .and_then(|at| std::time::SystemTime::try_from(at).ok());
+            let since_written = written.and_then(|at| at.elapsed().ok()).unwrap_or_default();
+            metrics.event_finished(&self.subscription.group, &delivery.record.topic, outcome, since_written);
+        }
+        Ok(outcome)
+    }
+
+    async fn finish(&self, delivery: &Delivery) -> Result<Outcome, Stopped> {
         let event = match Envelope::decode(delivery.record.payload.as_slice()) {
             Ok(envelope) => Event {
                 envelope,
@@ -296,6 +330,9 @@ impl Processor {
                     return Ok(Outcome::DeadLettered);
                 }
                 Err(error) => {
+                    if let Some(metrics) = &self.subscription.metrics {
+                        metrics.handler_failed(&self.subscription.group, &event.topic);
+                    }
                     tracing::warn!(group = self.group(), event.id = %event.envelope.id, %error, attempt, "handler failed; retrying");
                     self.pause(policy.backoff(attempt)).await?;
                     attempt += 1;

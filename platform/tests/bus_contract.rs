@@ -12,7 +12,7 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     time::Duration,
 };
@@ -20,7 +20,8 @@ use std::{
 use futures::future::BoxFuture;
 use mart_platform::{
     bus::{
-        self, DatabaseTransaction, EventBus, Handler, HandlerError, Record, RetryPolicy, Subscription,
+        self, DatabaseTransaction, EventBus, Handler, HandlerError, Metrics, Outcome, Record, RetryPolicy,
+        Subscription,
         embedded::{EmbeddedBus, Timing},
         headers,
         kafka::{KafkaBus, KafkaSettings, MockKafka, TopicCreation},
@@ -212,6 +213,7 @@ impl Service {
 
     fn subscribe(&self, bus: &EventBus, group: &str, topic: &str, handler: Recorder) -> Consumer {
         let (stop, shutdown) = watch::channel(false);
+        let metrics = Arc::new(Counting::default());
         let task = bus.subscribe(
             Subscription {
                 group: group.into(),
@@ -223,16 +225,44 @@ impl Service {
                     initial_backoff: Duration::from_millis(10),
                     max_backoff: Duration::from_millis(40),
                 },
+                metrics: Some(metrics.clone()),
             },
             shutdown,
         );
-        Consumer { stop, task }
+        Consumer { stop, task, metrics }
     }
 }
 
 struct Consumer {
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    /// What the consumer reported through the metrics hook.
+    metrics: Arc<Counting>,
+}
+
+/// A metrics hook that counts.
+#[derive(Default)]
+struct Counting {
+    handled: AtomicUsize,
+    duplicates: AtomicUsize,
+    dead_lettered: AtomicUsize,
+    failed_attempts: AtomicUsize,
+}
+
+impl Metrics for Counting {
+    fn event_finished(&self, _group: &str, _topic: &str, outcome: Outcome, since_written: Duration) {
+        assert!(since_written < Duration::from_secs(60), "an implausible lag: {since_written:?}");
+        let counter = match outcome {
+            Outcome::Handled => &self.handled,
+            Outcome::Duplicate => &self.duplicates,
+            Outcome::DeadLettered => &self.dead_lettered,
+        };
+        counter.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn handler_failed(&self, _group: &str, _topic: &str) {
+        self.failed_attempts.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 impl Consumer {
@@ -458,6 +488,14 @@ async fn a_poison_event_goes_to_the_dlq_and_the_rest_flows(backend: Backend) {
         assert!(record.header(headers::DLQ_ERROR).unwrap().contains("always fails"));
         assert!(record.header(headers::DLQ_OFFSET).is_some() && record.header(headers::DLQ_PARTITION).is_some());
     }
+    // What the metrics hook saw: three handled, one given up after two retried failures.
+    let seen = &consumer.metrics;
+    eventually("the metrics to add up", || async {
+        (seen.handled.load(Ordering::SeqCst) == 3 && seen.dead_lettered.load(Ordering::SeqCst) == 1).then_some(())
+    })
+    .await;
+    assert_eq!(seen.failed_attempts.load(Ordering::SeqCst), 2);
+    assert_eq!(seen.duplicates.load(Ordering::SeqCst), 0);
     consumer.stop().await;
 }
 

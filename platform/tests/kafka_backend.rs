@@ -406,6 +406,7 @@ impl Service {
                 initial_backoff: Duration::from_millis(10),
                 max_backoff: Duration::from_millis(50),
             },
+            metrics: None,
         };
         let task = EventBus::Kafka(bus.clone()).subscribe(subscription, stop);
         Self { group: group.to_owned(), recorder, task, shutdown, _db: None }

@@ -20,7 +20,7 @@ use sea_orm::{
 use tokio::sync::{Notify, watch};
 
 use super::entity;
-use crate::bus::{BusError, EventBus, Record, headers};
+use crate::bus::{BusError, EventBus, Metrics, Record, headers};
 
 /// Only one relay per service database ships at a time (PostgreSQL advisory lock key).
 const RELAY_LOCK: i64 = 7_243_002;
@@ -53,7 +53,7 @@ pub enum RelayError {
 }
 
 /// Relay settings.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RelayConfig {
     /// Rows per round.
     pub batch_size: u64,
@@ -61,11 +61,18 @@ pub struct RelayConfig {
     pub retention: Duration,
     /// The longest sleep without a wake-up (rows committed by other processes, retries).
     pub poll: Duration,
+    /// Where to report shipped batches and failures, if anywhere.
+    pub metrics: Option<Arc<dyn Metrics>>,
 }
 
 impl Default for RelayConfig {
     fn default() -> Self {
-        Self { batch_size: 200, retention: Duration::from_secs(7 * 24 * 3600), poll: Duration::from_millis(500) }
+        Self {
+            batch_size: 200,
+            retention: Duration::from_secs(7 * 24 * 3600),
+            poll: Duration::from_millis(500),
+            metrics: None,
+        }
     }
 }
 
@@ -178,8 +185,16 @@ impl Relay {
             return Ok(0);
         }
         let records: Vec<Record> = rows.iter().map(record_of).collect();
-        self.bus.publish(&records).await?;
+        if let Err(error) = self.bus.publish(&records).await {
+            if let Some(metrics) = &self.config.metrics {
+                metrics.relay_failed();
+            }
+            return Err(error.into());
+        }
         mark_sent(db, rows.iter().map(|row| row.seq)).await?;
+        if let Some(metrics) = &self.config.metrics {
+            metrics.relay_shipped(rows.len());
+        }
         Ok(rows.len())
     }
 

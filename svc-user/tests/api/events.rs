@@ -81,6 +81,7 @@ async fn changes_reach_a_consumer(app: TestApp) {
             db: inbox,
             handler: Arc::new(Forward(events)),
             retry: RetryPolicy::new(3),
+            metrics: None,
         },
         shutdown,
     );
