@@ -7,6 +7,7 @@
 //! - [`auth`]: access tokens, the caller's identity, and the per-RPC access check;
 //! - [`server`]: the gRPC server with health, reflection, tracing and graceful shutdown;
 //! - [`error`]: one way from a service's errors to `tonic::Status`;
+//! - [`paging`]: the `page_size` convention every list RPC shares;
 //! - `test_util` (feature `test-util`): fresh databases and listeners for tests.
 
 pub mod auth;
@@ -16,6 +17,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod outbox;
+pub mod paging;
 pub mod server;
 pub mod telemetry;
 

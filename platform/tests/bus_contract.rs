@@ -628,12 +628,19 @@ async fn a_relay_crash_after_sending_duplicates_but_never_loses(backend: Backend
     let relay = Relay::new(service.db.clone(), bus.bus.clone(), RelayWaker::new(), RelayConfig::default());
     assert_eq!(relay.relay_once().await.unwrap(), 6);
     assert_eq!(relay.lag().await.unwrap().unsent, 0);
+    // Sent rows are pruned once past their retention; unsent ones never are.
+    let unsent = bus.event("a", "unsent");
+    outbox::append(&service.db, &mart_proto::events::Envelope::decode(unsent.payload.as_slice()).unwrap()).await.unwrap();
+    assert_eq!(outbox::relay::prune(&service.db, Duration::from_secs(3600)).await.unwrap(), 0);
+    assert_eq!(outbox::relay::prune(&service.db, Duration::ZERO).await.unwrap(), 6);
+    assert_eq!(relay.lag().await.unwrap().unsent, 1);
 
     let consumer = bus.subscribe(&service, "g", TOPIC, Recorder::new("c"));
     let marker = bus.event("a", "end");
     bus.bus.publish(&[marker]).await.unwrap();
     let effects = effect_count(&service, 7, "the marker after the duplicates").await;
     assert_eq!(effects.iter().map(|(_, n, _)| n.as_str()).collect::<Vec<_>>(), ["0", "1", "2", "3", "4", "5", "end"]);
+    assert_eq!(relay.relay_once().await.unwrap(), 1, "the row added after pruning still ships");
     consumer.stop().await;
 }
 

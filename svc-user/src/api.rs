@@ -12,6 +12,7 @@ use mart_platform::{
     db::is_unique_violation,
     error::Violations,
     outbox::relay::RelayWaker,
+    paging,
 };
 use mart_proto::user::{self as pb, user_service_server::UserService};
 use rand::RngCore;
@@ -20,7 +21,7 @@ use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status};
 
 use crate::{
-    domain::{self, Address, AddressInput, Email, Name, Phone, Role, Status as AccountStatus, check_password},
+    domain::{Address, AddressInput, Email, Name, Phone, Role, Status as AccountStatus, check_password},
     error::Error,
     events,
     keys::KeyRing,
@@ -385,7 +386,7 @@ impl UserService for UserApi {
         reply(
             async {
                 let mut violations = Violations::new();
-                let limit = violations.check(domain::page_size(request.page_size)).unwrap_or(20);
+                let limit = violations.check(paging::page_size(request.page_size)).unwrap_or(20);
                 let after = if request.page_token.is_empty() {
                     None
                 } else {

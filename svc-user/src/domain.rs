@@ -1,8 +1,6 @@
 //! The rules of accounts, free of I/O: what a valid email, password, name, phone number and
 //! address are; roles and statuses. Types here parse (they cannot hold an invalid value),
-//! and fail with a [`FieldViolation`] naming the request field.
-
-use mart_platform::error::FieldViolation;
+//! and fail with a [`FieldViolation`](mart_platform::error::FieldViolation) naming the request field.
 
 mod address;
 mod country;
@@ -68,15 +66,5 @@ impl Status {
             "deleted" => Some(Status::Deleted),
             _ => None,
         }
-    }
-}
-
-/// Page sizes: the contract's default and cap (common.proto).
-pub fn page_size(requested: i32) -> Result<u64, FieldViolation> {
-    match requested {
-        0 => Ok(20),
-        1..=100 => Ok(requested as u64),
-        n if n < 0 => Err(FieldViolation::new("page_size", "must not be negative")),
-        _ => Ok(100),
     }
 }

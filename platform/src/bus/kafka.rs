@@ -78,6 +78,10 @@ pub struct KafkaSettings {
     /// (`session.timeout.ms`): how soon a crashed consumer's events move on. Brokers accept
     /// 6 s to 30 min by default.
     pub session_timeout: Duration,
+    /// The longest a fetch waits for records (`fetch.wait.max.ms`). Real brokers answer as
+    /// soon as records arrive, so the default (500 ms) costs no latency there; librdkafka's
+    /// mock cluster always waits it out, so benchmarks on it set it low.
+    pub fetch_wait_max: Duration,
 }
 
 impl KafkaSettings {
@@ -95,6 +99,7 @@ impl KafkaSettings {
             topic_creation,
             message_timeout: DEFAULT_MESSAGE_TIMEOUT,
             session_timeout: DEFAULT_SESSION_TIMEOUT,
+            fetch_wait_max: Duration::from_millis(500),
         }
     }
 }
@@ -110,6 +115,8 @@ pub struct KafkaBus {
     message_timeout: Duration,
     /// The consumers' `session.timeout.ms`.
     session_timeout: Duration,
+    /// The consumers' `fetch.wait.max.ms`.
+    fetch_wait_max: Duration,
     /// Keeps the mock cluster alive for as long as the bus talks to it.
     _topic_creation: TopicCreation,
 }
@@ -146,6 +153,7 @@ impl KafkaBus {
             producer,
             message_timeout,
             session_timeout: settings.session_timeout,
+            fetch_wait_max: settings.fetch_wait_max,
             _topic_creation: settings.topic_creation,
         }))
     }
@@ -405,6 +413,7 @@ pub(super) async fn consume(bus: Arc<KafkaBus>, processor: Processor, mut shutdo
         // Members keep their partitions through a rebalance instead of all stopping.
         .set("partition.assignment.strategy", "cooperative-sticky")
         .set("session.timeout.ms", millis(bus.session_timeout))
+        .set("fetch.wait.max.ms", millis(bus.fetch_wait_max))
         .set("reconnect.backoff.max.ms", millis(RECONNECT_BACKOFF_MAX))
         .create()
     {

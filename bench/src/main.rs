@@ -1,0 +1,270 @@
+//! The benchmark harness. Not a test: it measures, prints each figure next to its target
+//! (DESIGN.md §7 and the issues), and exits 0 either way.
+//!
+//! `cargo run --release -p mart-bench -- events` measures the event backbone: relay
+//! throughput (events/s from a full outbox to the bus) and end-to-end lag from a committed
+//! transaction to the consumer's handler (p50/p99), for the embedded log and for Kafka,
+//! with 1 and 4 partitions.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use clap::{Parser, Subcommand};
+use futures::future::BoxFuture;
+use mart_platform::{
+    bus::{
+        DatabaseTransaction, Event, EventBus, Handler, HandlerError, Metrics, Outcome, RetryPolicy, Subscription,
+        embedded::EmbeddedBus,
+        inbox,
+        kafka::{KafkaBus, KafkaSettings, MockKafka, TopicCreation},
+    },
+    events::envelope,
+    outbox::{
+        self,
+        relay::{Relay, RelayConfig, RelayWaker, lag},
+    },
+};
+use mart_proto::events::{UserUpdated, envelope::Payload};
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+use tokio::sync::watch;
+
+#[derive(Parser)]
+#[command(about = "Online Mart benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    bench: Bench,
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// The event backbone: relay throughput and commit-to-handler lag.
+    Events {
+        /// Outbox rows the relay ships for the throughput figure.
+        #[arg(long, default_value_t = 20_000)]
+        backlog: usize,
+        /// Events committed one per transaction for the lag figure.
+        #[arg(long, default_value_t = 2_000)]
+        events: usize,
+        /// The rate they are committed at, per second.
+        #[arg(long, default_value_t = 500)]
+        rate: u64,
+    },
+}
+
+#[derive(Clone, Copy)]
+enum Backend {
+    Embedded,
+    Kafka,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Embedded => "embedded (SQLite log)",
+            Backend::Kafka => "kafka (mock, fetch 5ms)",
+        }
+    }
+
+    /// The lag p99 target of the event-backbone issue.
+    fn lag_target(self) -> Duration {
+        match self {
+            Backend::Embedded => Duration::from_millis(20),
+            Backend::Kafka => Duration::from_millis(50),
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().bench {
+        Bench::Events { backlog, events, rate } => events_bench(backlog, events, rate).await,
+    }
+}
+
+#[allow(clippy::print_stdout, reason = "the report is the program's output")]
+async fn events_bench(backlog: usize, events: usize, rate: u64) -> anyhow::Result<()> {
+    println!("event backbone: relay throughput ({backlog} queued events), lag commit→handler ({events} events at {rate}/s)");
+    println!("{:<24} {:>10} {:>14} {:>10} {:>10} {:>12}", "backend", "partitions", "relay ev/s", "lag p50", "lag p99", "p99 target");
+    for backend in [Backend::Embedded, Backend::Kafka] {
+        for partitions in [1, 4] {
+            let throughput = relay_throughput(backend, partitions, backlog).await?;
+            let (p50, p99) = end_to_end_lag(backend, partitions, events, rate).await?;
+            let verdict = if p99 <= backend.lag_target() { "met" } else { "MISSED" };
+            println!(
+                "{:<24} {:>10} {:>14.0} {:>8.1}ms {:>8.1}ms {:>7}ms {verdict}",
+                backend.name(),
+                partitions,
+                throughput,
+                p50.as_secs_f64() * 1e3,
+                p99.as_secs_f64() * 1e3,
+                backend.lag_target().as_millis()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A bus of `backend` with `partitions`, and what keeps it alive.
+struct Bus {
+    bus: EventBus,
+    _dir: tempfile::TempDir,
+}
+
+async fn bus(backend: Backend, partitions: u32) -> anyhow::Result<Bus> {
+    let dir = tempfile::tempdir()?;
+    let bus = match backend {
+        Backend::Embedded => {
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("events.db").display());
+            EventBus::Embedded(EmbeddedBus::open(&url, partitions).await?)
+        }
+        Backend::Kafka => {
+            let mock = MockKafka::start(1).await?;
+            let topics = vec!["mart.user.events".to_owned()];
+            let mut settings =
+                KafkaSettings::new(mock.bootstrap_servers().to_owned(), partitions, topics, TopicCreation::Mock(mock));
+            // The mock cluster holds every empty fetch for the full wait, where a broker
+            // answers on arrival: without this the figure measures the mock, not the bus.
+            settings.fetch_wait_max = Duration::from_millis(5);
+            EventBus::Kafka(KafkaBus::connect(settings).await?)
+        }
+    };
+    Ok(Bus { bus, _dir: dir })
+}
+
+struct ServiceMigrator;
+
+impl MigratorTrait for ServiceMigrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(outbox::Migration), Box::new(inbox::Migration)]
+    }
+}
+
+async fn service_db(dir: &tempfile::TempDir) -> anyhow::Result<DatabaseConnection> {
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("service.db").display());
+    Ok(mart_platform::db::connect_and_migrate::<ServiceMigrator>(&url).await?)
+}
+
+fn event(n: usize) -> mart_proto::events::Envelope {
+    let key = format!("user-{}", n % 64);
+    envelope(&key, Payload::UserUpdated(UserUpdated { user_id: key.clone(), first_name: n.to_string(), ..Default::default() }))
+}
+
+/// Events per second the relay moves from a full outbox to the bus.
+async fn relay_throughput(backend: Backend, partitions: u32, backlog: usize) -> anyhow::Result<f64> {
+    let bus = bus(backend, partitions).await?;
+    let dir = tempfile::tempdir()?;
+    let db = service_db(&dir).await?;
+    for chunk in (0..backlog).collect::<Vec<_>>().chunks(500) {
+        let txn = db.begin().await?;
+        for n in chunk {
+            outbox::append(&txn, &event(*n)).await?;
+        }
+        txn.commit().await?;
+    }
+    let config = RelayConfig { batch_size: 500, ..RelayConfig::default() };
+    let relay = Relay::new(db.clone(), bus.bus.clone(), RelayWaker::new(), config);
+    let started = Instant::now();
+    while relay.relay_once().await? > 0 {}
+    let elapsed = started.elapsed();
+    anyhow::ensure!(lag(&db).await?.unsent == 0, "the relay left rows behind");
+    Ok(backlog as f64 / elapsed.as_secs_f64())
+}
+
+/// Records each handled event's lag from its commit.
+#[derive(Default)]
+struct Lags(Mutex<Vec<Duration>>);
+
+impl Metrics for Lags {
+    fn event_finished(&self, _group: &str, _topic: &str, outcome: Outcome, since_written: Duration) {
+        if outcome == Outcome::Handled
+            && let Ok(mut lags) = self.0.lock()
+        {
+            lags.push(since_written);
+        }
+    }
+}
+
+impl Lags {
+    fn count(&self) -> usize {
+        self.0.lock().map(|lags| lags.len()).unwrap_or(0)
+    }
+}
+
+/// Does nothing: the figure is the bus's, not a handler's.
+struct Nothing;
+
+impl Handler for Nothing {
+    fn handle<'a>(&'a self, _txn: &'a DatabaseTransaction, _event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// p50 and p99 of commit-to-handler lag, with events committed one per transaction at
+/// `rate` per second while the relay and a consumer run.
+async fn end_to_end_lag(backend: Backend, partitions: u32, events: usize, rate: u64) -> anyhow::Result<(Duration, Duration)> {
+    let bus = bus(backend, partitions).await?;
+    let dir = tempfile::tempdir()?;
+    let db = service_db(&dir).await?;
+    let (stop, shutdown) = watch::channel(false);
+    let waker = RelayWaker::new();
+    let relay = Relay::new(db.clone(), bus.bus.clone(), waker.clone(), RelayConfig::default()).spawn(shutdown.clone());
+    let lags = Arc::new(Lags::default());
+    let consumer = bus.bus.subscribe(
+        Subscription {
+            group: "bench".into(),
+            topics: vec!["mart.user.events".into()],
+            db: db.clone(),
+            handler: Arc::new(Nothing),
+            retry: RetryPolicy::new(3),
+            metrics: Some(lags.clone()),
+        },
+        shutdown,
+    );
+
+    // Warm up until the consumer has its partitions (a Kafka group takes seconds to form).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut warm = 0;
+    while lags.count() == 0 {
+        anyhow::ensure!(Instant::now() < deadline, "the consumer never started");
+        commit(&db, &waker, warm).await?;
+        warm += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Let the warm-up events drain, then measure from a clean slate.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = lags.count();
+    if let Ok(mut warmed) = lags.0.lock() {
+        warmed.clear();
+    }
+
+    let mut pace = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    for n in 0..events {
+        pace.tick().await;
+        commit(&db, &waker, 1_000_000 + n).await?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while lags.count() < events {
+        anyhow::ensure!(Instant::now() < deadline, "only {} of {events} events arrived (warm-up {before})", lags.count());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(true)?;
+    relay.await?;
+    consumer.await?;
+
+    let mut lags = lags.0.lock().map(|l| l.clone()).unwrap_or_default();
+    lags.sort();
+    let at = |q: f64| lags[((lags.len() as f64 * q) as usize).min(lags.len() - 1)];
+    Ok((at(0.50), at(0.99)))
+}
+
+/// One transaction that writes one event, as a service does, then wakes the relay.
+async fn commit(db: &DatabaseConnection, waker: &RelayWaker, n: usize) -> anyhow::Result<()> {
+    let txn = db.begin().await?;
+    outbox::append(&txn, &event(n)).await?;
+    txn.commit().await?;
+    waker.wake();
+    Ok(())
+}
