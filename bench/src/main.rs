@@ -86,8 +86,13 @@ async fn main() -> anyhow::Result<()> {
 
 #[allow(clippy::print_stdout, reason = "the report is the program's output")]
 async fn events_bench(backlog: usize, events: usize, rate: u64) -> anyhow::Result<()> {
-    println!("event backbone: relay throughput ({backlog} queued events), lag commit→handler ({events} events at {rate}/s)");
-    println!("{:<24} {:>10} {:>14} {:>10} {:>10} {:>12}", "backend", "partitions", "relay ev/s", "lag p50", "lag p99", "p99 target");
+    println!(
+        "event backbone: relay throughput ({backlog} queued events), lag commit→handler ({events} events at {rate}/s)"
+    );
+    println!(
+        "{:<24} {:>10} {:>14} {:>10} {:>10} {:>12}",
+        "backend", "partitions", "relay ev/s", "lag p50", "lag p99", "p99 target"
+    );
     for backend in [Backend::Embedded, Backend::Kafka] {
         for partitions in [1, 4] {
             let throughput = relay_throughput(backend, partitions, backlog).await?;
@@ -149,7 +154,10 @@ async fn service_db(dir: &tempfile::TempDir) -> anyhow::Result<DatabaseConnectio
 
 fn event(n: usize) -> mart_proto::events::Envelope {
     let key = format!("user-{}", n % 64);
-    envelope(&key, Payload::UserUpdated(UserUpdated { user_id: key.clone(), first_name: n.to_string(), ..Default::default() }))
+    envelope(
+        &key,
+        Payload::UserUpdated(UserUpdated { user_id: key.clone(), first_name: n.to_string(), ..Default::default() }),
+    )
 }
 
 /// Events per second the relay moves from a full outbox to the bus.
@@ -197,14 +205,23 @@ impl Lags {
 struct Nothing;
 
 impl Handler for Nothing {
-    fn handle<'a>(&'a self, _txn: &'a DatabaseTransaction, _event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>> {
+    fn handle<'a>(
+        &'a self,
+        _txn: &'a DatabaseTransaction,
+        _event: &'a Event,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async { Ok(()) })
     }
 }
 
 /// p50 and p99 of commit-to-handler lag, with events committed one per transaction at
 /// `rate` per second while the relay and a consumer run.
-async fn end_to_end_lag(backend: Backend, partitions: u32, events: usize, rate: u64) -> anyhow::Result<(Duration, Duration)> {
+async fn end_to_end_lag(
+    backend: Backend,
+    partitions: u32,
+    events: usize,
+    rate: u64,
+) -> anyhow::Result<(Duration, Duration)> {
     let bus = bus(backend, partitions).await?;
     let dir = tempfile::tempdir()?;
     let db = service_db(&dir).await?;
@@ -247,7 +264,11 @@ async fn end_to_end_lag(backend: Backend, partitions: u32, events: usize, rate: 
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     while lags.count() < events {
-        anyhow::ensure!(Instant::now() < deadline, "only {} of {events} events arrived (warm-up {before})", lags.count());
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "only {} of {events} events arrived (warm-up {before})",
+            lags.count()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     stop.send(true)?;

@@ -630,7 +630,9 @@ async fn a_relay_crash_after_sending_duplicates_but_never_loses(backend: Backend
     assert_eq!(relay.lag().await.unwrap().unsent, 0);
     // Sent rows are pruned once past their retention; unsent ones never are.
     let unsent = bus.event("a", "unsent");
-    outbox::append(&service.db, &mart_proto::events::Envelope::decode(unsent.payload.as_slice()).unwrap()).await.unwrap();
+    outbox::append(&service.db, &mart_proto::events::Envelope::decode(unsent.payload.as_slice()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(outbox::relay::prune(&service.db, Duration::from_secs(3600)).await.unwrap(), 0);
     assert_eq!(outbox::relay::prune(&service.db, Duration::ZERO).await.unwrap(), 6);
     assert_eq!(relay.lag().await.unwrap().unsent, 1);

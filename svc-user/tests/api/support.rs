@@ -3,6 +3,7 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
+pub use mart_platform::test_util::{authed, bad_fields, reason};
 use mart_platform::{
     bus::{EventBus, embedded::EmbeddedBus},
     config::{Config, Service},
@@ -11,7 +12,6 @@ use mart_platform::{
 use mart_proto::user::{self as pb, user_service_client::UserServiceClient};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::{sync::oneshot, task::JoinHandle};
-pub use mart_platform::test_util::{authed, bad_fields, reason};
 use tonic::{Status, transport::Channel};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 
