@@ -237,6 +237,7 @@ async fn end_to_end_lag(
             handler: Arc::new(Nothing),
             retry: RetryPolicy::new(3),
             metrics: Some(lags.clone()),
+            wake_relay: None,
         },
         shutdown,
     );

@@ -177,6 +177,9 @@ pub struct Subscription {
     pub retry: RetryPolicy,
     /// Where to report each finished event, if anywhere.
     pub metrics: Option<Arc<dyn Metrics>>,
+    /// The service's relay, woken after each handled event: handlers write events too, and
+    /// those should leave at once rather than at the relay's next poll.
+    pub wake_relay: Option<crate::outbox::relay::RelayWaker>,
 }
 
 /// The hook a metrics system plugs into: the bus reports what it does as it does it.
@@ -350,6 +353,9 @@ impl Processor {
         }
         self.subscription.handler.handle(&txn, event).await?;
         txn.commit().await?;
+        if let Some(relay) = &self.subscription.wake_relay {
+            relay.wake();
+        }
         Ok(Outcome::Handled)
     }
 

@@ -221,3 +221,110 @@ pub fn reason(status: &tonic::Status) -> String {
     use tonic_types::StatusExt;
     status.get_details_error_info().map(|info| info.reason).unwrap_or_default()
 }
+
+/// Publishes one event about `aggregate_id` on `bus`, as a service's relay would; the
+/// envelope sent.
+pub async fn publish(
+    bus: &crate::bus::EventBus,
+    aggregate_id: &str,
+    payload: mart_proto::events::envelope::Payload,
+) -> mart_proto::events::Envelope {
+    let envelope = crate::events::envelope(aggregate_id, payload);
+    publish_envelope(bus, &envelope).await;
+    envelope
+}
+
+/// Publishes `envelope` (again, for redelivery tests).
+pub async fn publish_envelope(bus: &crate::bus::EventBus, envelope: &mart_proto::events::Envelope) {
+    use prost::Message;
+    let Some(payload) = &envelope.payload else { panic!("an envelope without payload") };
+    let record = crate::bus::Record {
+        topic: crate::events::topic_of(payload).to_owned(),
+        key: envelope.aggregate_id.clone(),
+        payload: envelope.encode_to_vec(),
+        headers: vec![(crate::bus::headers::EVENT_ID.to_owned(), envelope.id.clone())],
+    };
+    bus.publish(&[record]).await.expect("publish");
+}
+
+/// A consumer that keeps every envelope of some topics, for tests to look at.
+pub struct Collector {
+    events: std::sync::Arc<std::sync::Mutex<Vec<mart_proto::events::Envelope>>>,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+    _inbox: TestDb,
+}
+
+struct Keep(std::sync::Arc<std::sync::Mutex<Vec<mart_proto::events::Envelope>>>);
+
+impl crate::bus::Handler for Keep {
+    fn handle<'a>(
+        &'a self,
+        _txn: &'a crate::bus::DatabaseTransaction,
+        event: &'a crate::bus::Event,
+    ) -> futures::future::BoxFuture<'a, Result<(), crate::bus::HandlerError>> {
+        Box::pin(async move {
+            self.0
+                .lock()
+                .map_err(|_| crate::bus::HandlerError("a poisoned lock".to_owned()))?
+                .push(event.envelope.clone());
+            Ok(())
+        })
+    }
+}
+
+struct InboxOnly;
+
+impl sea_orm_migration::MigratorTrait for InboxOnly {
+    fn migrations() -> Vec<Box<dyn sea_orm_migration::MigrationTrait>> {
+        vec![Box::new(crate::bus::inbox::Migration)]
+    }
+}
+
+impl Collector {
+    /// Starts collecting `topics` from the beginning, in a group of its own.
+    pub async fn start(bus: &crate::bus::EventBus, topics: &[&str]) -> Self {
+        let inbox = TestDb::sqlite().await;
+        let db = crate::db::connect_and_migrate::<InboxOnly>(&inbox.url).await.expect("the collector's inbox");
+        let events = std::sync::Arc::default();
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let task = bus.subscribe(
+            crate::bus::Subscription {
+                group: format!("collector-{}", uuid::Uuid::new_v4().simple()),
+                topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+                db,
+                handler: std::sync::Arc::new(Keep(std::sync::Arc::clone(&events))),
+                retry: crate::bus::RetryPolicy::new(3),
+                metrics: None,
+                wake_relay: None,
+            },
+            shutdown,
+        );
+        Self { events, stop, task, _inbox: inbox }
+    }
+
+    /// Everything collected so far.
+    pub fn events(&self) -> Vec<mart_proto::events::Envelope> {
+        self.events.lock().map(|events| events.clone()).unwrap_or_default()
+    }
+
+    /// Waits (at most ten seconds) until `done` holds for what was collected; returns it.
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        done: impl Fn(&[mart_proto::events::Envelope]) -> bool,
+    ) -> Vec<mart_proto::events::Envelope> {
+        eventually(what, || {
+            let events = self.events();
+            let ready = done(&events);
+            async move { ready.then_some(events) }
+        })
+        .await
+    }
+
+    /// Stops the consumer.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}

@@ -226,6 +226,7 @@ impl Service {
                     max_backoff: Duration::from_millis(40),
                 },
                 metrics: Some(metrics.clone()),
+                wake_relay: None,
             },
             shutdown,
         );

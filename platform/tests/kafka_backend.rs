@@ -407,6 +407,7 @@ impl Service {
                 max_backoff: Duration::from_millis(50),
             },
             metrics: None,
+            wake_relay: None,
         };
         let task = EventBus::Kafka(bus.clone()).subscribe(subscription, stop);
         Self { group: group.to_owned(), recorder, task, shutdown, _db: None }

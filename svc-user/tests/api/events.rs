@@ -82,6 +82,7 @@ async fn changes_reach_a_consumer(app: TestApp) {
             handler: Arc::new(Forward(events)),
             retry: RetryPolicy::new(3),
             metrics: None,
+            wake_relay: None,
         },
         shutdown,
     );

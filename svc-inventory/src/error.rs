@@ -1,0 +1,46 @@
+//! Every outcome of a svc-inventory call that is not success, and the one mapping to
+//! `tonic::Status` (no catch-all arm).
+
+use mart_platform::error::{self as status, FieldViolation};
+use sea_orm::DbErr;
+use tonic::Status;
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input; every bad field is named.
+    #[error("invalid request: {0:?}")]
+    Invalid(Vec<FieldViolation>),
+    /// No stock row for the product (unknown, or its ProductCreated not yet seen).
+    #[error("no stock for this product")]
+    NotFound,
+    /// The change would leave fewer units on hand than are reserved for orders.
+    #[error("{reserved} units are reserved")]
+    BelowReserved {
+        /// Units reserved right now.
+        reserved: i64,
+    },
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+}
+
+impl From<FieldViolation> for Error {
+    fn from(violation: FieldViolation) -> Self {
+        Error::Invalid(vec![violation])
+    }
+}
+
+impl From<Error> for Status {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Invalid(violations) => status::invalid_argument(&violations),
+            Error::NotFound => status::not_found("stock"),
+            Error::BelowReserved { reserved } => status::failed_precondition(
+                "BELOW_RESERVED",
+                format!("{reserved} units are reserved for orders: on hand cannot go below that"),
+            ),
+            Error::Database(error) => status::internal(&error),
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! svc-inventory: stock levels, their ledger, and the reservations that keep the shop from
+//! ever selling a unit twice.
+//!
+//! A stock row per product, created by ProductCreated; `available = on_hand − reserved`,
+//! never negative (the database's CHECK constraints say so too). OrderPlaced reserves all
+//! lines or none with conditional updates; OrderPaid sells; cancellations give units back.
+//! Every change is a ledger row.
+//!
+//! Rooms: [`api`], [`domain`], [`store`], [`migration`], [`events`].
+
+use std::{future::Future, sync::Arc};
+
+use mart_platform::{
+    auth::{KeySet, Verifier},
+    bus::{EventBus, RetryPolicy, Subscription},
+    config::Config,
+    db,
+    outbox::relay::{Relay, RelayConfig, RelayWaker},
+    server::{GrpcServer, ServeError},
+};
+use mart_proto::inventory::inventory_service_server::InventoryServiceServer;
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio::net::TcpListener;
+
+pub mod api;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod migration;
+pub mod store;
+
+pub use error::Error;
+
+/// Why svc-inventory could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+    /// The gRPC server failed.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+}
+
+/// Runs svc-inventory on `listener` until `shutdown` resolves: serves InventoryService
+/// (tokens checked against `keys`), reacts to product and order events from `bus`, and
+/// relays its own events there. On shutdown the server drains, then the consumer finishes
+/// the event in hand, then the relay ships what is left.
+pub async fn serve(
+    config: Config,
+    bus: EventBus,
+    keys: Arc<KeySet>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), StartError> {
+    let db = open(&config).await?;
+    let waker = RelayWaker::new();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+
+    let relay_config = RelayConfig { retention: config.events.outbox_retention, ..RelayConfig::default() };
+    let relay = Relay::new(db.clone(), bus.clone(), waker.clone(), relay_config).spawn(stopped.clone());
+    let consumer = bus.subscribe(
+        Subscription {
+            group: events::GROUP.to_owned(),
+            topics: events::TOPICS.iter().map(|t| (*t).to_owned()).collect(),
+            db: db.clone(),
+            handler: Arc::new(events::Reactions),
+            retry: RetryPolicy::new(config.events.max_attempts),
+            metrics: None,
+            wake_relay: Some(waker.clone()),
+        },
+        stopped,
+    );
+
+    let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
+    let api = api::InventoryApi::new(db, waker);
+    let served =
+        GrpcServer::new(verifier).add_service(InventoryServiceServer::new(api)).serve(listener, shutdown).await;
+    let _ = stop.send(true);
+    for (name, task) in [("event consumer", consumer), ("outbox relay", relay)] {
+        if let Err(error) = task.await {
+            tracing::error!(%error, "the {name} task failed");
+        }
+    }
+    served?;
+    Ok(())
+}
+
+/// Opens the database of `config` and brings its schema up to date.
+pub async fn open(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    db::connect_and_migrate::<migration::Migrator>(&config.database_url).await
+}

@@ -1,0 +1,19 @@
+//! svc-inventory's schema, in order. Runs at start-up and from `svc-inventory migrate`.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_stock;
+
+/// Every migration of svc-inventory.
+#[derive(Debug)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(mart_platform::outbox::Migration),
+            Box::new(mart_platform::bus::inbox::Migration),
+            Box::new(m20261124_000001_stock::Migration),
+        ]
+    }
+}

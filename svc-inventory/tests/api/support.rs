@@ -1,0 +1,206 @@
+//! Plumbing for the svc-inventory tests: one or more instances over one fresh database and
+//! one event log, tokens, and shortcuts for publishing what the other services would.
+
+use std::net::SocketAddr;
+
+use mart_platform::{
+    bus::{EventBus, embedded::EmbeddedBus},
+    config::{Config, Service},
+    test_util::{Collector, TestDb, TokenMinter, authed, eventually, listener, publish},
+};
+use mart_proto::{
+    events::{OrderCancelled, OrderLine, OrderPaid, OrderPlaced, ProductArchived, ProductCreated, envelope::Payload},
+    inventory::{self as pb, inventory_service_client::InventoryServiceClient},
+};
+use tokio::{sync::oneshot, task::JoinHandle};
+use tonic::transport::Channel;
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+
+/// One running instance: its stop signal and its task.
+type Instance = (oneshot::Sender<()>, JoinHandle<Result<(), svc_inventory::StartError>>);
+
+/// svc-inventory, possibly several instances sharing one database (as replicas do).
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub bus: EventBus,
+    pub tokens: TokenMinter,
+    instances: Vec<Instance>,
+    _db: TestDb,
+    _log: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn(db: TestDb) -> Self {
+        Self::spawn_many(db, 1).await
+    }
+
+    /// `count` instances over `db`, all consuming in one group: reservations run
+    /// concurrently, as with replicas.
+    pub async fn spawn_many(db: TestDb, count: usize) -> Self {
+        let log = TestDb::sqlite().await;
+        let bus = EventBus::Embedded(EmbeddedBus::open(&log.url, 4).await.unwrap());
+        let tokens = TokenMinter::new();
+        let mut config = Config::embedded(Service::Inventory);
+        config.database_url = db.url.clone();
+        let mut instances = Vec::new();
+        let mut first = None;
+        for _ in 0..count {
+            let listener = listener().await;
+            let addr = listener.local_addr().unwrap();
+            first.get_or_insert(addr);
+            let (tx, rx) = oneshot::channel::<()>();
+            let task =
+                tokio::spawn(svc_inventory::serve(config.clone(), bus.clone(), tokens.key_set(), listener, async {
+                    let _ = rx.await;
+                }));
+            instances.push((tx, task));
+            // One at a time: they share the database and its migrations.
+            wait_serving(addr).await;
+        }
+        Self { addr: first.unwrap(), bus, tokens, instances, _db: db, _log: log }
+    }
+
+    pub async fn stop(mut self) {
+        for (tx, task) in self.instances.drain(..) {
+            let _ = tx.send(());
+            task.await.unwrap().expect("svc-inventory stopped cleanly");
+        }
+    }
+
+    pub fn client(&self) -> InventoryServiceClient<Channel> {
+        InventoryServiceClient::new(Channel::from_shared(format!("http://{}", self.addr)).unwrap().connect_lazy())
+    }
+
+    pub fn admin(&self) -> String {
+        self.tokens.admin("admin-1")
+    }
+
+    /// What an admin sees of `product_id`'s stock.
+    pub async fn level(&self, product_id: &str) -> pb::StockLevel {
+        let request = authed(&self.admin(), pb::GetStockRequest { product_id: product_id.into() });
+        self.client().get_stock(request).await.unwrap().into_inner().stock.unwrap()
+    }
+
+    /// A new product with `initial` units, as svc-product announces it; waits for its stock.
+    pub async fn product(&self, initial: i32) -> String {
+        let product_id = uuid::Uuid::now_v7().to_string();
+        let created = ProductCreated { product_id: product_id.clone(), initial_stock: initial, ..Default::default() };
+        publish(&self.bus, &product_id, Payload::ProductCreated(created)).await;
+        eventually("the product's stock row", || async {
+            let request = pb::GetStockRequest { product_id: product_id.clone() };
+            self.client().get_stock(request).await.ok()
+        })
+        .await;
+        product_id
+    }
+
+    /// Places order `order_id` with `lines` (product, quantity), as svc-order announces it.
+    pub async fn place(&self, order_id: &str, lines: &[(&str, i32)]) -> mart_proto::events::Envelope {
+        self.place_keyed(order_id, order_id, lines).await
+    }
+
+    /// [`TestApp::place`] with the bus key `key`: a marker keyed like another order is
+    /// handled after everything published about that order before it.
+    pub async fn place_keyed(&self, key: &str, order_id: &str, lines: &[(&str, i32)]) -> mart_proto::events::Envelope {
+        let lines = lines
+            .iter()
+            .map(|(product_id, quantity)| OrderLine {
+                product_id: (*product_id).into(),
+                quantity: *quantity,
+                ..Default::default()
+            })
+            .collect();
+        let placed = OrderPlaced { order_id: order_id.into(), user_id: "u1".into(), lines, ..Default::default() };
+        publish(&self.bus, key, Payload::OrderPlaced(placed)).await
+    }
+
+    /// Whether `product_id` still takes reservations, as stored.
+    pub async fn orderable(&self, product_id: &str) -> bool {
+        let db = mart_platform::db::connect(&self._db.url).await.unwrap();
+        svc_inventory::store::stock::find(&db, product_id).await.unwrap().is_some_and(|level| level.orderable)
+    }
+
+    pub async fn pay(&self, order_id: &str) -> mart_proto::events::Envelope {
+        let paid = OrderPaid {
+            order_id: order_id.into(),
+            user_id: "u1".into(),
+            payment_id: "p1".into(),
+            ..Default::default()
+        };
+        publish(&self.bus, order_id, Payload::OrderPaid(paid)).await
+    }
+
+    pub async fn cancel(&self, order_id: &str) -> mart_proto::events::Envelope {
+        let cancelled = OrderCancelled { order_id: order_id.into(), user_id: "u1".into(), ..Default::default() };
+        publish(&self.bus, order_id, Payload::OrderCancelled(cancelled)).await
+    }
+
+    pub async fn archive(&self, product_id: &str) {
+        publish(
+            &self.bus,
+            product_id,
+            Payload::ProductArchived(ProductArchived { product_id: product_id.into(), sku: String::new() }),
+        )
+        .await;
+    }
+
+    /// Collects what svc-inventory announces.
+    pub async fn announcements(&self) -> Collector {
+        Collector::start(&self.bus, &["mart.inventory.events"]).await
+    }
+
+    /// Every ledger row of `product_id`, newest first, walking all pages.
+    pub async fn ledger(&self, product_id: &str) -> Vec<pb::StockMovement> {
+        let mut rows = Vec::new();
+        let mut token = String::new();
+        loop {
+            let request =
+                pb::ListStockMovementsRequest { product_id: product_id.into(), page_size: 7, page_token: token };
+            let page = self.client().list_stock_movements(authed(&self.admin(), request)).await.unwrap().into_inner();
+            rows.extend(page.movements);
+            if page.next_page_token.is_empty() {
+                return rows;
+            }
+            token = page.next_page_token;
+        }
+    }
+
+    /// Asserts the ledger explains the level: on hand and reserved are the sums of their
+    /// deltas, and nothing is negative.
+    pub async fn assert_ledger_consistent(&self, product_id: &str) -> pb::StockLevel {
+        let level = self.level(product_id).await;
+        let ledger = self.ledger(product_id).await;
+        let on_hand: i64 = ledger.iter().map(|m| i64::from(m.on_hand_delta)).sum();
+        let reserved: i64 = ledger.iter().map(|m| i64::from(m.reserved_delta)).sum();
+        assert_eq!(Some(on_hand as i32), level.on_hand, "on hand is the sum of its movements");
+        assert_eq!(Some(reserved as i32), level.reserved, "reserved is the sum of its movements");
+        assert!(level.available >= 0 && level.reserved <= level.on_hand, "{level:?}");
+        assert_eq!(level.available, level.on_hand.unwrap() - level.reserved.unwrap());
+        level
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        for (tx, _) in self.instances.drain(..) {
+            let _ = tx.send(());
+        }
+    }
+}
+
+async fn wait_serving(addr: SocketAddr) {
+    let channel = Channel::from_shared(format!("http://{addr}")).unwrap().connect_lazy();
+    eventually("svc-inventory to report SERVING", || {
+        let mut health = HealthClient::new(channel.clone());
+        async move {
+            let response = health.check(HealthCheckRequest { service: String::new() }).await.ok()?;
+            (response.into_inner().status() == ServingStatus::Serving).then_some(())
+        }
+    })
+    .await;
+}
+
+/// The order ids of `announcements` of one kind.
+pub fn orders_with(events: &[mart_proto::events::Envelope], kind: fn(&Payload) -> bool) -> Vec<String> {
+    events.iter().filter(|e| e.payload.as_ref().is_some_and(kind)).map(|e| e.aggregate_id.clone()).collect()
+}
