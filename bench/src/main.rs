@@ -52,6 +52,16 @@ enum Bench {
         #[arg(long, default_value_t = 500)]
         rate: u64,
     },
+    /// svc-inventory on PostgreSQL: reservations per second on one hot product, through
+    /// the real event path (OrderPlaced in, StockReserved out).
+    Inventory {
+        /// Orders of one unit each, all for the same product.
+        #[arg(long, default_value_t = 2_000)]
+        orders: usize,
+        /// svc-inventory replicas consuming them.
+        #[arg(long, default_value_t = 2)]
+        replicas: usize,
+    },
 }
 
 #[derive(Clone, Copy)]
@@ -81,6 +91,7 @@ impl Backend {
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().bench {
         Bench::Events { backlog, events, rate } => events_bench(backlog, events, rate).await,
+        Bench::Inventory { orders, replicas } => inventory_bench(orders, replicas).await,
     }
 }
 
@@ -288,5 +299,85 @@ async fn commit(db: &DatabaseConnection, waker: &RelayWaker, n: usize) -> anyhow
     outbox::append(&txn, &event(n)).await?;
     txn.commit().await?;
     waker.wake();
+    Ok(())
+}
+
+// === inventory ===
+
+#[allow(clippy::print_stdout, reason = "the report is the program's output")]
+async fn inventory_bench(orders: usize, replicas: usize) -> anyhow::Result<()> {
+    use mart_platform::{
+        config::{Config, Service},
+        test_util::{Collector, TestDb, publish},
+    };
+    use mart_proto::events::{OrderLine, OrderPlaced, ProductCreated};
+
+    let db = TestDb::postgres().await;
+    let log = tempfile::tempdir()?;
+    let url = format!("sqlite://{}?mode=rwc", log.path().join("events.db").display());
+    let bus = EventBus::Embedded(EmbeddedBus::open(&url, 4).await?);
+    let mut config = Config::embedded(Service::Inventory);
+    config.database_url = db.url.clone();
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = Vec::new();
+    for _ in 0..replicas {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let mut stopped = stopped.clone();
+        let keys = Arc::new(mart_platform::auth::KeySet::fixed(Vec::new()));
+        tasks.push(tokio::spawn(svc_inventory::serve(config.clone(), bus.clone(), keys, listener, async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        })));
+        // Let each replica migrate before the next starts.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    let outcomes = Collector::start(&bus, &["mart.inventory.events"]).await;
+    let product = "hot-product".to_owned();
+    let created = ProductCreated { product_id: product.clone(), initial_stock: orders as i32, ..Default::default() };
+    publish(&bus, &product, Payload::ProductCreated(created)).await;
+    // A probe order tells when the stock row exists and the consumers run.
+    let probe = |n: usize| OrderPlaced {
+        order_id: format!("probe-{n}"),
+        lines: vec![OrderLine { product_id: product.clone(), quantity: 1, ..Default::default() }],
+        ..Default::default()
+    };
+    publish(&bus, "probe-0", Payload::OrderPlaced(probe(0))).await;
+    outcomes.wait_for("the probe", |events| !events.is_empty()).await;
+
+    let started = Instant::now();
+    let placing = (0..orders).map(|n| {
+        let order = OrderPlaced {
+            order_id: format!("order-{n}"),
+            lines: vec![OrderLine { product_id: product.clone(), quantity: 1, ..Default::default() }],
+            ..Default::default()
+        };
+        let bus = bus.clone();
+        async move { publish(&bus, &order.order_id.clone(), Payload::OrderPlaced(order)).await }
+    });
+    futures::future::join_all(placing).await;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let events = outcomes.events();
+        let reserved = events.iter().filter(|e| matches!(e.payload, Some(Payload::StockReserved(_)))).count();
+        if events.len() > orders {
+            let elapsed = started.elapsed();
+            println!("inventory on PostgreSQL, {replicas} replicas, one hot product:");
+            println!(
+                "  {orders} orders in {:.2}s: {:.0} reservations/s through the event path ({} reserved, {} refused)",
+                elapsed.as_secs_f64(),
+                orders as f64 / elapsed.as_secs_f64(),
+                reserved.saturating_sub(1),
+                events.len() - reserved
+            );
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "only {} of {orders} outcomes", events.len());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    outcomes.stop().await;
+    stop.send(true)?;
+    for task in tasks {
+        task.await??;
+    }
     Ok(())
 }

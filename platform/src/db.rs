@@ -48,6 +48,29 @@ fn sqlite_file(url: &str) -> Option<&str> {
     (!path.is_empty() && path != ":memory:").then_some(path)
 }
 
+/// Begins a transaction that is going to write.
+///
+/// SQLite has one writer at a time, and a transaction that reads first and writes later
+/// fails at once ("database is locked") if another connection committed in between — which
+/// the outbox relay does right after every commit it is woken for. So on SQLite the
+/// transaction claims the writer's lock with its first statement (a write to the outbox
+/// that changes nothing; every service has one), and a competing writer then waits its
+/// turn (busy timeout) instead of failing. PostgreSQL needs nothing of the kind.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let txn = db.begin().await?;
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+        txn.execute_unprepared("UPDATE outbox SET seq = seq WHERE seq = -1").await?;
+    }
+    Ok(txn)
+}
+
+/// A `LIKE` pattern (for use with `ESCAPE '\'`) in which `%`, `_` and `\` of `literal`
+/// match only themselves.
+pub fn like_literal(literal: &str) -> String {
+    literal.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
 /// Whether `err` is a unique-constraint violation: how inserts learn that an email or SKU is
 /// taken without a racy check-then-insert.
 pub fn is_unique_violation(err: &DbErr) -> bool {
@@ -57,6 +80,11 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn like_literals() {
+        assert_eq!(like_literal(r"50%_off\"), r"50\%\_off\\");
+    }
 
     #[test]
     fn sqlite_paths() {

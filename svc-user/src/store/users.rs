@@ -75,8 +75,8 @@ pub async fn list<C: ConnectionTrait>(db: &C, filter: Filter, limit: u64) -> Res
     }
     if let Some(prefix) = filter.email_prefix {
         // `%` and `_` in the prefix are literal characters, not wildcards.
-        let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        query = query.filter(Column::Email.like(LikeExpr::new(format!("{escaped}%")).escape('\\')));
+        let pattern = format!("{}%", mart_platform::db::like_literal(&prefix));
+        query = query.filter(Column::Email.like(LikeExpr::new(pattern).escape('\\')));
     }
     if let Some(after) = filter.after {
         query = query.filter(Column::Id.gt(after));

@@ -1,0 +1,85 @@
+//! svc-product: the catalog of Online Mart.
+//!
+//! Anyone browses categories and products (filtered, sorted, paged by keyset with signed
+//! page tokens); admins maintain them; svc-order reads current prices through the internal
+//! BatchGetProducts. Every product change is announced on `mart.product.events` through
+//! the outbox, which is how svc-inventory learns of new products and their initial stock.
+//!
+//! Rooms: [`api`] (the gRPC surface), [`domain`] (rules), [`store`] (tables), [`migration`],
+//! [`events`] (what it publishes), plus [`page_token`] (signed keyset cursors) and
+//! [`stock`] (the one question it asks svc-inventory).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use mart_platform::{
+    auth::{KeySet, Verifier},
+    bus::EventBus,
+    config::Config,
+    db,
+    outbox::relay::{Relay, RelayConfig, RelayWaker},
+    server::{GrpcServer, ServeError},
+};
+use mart_proto::product::catalog_service_server::CatalogServiceServer;
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio::net::TcpListener;
+
+pub mod api;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod migration;
+pub mod page_token;
+pub mod stock;
+pub mod store;
+
+pub use error::Error;
+
+/// Why svc-product could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+    /// `MART_INVENTORY_ADDR` is not an address a gRPC client can use.
+    #[error("svc-inventory address: {0}")]
+    Inventory(tonic::transport::Error),
+    /// The gRPC server failed.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+}
+
+/// Runs svc-product on `listener` until `shutdown` resolves: opens and migrates the
+/// database, serves CatalogService (tokens checked against `keys`), and relays its events
+/// to `bus`. On shutdown the server drains first, then the relay ships what is left.
+pub async fn serve(
+    config: Config,
+    bus: EventBus,
+    keys: Arc<KeySet>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), StartError> {
+    let db = open(&config).await?;
+    let tokens = page_token::PageTokens::load(&db).await?;
+    let stock = stock::StockClient::new(&config.peers.inventory).map_err(StartError::Inventory)?;
+    let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
+
+    let waker = RelayWaker::new();
+    let (stop_relay, relay_stopped) = tokio::sync::watch::channel(false);
+    let relay_config = RelayConfig { retention: config.events.outbox_retention, ..RelayConfig::default() };
+    let relay = Relay::new(db.clone(), bus, waker.clone(), relay_config).spawn(relay_stopped);
+
+    let api = api::CatalogApi::new(db, waker, tokens, stock);
+    let served = GrpcServer::new(verifier).add_service(CatalogServiceServer::new(api)).serve(listener, shutdown).await;
+    let _ = stop_relay.send(true);
+    if let Err(error) = relay.await {
+        tracing::error!(%error, "the outbox relay task failed");
+    }
+    served?;
+    Ok(())
+}
+
+/// Opens the database of `config` and brings its schema up to date.
+pub async fn open(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    db::connect_and_migrate::<migration::Migrator>(&config.database_url).await
+}

@@ -1,0 +1,15 @@
+//! svc-product's schema, in order. Runs at start-up and from `svc-product migrate`.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261201_000001_catalog;
+
+/// Every migration of svc-product.
+#[derive(Debug)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(mart_platform::outbox::Migration), Box::new(m20261201_000001_catalog::Migration)]
+    }
+}

@@ -1,0 +1,49 @@
+//! What svc-product asks svc-inventory: how many units of a product can be ordered now.
+//!
+//! The answer decorates GetProduct and is never worth failing it for: the call has a short
+//! deadline, and a slow, failing or absent svc-inventory means "stock unknown".
+
+use std::time::Duration;
+
+use mart_proto::inventory::{BatchGetStockRequest, inventory_service_client::InventoryServiceClient};
+use tonic::transport::{Channel, Endpoint};
+
+/// How long GetProduct waits for svc-inventory, connecting included.
+pub const DEADLINE: Duration = Duration::from_millis(300);
+
+/// A client of svc-inventory's BatchGetStock.
+#[derive(Clone)]
+pub struct StockClient {
+    /// Connected on first use and reconnected as needed, so svc-product starts (and
+    /// serves) whether or not svc-inventory is up.
+    client: InventoryServiceClient<Channel>,
+}
+
+impl StockClient {
+    /// A client of svc-inventory at `addr` (`http://host:port`).
+    pub fn new(addr: &str) -> Result<Self, tonic::transport::Error> {
+        let channel =
+            Endpoint::from_shared(addr.to_owned())?.connect_timeout(DEADLINE).timeout(DEADLINE).connect_lazy();
+        Ok(Self { client: InventoryServiceClient::new(channel) })
+    }
+
+    /// Units of `product_id` available to order, or `None` when svc-inventory does not
+    /// say in time (or has no stock record for it).
+    pub async fn available(&self, product_id: &str) -> Option<i32> {
+        let mut client = self.client.clone();
+        let request = BatchGetStockRequest { product_ids: vec![product_id.to_owned()] };
+        match tokio::time::timeout(DEADLINE, client.batch_get_stock(request)).await {
+            Ok(Ok(response)) => {
+                response.into_inner().stocks.into_iter().find(|s| s.product_id == product_id).map(|s| s.available)
+            }
+            Ok(Err(status)) => {
+                tracing::debug!(product_id, code = ?status.code(), message = status.message(), "no stock from svc-inventory");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(product_id, deadline = ?DEADLINE, "svc-inventory did not answer in time; stock unknown");
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! The `categories` table.
+
+use sea_orm::{Condition, QueryOrder, QuerySelect, entity::prelude::*};
+
+/// One category.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "categories")]
+pub struct Model {
+    /// UUIDv7.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    /// The name as the admin typed it (trimmed).
+    pub name: String,
+    /// The name lower-cased; unique, which is what makes "Tea" and "TEA" one category
+    /// without a racy check-then-insert. Also the sort key of ListCategories.
+    #[sea_orm(unique)]
+    pub name_key: String,
+    /// May be empty.
+    pub description: String,
+    /// When it was created.
+    pub created_at: DateTimeUtc,
+    /// When it last changed.
+    pub updated_at: DateTimeUtc,
+}
+
+/// Products point here; the foreign key is declared in the migration.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+/// The category `id`.
+pub async fn find<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(id.to_owned()).one(db).await
+}
+
+/// Up to `limit` categories ordered by name, after `(name_key, id)` when given.
+pub async fn list<C: ConnectionTrait>(db: &C, after: Option<(&str, &str)>, limit: u64) -> Result<Vec<Model>, DbErr> {
+    let mut query = Entity::find();
+    if let Some((name_key, id)) = after {
+        query = query.filter(
+            Condition::any()
+                .add(Column::NameKey.gt(name_key))
+                .add(Condition::all().add(Column::NameKey.eq(name_key)).add(Column::Id.gt(id))),
+        );
+    }
+    query.order_by_asc(Column::NameKey).order_by_asc(Column::Id).limit(limit).all(db).await
+}
+
+/// Deletes the category `id`; whether it existed. Fails with a foreign key violation when
+/// products still point at it.
+pub async fn delete<C: ConnectionTrait>(db: &C, id: &str) -> Result<bool, DbErr> {
+    Ok(Entity::delete_by_id(id.to_owned()).exec(db).await?.rows_affected == 1)
+}
