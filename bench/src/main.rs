@@ -62,6 +62,24 @@ enum Bench {
         #[arg(long, default_value_t = 2)]
         replicas: usize,
     },
+    /// svc-product on PostgreSQL (with svc-inventory behind it), loaded over gRPC from this
+    /// process while the services run in a child process: GetProduct and ListProducts.
+    Catalog {
+        /// Products in the catalog.
+        #[arg(long, default_value_t = 1_000)]
+        products: usize,
+        /// Seconds per scenario.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+    },
+    /// The child process of `catalog` (not for direct use).
+    #[command(hide = true)]
+    CatalogServer {
+        #[arg(long)]
+        product_db: String,
+        #[arg(long)]
+        inventory_db: String,
+    },
 }
 
 #[derive(Clone, Copy)]
@@ -92,6 +110,8 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().bench {
         Bench::Events { backlog, events, rate } => events_bench(backlog, events, rate).await,
         Bench::Inventory { orders, replicas } => inventory_bench(orders, replicas).await,
+        Bench::Catalog { products, seconds } => catalog_bench(products, seconds).await,
+        Bench::CatalogServer { product_db, inventory_db } => catalog_server(product_db, inventory_db).await,
     }
 }
 
@@ -379,5 +399,163 @@ async fn inventory_bench(orders: usize, replicas: usize) -> anyhow::Result<()> {
     for task in tasks {
         task.await??;
     }
+    Ok(())
+}
+
+// === catalog ===
+
+/// Runs svc-inventory and svc-product on the given databases, prints `ADDR <addr>` and
+/// `TOKEN <admin token>` on stdout, and serves until stdin closes.
+#[allow(clippy::print_stdout, reason = "the parent reads the address and token")]
+async fn catalog_server(product_db: String, inventory_db: String) -> anyhow::Result<()> {
+    use mart_platform::{
+        config::{Config, Service},
+        test_util::TokenMinter,
+    };
+    use tokio::io::AsyncReadExt;
+
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("events.db").display());
+    let bus = EventBus::Embedded(EmbeddedBus::open(&url, 4).await?);
+    let tokens = TokenMinter::new();
+    let (stop, stopped) = watch::channel(false);
+
+    let inventory_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let mut inventory_config = Config::embedded(Service::Inventory);
+    inventory_config.database_url = inventory_db;
+    let mut product_config = Config::embedded(Service::Product);
+    product_config.database_url = product_db;
+    product_config.peers.inventory = format!("http://{}", inventory_listener.local_addr()?);
+    let product_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = product_listener.local_addr()?;
+
+    let mut s1 = stopped.clone();
+    let inventory = tokio::spawn(svc_inventory::serve(
+        inventory_config,
+        bus.clone(),
+        tokens.key_set(),
+        inventory_listener,
+        async move {
+            let _ = s1.wait_for(|stop| *stop).await;
+        },
+    ));
+    let mut s2 = stopped.clone();
+    let product =
+        tokio::spawn(svc_product::serve(product_config, bus, tokens.key_set(), product_listener, async move {
+            let _ = s2.wait_for(|stop| *stop).await;
+        }));
+    println!("ADDR {addr}");
+    println!("TOKEN {}", tokens.admin("bench-admin"));
+    // Serve until the parent closes our stdin.
+    let mut sink = Vec::new();
+    let _ = tokio::io::stdin().read_to_end(&mut sink).await;
+    stop.send(true)?;
+    inventory.await??;
+    product.await??;
+    Ok(())
+}
+
+#[allow(clippy::print_stdout, reason = "the report is the program's output")]
+async fn catalog_bench(products: usize, seconds: u64) -> anyhow::Result<()> {
+    use mart_platform::test_util::{TestDb, authed};
+    use mart_proto::{common::Money, product as pb};
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let product_db = TestDb::postgres().await;
+    let inventory_db = TestDb::postgres().await;
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .args(["catalog-server", "--product-db", &product_db.url, "--inventory-db", &inventory_db.url])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut lines = BufReader::new(child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?).lines();
+    let (mut addr, mut token) = (String::new(), String::new());
+    while addr.is_empty() || token.is_empty() {
+        let line = lines.next_line().await?.ok_or_else(|| anyhow::anyhow!("the server child ended"))?;
+        if let Some(rest) = line.strip_prefix("ADDR ") {
+            addr = format!("http://{rest}");
+        } else if let Some(rest) = line.strip_prefix("TOKEN ") {
+            token = rest.to_owned();
+        }
+    }
+    let channel = tonic::transport::Endpoint::from_shared(addr.clone())?.connect().await?;
+    let mut client = pb::catalog_service_client::CatalogServiceClient::new(channel);
+
+    // The catalog: one category, `products` products with stock.
+    let category = client
+        .create_category(authed(&token, pb::CreateCategoryRequest { name: "Tea".into(), description: String::new() }))
+        .await?
+        .into_inner()
+        .category
+        .ok_or_else(|| anyhow::anyhow!("no category"))?;
+    let mut ids = Vec::with_capacity(products);
+    for n in 0..products {
+        let request = pb::CreateProductRequest {
+            sku: format!("SKU-{n:05}"),
+            name: format!("Tea number {n}"),
+            description: "A fine leaf.".into(),
+            brand: if n % 2 == 0 { "Leafy".into() } else { "Steep".into() },
+            price: Some(Money { amount_minor: 100 + (n as i64 % 900), currency: "EUR".into() }),
+            category_id: category.id.clone(),
+            expires_at: None,
+            initial_stock: Some(100),
+        };
+        let created = client.create_product(authed(&token, request)).await?.into_inner();
+        ids.push(created.product.ok_or_else(|| anyhow::anyhow!("no product"))?.id);
+    }
+    // Let the stock rows arrive, so GetProduct measures the whole path.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let ids = Arc::new(ids);
+
+    println!("catalog on PostgreSQL over gRPC ({products} products; load from this process, services in a child)");
+    println!("{:<34} {:>8} {:>10} {:>9} {:>9}", "scenario", "clients", "req/s", "p50", "p99");
+    for (name, list) in [("GetProduct (with stock)", false), ("ListProducts (page of 20)", true)] {
+        for clients in [32, 64] {
+            let deadline = Instant::now() + Duration::from_secs(seconds);
+            let workers = (0..clients).map(|worker| {
+                let ids = ids.clone();
+                let addr = addr.clone();
+                async move {
+                    let channel = tonic::transport::Endpoint::from_shared(addr)?.connect().await?;
+                    let mut client = pb::catalog_service_client::CatalogServiceClient::new(channel);
+                    let mut latencies = Vec::new();
+                    let mut n = worker;
+                    while Instant::now() < deadline {
+                        let started = Instant::now();
+                        if list {
+                            client
+                                .list_products(pb::ListProductsRequest { page_size: 20, ..Default::default() })
+                                .await?;
+                        } else {
+                            let product_id = ids[n % ids.len()].clone();
+                            client.get_product(pb::GetProductRequest { product_id }).await?;
+                        }
+                        latencies.push(started.elapsed());
+                        n += 7;
+                    }
+                    Ok::<_, anyhow::Error>(latencies)
+                }
+            });
+            let started = Instant::now();
+            let results = futures::future::join_all(workers).await;
+            let elapsed = started.elapsed();
+            let mut latencies = Vec::new();
+            for result in results {
+                latencies.extend(result?);
+            }
+            latencies.sort();
+            let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+            println!(
+                "{name:<34} {clients:>8} {:>10.0} {:>7.2}ms {:>7.2}ms",
+                latencies.len() as f64 / elapsed.as_secs_f64(),
+                at(0.50).as_secs_f64() * 1e3,
+                at(0.99).as_secs_f64() * 1e3
+            );
+        }
+    }
+    drop(child.stdin.take());
+    child.wait().await?;
     Ok(())
 }
