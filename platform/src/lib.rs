@@ -6,6 +6,8 @@
 //! - [`events`] and [`outbox`]: domain events written in the same transaction as the change;
 //! - [`auth`]: access tokens, the caller's identity, and the per-RPC access check;
 //! - [`server`]: the gRPC server with health, reflection, tracing and graceful shutdown;
+//! - [`tasks`]: a service's background loops (relay, consumers) and their shutdown order;
+//! - [`wire`]: conversions to the shared wire types;
 //! - [`error`]: one way from a service's errors to `tonic::Status`;
 //! - [`paging`]: the `page_size` convention every list RPC shares;
 //! - `test_util` (feature `test-util`): fresh databases and listeners for tests.
@@ -19,7 +21,9 @@ pub mod events;
 pub mod outbox;
 pub mod paging;
 pub mod server;
+pub mod tasks;
 pub mod telemetry;
+pub mod wire;
 
 #[cfg(feature = "test-util")]
 pub mod test_util;

@@ -328,3 +328,21 @@ impl Collector {
         let _ = self.task.await;
     }
 }
+
+/// Waits (at most ten seconds) until the gRPC server at `addr` reports SERVING: it has
+/// migrated its database and accepts calls.
+pub async fn wait_until_serving(addr: std::net::SocketAddr) {
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+    let channel = match tonic::transport::Channel::from_shared(format!("http://{addr}")) {
+        Ok(endpoint) => endpoint.connect_lazy(),
+        Err(error) => panic!("not an address: {error}"),
+    };
+    eventually("the server to report SERVING", || {
+        let mut health = HealthClient::new(channel.clone());
+        async move {
+            let response = health.check(HealthCheckRequest { service: String::new() }).await.ok()?;
+            (response.into_inner().status() == ServingStatus::Serving).then_some(())
+        }
+    })
+    .await;
+}

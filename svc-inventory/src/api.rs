@@ -2,12 +2,12 @@
 //! access layer); GetStock shows on-hand and reserved counts to admins only.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
-use chrono::{DateTime, Utc};
 use mart_platform::{
     auth::{self, Principal},
     error::{FieldViolation, Violations},
     outbox::relay::RelayWaker,
     paging,
+    wire::timestamp,
 };
 use mart_proto::inventory::{self as pb, inventory_service_server::InventoryService};
 use sea_orm::{DatabaseConnection, TransactionTrait};
@@ -219,10 +219,6 @@ fn product_id(value: &str) -> Result<String, FieldViolation> {
         return Err(FieldViolation::new("product_id", "required"));
     }
     Ok(value.to_owned())
-}
-
-fn timestamp(at: &DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: at.timestamp(), nanos: at.timestamp_subsec_nanos() as i32 }
 }
 
 fn count(value: i64) -> i32 {

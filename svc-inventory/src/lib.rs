@@ -15,8 +15,8 @@ use mart_platform::{
     bus::{EventBus, RetryPolicy, Subscription},
     config::Config,
     db,
-    outbox::relay::{Relay, RelayConfig, RelayWaker},
     server::{GrpcServer, ServeError},
+    tasks::Background,
 };
 use mart_proto::inventory::inventory_service_server::InventoryServiceServer;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -54,12 +54,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
     let db = open(&config).await?;
-    let waker = RelayWaker::new();
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-
-    let relay_config = RelayConfig { retention: config.events.outbox_retention, ..RelayConfig::default() };
-    let relay = Relay::new(db.clone(), bus.clone(), waker.clone(), relay_config).spawn(stopped.clone());
-    let consumer = bus.subscribe(
+    let mut background = Background::new();
+    let waker = background.relay(db.clone(), bus.clone(), config.events.outbox_retention);
+    background.consume(
+        &bus,
         Subscription {
             group: events::GROUP.to_owned(),
             topics: events::TOPICS.iter().map(|t| (*t).to_owned()).collect(),
@@ -69,19 +67,13 @@ pub async fn serve(
             metrics: None,
             wake_relay: Some(waker.clone()),
         },
-        stopped,
     );
 
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
     let api = api::InventoryApi::new(db, waker);
     let served =
         GrpcServer::new(verifier).add_service(InventoryServiceServer::new(api)).serve(listener, shutdown).await;
-    let _ = stop.send(true);
-    for (name, task) in [("event consumer", consumer), ("outbox relay", relay)] {
-        if let Err(error) = task.await {
-            tracing::error!(%error, "the {name} task failed");
-        }
-    }
+    background.stop().await;
     served?;
     Ok(())
 }

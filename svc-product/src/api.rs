@@ -3,12 +3,13 @@
 //! `.proto`): browsing is public, changing the catalog takes an admin, BatchGetProducts is
 //! for other services.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use mart_platform::{
     db::is_unique_violation,
     error::{FieldViolation, Violations},
     outbox::relay::RelayWaker,
     paging,
+    wire::timestamp,
 };
 use mart_proto::{
     common::Money as PbMoney,
@@ -588,11 +589,6 @@ fn is_foreign_key_violation(error: &DbErr) -> bool {
 
 fn moment(at: prost_types::Timestamp) -> Moment {
     (at.seconds, at.nanos)
-}
-
-/// A stored time as the contract carries it.
-pub(crate) fn timestamp(at: &DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: at.timestamp(), nanos: at.timestamp_subsec_nanos() as i32 }
 }
 
 fn product_status(product: &products::Model) -> Result<ProductStatus, Error> {

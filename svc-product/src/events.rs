@@ -9,7 +9,9 @@ use mart_proto::{
 };
 use sea_orm::{ConnectionTrait, DbErr};
 
-use crate::{api::timestamp, domain::ProductField, store::products};
+use mart_platform::wire::timestamp;
+
+use crate::{domain::ProductField, store::products};
 
 fn price(product: &products::Model) -> Option<Money> {
     Some(Money { amount_minor: product.price_minor, currency: product.currency.clone() })

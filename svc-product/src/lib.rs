@@ -17,8 +17,8 @@ use mart_platform::{
     bus::EventBus,
     config::Config,
     db,
-    outbox::relay::{Relay, RelayConfig, RelayWaker},
     server::{GrpcServer, ServeError},
+    tasks::Background,
 };
 use mart_proto::product::catalog_service_server::CatalogServiceServer;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -64,17 +64,12 @@ pub async fn serve(
     let stock = stock::StockClient::new(&config.peers.inventory).map_err(StartError::Inventory)?;
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
 
-    let waker = RelayWaker::new();
-    let (stop_relay, relay_stopped) = tokio::sync::watch::channel(false);
-    let relay_config = RelayConfig { retention: config.events.outbox_retention, ..RelayConfig::default() };
-    let relay = Relay::new(db.clone(), bus, waker.clone(), relay_config).spawn(relay_stopped);
+    let mut background = Background::new();
+    let waker = background.relay(db.clone(), bus, config.events.outbox_retention);
 
     let api = api::CatalogApi::new(db, waker, tokens, stock);
     let served = GrpcServer::new(verifier).add_service(CatalogServiceServer::new(api)).serve(listener, shutdown).await;
-    let _ = stop_relay.send(true);
-    if let Err(error) = relay.await {
-        tracing::error!(%error, "the outbox relay task failed");
-    }
+    background.stop().await;
     served?;
     Ok(())
 }

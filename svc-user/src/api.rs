@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use mart_platform::{
     auth::{self, Claims, Principal, jwt},
     config::AuthConfig,
@@ -13,6 +13,7 @@ use mart_platform::{
     error::Violations,
     outbox::relay::RelayWaker,
     paging,
+    wire::timestamp,
 };
 use mart_proto::user::{self as pb, user_service_server::UserService};
 use rand::RngCore;
@@ -737,10 +738,6 @@ fn account_status(user: &users::Model) -> Result<AccountStatus, Error> {
 
 fn corrupt(user: &users::Model) -> Error {
     Error::Internal(format!("user {} has role {:?} / status {:?}", user.id, user.role, user.status))
-}
-
-fn timestamp(at: &DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: at.timestamp(), nanos: at.timestamp_subsec_nanos() as i32 }
 }
 
 fn to_proto_user(user: &users::Model) -> Result<pb::User, Error> {

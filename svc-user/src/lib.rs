@@ -15,8 +15,9 @@ use mart_platform::{
     bus::EventBus,
     config::{BootstrapAdmin, Config},
     db,
-    outbox::relay::{Relay, RelayConfig, RelayWaker},
+    outbox::relay::RelayWaker,
     server::{GrpcServer, ServeError},
+    tasks::Background,
 };
 use mart_proto::user::user_service_server::UserServiceServer;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -57,7 +58,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
     let db = open(&config).await?;
-    let waker = RelayWaker::new();
+    let mut background = Background::new();
+    let waker = background.relay(db.clone(), bus, config.events.outbox_retention);
     if let Some(admin) = &config.bootstrap_admin {
         bootstrap_admin(&db, &waker, admin).await.map_err(StartError::BootstrapAdmin)?;
     }
@@ -65,16 +67,9 @@ pub async fn serve(
     let keys = keys::KeyRing::open(db.clone(), config.auth.access_token_ttl).await?;
     let verifier = Arc::new(Verifier::new(keys.key_set(), &config.auth.issuer, &config.auth.audience));
 
-    let (stop_relay, relay_stopped) = tokio::sync::watch::channel(false);
-    let relay_config = RelayConfig { retention: config.events.outbox_retention, ..RelayConfig::default() };
-    let relay = Relay::new(db.clone(), bus, waker.clone(), relay_config).spawn(relay_stopped);
-
     let api = api::UserApi::new(db, keys, waker, config.auth.clone());
     let served = GrpcServer::new(verifier).add_service(UserServiceServer::new(api)).serve(listener, shutdown).await;
-    let _ = stop_relay.send(true);
-    if let Err(error) = relay.await {
-        tracing::error!(%error, "the outbox relay task failed");
-    }
+    background.stop().await;
     served?;
     Ok(())
 }

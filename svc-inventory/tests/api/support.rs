@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use mart_platform::{
     bus::{EventBus, embedded::EmbeddedBus},
     config::{Config, Service},
-    test_util::{Collector, TestDb, TokenMinter, authed, eventually, listener, publish},
+    test_util::{Collector, TestDb, TokenMinter, authed, eventually, listener, publish, wait_until_serving},
 };
 use mart_proto::{
     events::{OrderCancelled, OrderLine, OrderPaid, OrderPlaced, ProductArchived, ProductCreated, envelope::Payload},
@@ -14,7 +14,6 @@ use mart_proto::{
 };
 use tokio::{sync::oneshot, task::JoinHandle};
 use tonic::transport::Channel;
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 
 /// One running instance: its stop signal and its task.
 type Instance = (oneshot::Sender<()>, JoinHandle<Result<(), svc_inventory::StartError>>);
@@ -55,7 +54,7 @@ impl TestApp {
                 }));
             instances.push((tx, task));
             // One at a time: they share the database and its migrations.
-            wait_serving(addr).await;
+            wait_until_serving(addr).await;
         }
         Self { addr: first.unwrap(), bus, tokens, instances, _db: db, _log: log }
     }
@@ -186,18 +185,6 @@ impl Drop for TestApp {
             let _ = tx.send(());
         }
     }
-}
-
-async fn wait_serving(addr: SocketAddr) {
-    let channel = Channel::from_shared(format!("http://{addr}")).unwrap().connect_lazy();
-    eventually("svc-inventory to report SERVING", || {
-        let mut health = HealthClient::new(channel.clone());
-        async move {
-            let response = health.check(HealthCheckRequest { service: String::new() }).await.ok()?;
-            (response.into_inner().status() == ServingStatus::Serving).then_some(())
-        }
-    })
-    .await;
 }
 
 /// The order ids of `announcements` of one kind.

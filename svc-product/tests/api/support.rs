@@ -5,11 +5,11 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use chrono::Utc;
-pub use mart_platform::test_util::{authed, bad_fields, reason};
+pub use mart_platform::test_util::{authed, bad_fields, reason, wait_until_serving};
 use mart_platform::{
     bus::{EventBus, embedded::EmbeddedBus},
     config::{Config, Service},
-    test_util::{TestDb, TokenMinter, eventually, listener},
+    test_util::{TestDb, TokenMinter, listener},
 };
 use mart_proto::{
     common::Money,
@@ -22,7 +22,6 @@ use svc_product::{
 };
 use tokio::{sync::oneshot, task::JoinHandle};
 use tonic::{Request, Response, Status, transport::Channel};
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 
 /// A running svc-product.
 pub struct TestApp {
@@ -72,15 +71,7 @@ impl TestApp {
             db,
         };
         // Ready means migrated and serving: the tests may then touch the database directly.
-        let channel = app.channel();
-        eventually("svc-product to report SERVING", || {
-            let mut health = HealthClient::new(channel.clone());
-            async move {
-                let response = health.check(HealthCheckRequest { service: String::new() }).await.ok()?;
-                (response.into_inner().status() == ServingStatus::Serving).then_some(())
-            }
-        })
-        .await;
+        wait_until_serving(app.addr).await;
         app
     }
 

@@ -3,17 +3,16 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-pub use mart_platform::test_util::{authed, bad_fields, reason};
+pub use mart_platform::test_util::{authed, bad_fields, reason, wait_until_serving};
 use mart_platform::{
     bus::{EventBus, embedded::EmbeddedBus},
     config::{Config, Service},
-    test_util::{TestDb, eventually, listener},
+    test_util::{TestDb, listener},
 };
 use mart_proto::user::{self as pb, user_service_client::UserServiceClient};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::{sync::oneshot, task::JoinHandle};
 use tonic::{Status, transport::Channel};
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 
 /// A running svc-user.
 pub struct TestApp {
@@ -61,15 +60,7 @@ impl TestApp {
         }));
         let app = Self { addr, bus, _log: log, shutdown: Some(tx), task: Some(task), db };
         // Ready means migrated and serving: the tests may then touch the database directly.
-        let channel = app.channel();
-        eventually("svc-user to report SERVING", || {
-            let mut health = HealthClient::new(channel.clone());
-            async move {
-                let response = health.check(HealthCheckRequest { service: String::new() }).await.ok()?;
-                (response.into_inner().status() == ServingStatus::Serving).then_some(())
-            }
-        })
-        .await;
+        wait_until_serving(app.addr).await;
         app
     }
 
