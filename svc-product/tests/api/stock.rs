@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 use mart_platform::{db_tests, test_util::TestDb};
 use mart_proto::product as pb;
 
-use crate::support::{Inventory, TestApp, stand_in_inventory};
+use crate::support::{Inventory, TestApp, new_product, stand_in_inventory};
 
 db_tests!(
+    the_real_inventory_shows_live_stock,
     get_product_shows_the_available_stock,
     without_inventory_the_product_still_shows,
     a_hanging_inventory_does_not_hold_the_product_up,
@@ -48,4 +49,46 @@ async fn a_hanging_inventory_does_not_hold_the_product_up(db: TestDb) {
     assert_eq!(got.available_stock, None);
     // The deadline is 300 ms; allow a slow machine plenty, but not "forever".
     assert!(started.elapsed() < Duration::from_secs(3), "GetProduct took {:?}", started.elapsed());
+}
+
+/// The whole path: a product created with stock, svc-inventory opening it from the event,
+/// GetProduct asking it over gRPC, and an order's reservation showing at once.
+async fn the_real_inventory_shows_live_stock(db: TestDb) {
+    let inventory_listener = mart_platform::test_util::listener().await;
+    let inventory_addr = format!("http://{}", inventory_listener.local_addr().unwrap());
+    let backend = db.backend;
+    let app = TestApp::spawn_with(db, |config| config.peers.inventory = inventory_addr).await;
+
+    let inventory_db = TestDb::new(backend).await;
+    let mut config = mart_platform::config::Config::embedded(mart_platform::config::Service::Inventory);
+    config.database_url = inventory_db.url.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let keys = mart_platform::test_util::TokenMinter::new().key_set();
+    let inventory = tokio::spawn(svc_inventory::serve(config, app.bus.clone(), keys, inventory_listener, async {
+        let _ = stopped.await;
+    }));
+
+    let tea = app.category("Tea").await;
+    let sencha = app
+        .create(pb::CreateProductRequest { initial_stock: Some(5), ..new_product(&tea.id, "TEA-001", "Sencha", 1299) })
+        .await
+        .unwrap();
+    let stock_of = |wanted: i32| {
+        let app = &app;
+        let id = sencha.id.clone();
+        async move { (app.get(&id).await.ok()?.available_stock == Some(wanted)).then_some(()) }
+    };
+    mart_platform::test_util::eventually("inventory to open the stock", || stock_of(5)).await;
+
+    let placed = mart_proto::events::OrderPlaced {
+        order_id: "order-1".into(),
+        lines: vec![mart_proto::events::OrderLine { product_id: sencha.id.clone(), quantity: 2, ..Default::default() }],
+        ..Default::default()
+    };
+    mart_platform::test_util::publish(&app.bus, "order-1", mart_proto::events::envelope::Payload::OrderPlaced(placed))
+        .await;
+    mart_platform::test_util::eventually("the reservation to show", || stock_of(3)).await;
+
+    stop.send(()).unwrap();
+    inventory.await.unwrap().expect("svc-inventory stopped cleanly");
 }
