@@ -346,3 +346,38 @@ pub async fn wait_until_serving(addr: std::net::SocketAddr) {
     })
     .await;
 }
+
+/// The services the gRPC server at `addr` advertises through reflection (what `grpcurl
+/// list` prints).
+pub async fn reflected_services(addr: std::net::SocketAddr) -> Vec<String> {
+    use tonic_reflection::pb::v1::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+    };
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}")).expect("an address").connect_lazy();
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = ServerReflectionClient::new(channel)
+        .server_reflection_info(futures::stream::iter([request]))
+        .await
+        .expect("a reflection stream")
+        .into_inner();
+    let response = responses.message().await.expect("a reflection answer").expect("one message");
+    match response.message_response {
+        Some(MessageResponse::ListServicesResponse(list)) => list.service.into_iter().map(|s| s.name).collect(),
+        other => panic!("unexpected reflection answer {other:?}"),
+    }
+}
+
+/// The health the gRPC server at `addr` reports for `service` (`""`: the whole server).
+pub async fn serving_status(
+    addr: std::net::SocketAddr,
+    service: &str,
+) -> tonic_health::pb::health_check_response::ServingStatus {
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}")).expect("an address").connect_lazy();
+    let response = HealthClient::new(channel).check(HealthCheckRequest { service: service.to_owned() }).await;
+    response.expect("a health answer").into_inner().status()
+}

@@ -30,6 +30,20 @@ use crate::{
     store::{addresses, refresh_tokens, users},
 };
 
+/// Login, RefreshToken and ChangePassword all answer with a token pair in the same four
+/// fields of their own response message.
+macro_rules! token_response {
+    ($response:ident, $tokens:expr) => {{
+        let tokens: TokenPair = $tokens;
+        pb::$response {
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            token_type: "Bearer".into(),
+            expires_in: tokens.expires_in,
+        }
+    }};
+}
+
 /// The UserService implementation.
 pub struct UserApi {
     db: DatabaseConnection,
@@ -98,12 +112,7 @@ impl UserService for UserApi {
                 let txn = self.db.begin().await?;
                 let tokens = self.issue_tokens(&txn, &user, None).await?;
                 txn.commit().await?;
-                Ok(pb::LoginResponse {
-                    access_token: tokens.access_token,
-                    refresh_token: tokens.refresh_token,
-                    token_type: "Bearer".into(),
-                    expires_in: tokens.expires_in,
-                })
+                Ok(token_response!(LoginResponse, tokens))
             }
             .await,
         )
@@ -123,12 +132,7 @@ impl UserService for UserApi {
                     )]));
                 }
                 let tokens = self.rotate_refresh_token(&request.refresh_token).await?;
-                Ok(pb::RefreshTokenResponse {
-                    access_token: tokens.access_token,
-                    refresh_token: tokens.refresh_token,
-                    token_type: "Bearer".into(),
-                    expires_in: tokens.expires_in,
-                })
+                Ok(token_response!(RefreshTokenResponse, tokens))
             }
             .await,
         )
@@ -268,12 +272,7 @@ impl UserService for UserApi {
                 refresh_tokens::revoke_all(&txn, &user.id).await?;
                 let tokens = self.issue_tokens(&txn, &user, None).await?;
                 txn.commit().await?;
-                Ok(pb::ChangePasswordResponse {
-                    access_token: tokens.access_token,
-                    refresh_token: tokens.refresh_token,
-                    token_type: "Bearer".into(),
-                    expires_in: tokens.expires_in,
-                })
+                Ok(token_response!(ChangePasswordResponse, tokens))
             }
             .await,
         )

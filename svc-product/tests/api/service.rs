@@ -2,14 +2,12 @@
 //! balancers, the binary's `migrate`, its refusal of bad configuration, and a restart that
 //! keeps page tokens valid.
 
-use mart_platform::{db_tests, test_util::TestDb};
-use mart_proto::product as pb;
-use tokio_stream::StreamExt;
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
-use tonic_reflection::pb::v1::{
-    ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
-    server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+use mart_platform::{
+    db_tests,
+    test_util::{TestDb, reflected_services, serving_status},
 };
+use mart_proto::product as pb;
+use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::support::TestApp;
 
@@ -21,27 +19,11 @@ db_tests!(
 
 async fn reflection_lists_the_catalog_and_health_says_serving(db: TestDb) {
     let app = TestApp::spawn(db).await;
-    let mut reflection = ServerReflectionClient::new(app.channel());
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut responses = reflection.server_reflection_info(tokio_stream::iter([request])).await.unwrap().into_inner();
-    let response = responses.next().await.unwrap().unwrap();
-    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
-        panic!("unexpected reflection answer {response:?}");
-    };
-    let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
+    let names = reflected_services(app.addr).await;
     assert!(names.contains(&"mart.product.v1.CatalogService".to_owned()), "{names:?}");
     assert!(!names.iter().any(|n| n.starts_with("mart.user")), "{names:?}");
 
-    let mut health = HealthClient::new(app.channel());
-    let status = health
-        .check(HealthCheckRequest { service: "mart.product.v1.CatalogService".into() })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(status.status(), ServingStatus::Serving);
+    assert_eq!(serving_status(app.addr, "mart.product.v1.CatalogService").await, ServingStatus::Serving);
     app.stop().await;
 }
 

@@ -1,14 +1,13 @@
 //! svc-user as an operator sees it: reflection and health for grpcurl and load balancers,
 //! the first admin, the binary's commands and its refusal of bad configuration.
 
-use mart_platform::{config::BootstrapAdmin, db_tests, test_util::TestDb};
-use mart_proto::user as pb;
-use tokio_stream::StreamExt;
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
-use tonic_reflection::pb::v1::{
-    ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
-    server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+use mart_platform::{
+    config::BootstrapAdmin,
+    db_tests,
+    test_util::{TestDb, reflected_services, serving_status},
 };
+use mart_proto::user as pb;
+use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::support::{PASSWORD, TestApp, authed};
 
@@ -20,26 +19,14 @@ db_tests!(
 
 async fn reflection_lists_the_user_service_and_health_says_serving(db: TestDb) {
     let app = TestApp::spawn(db).await;
-    let mut reflection = ServerReflectionClient::new(app.channel());
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut responses = reflection.server_reflection_info(tokio_stream::iter([request])).await.unwrap().into_inner();
-    let response = responses.next().await.unwrap().unwrap();
-    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
-        panic!("unexpected reflection answer {response:?}");
-    };
-    let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
+    let names = reflected_services(app.addr).await;
     assert!(names.contains(&"mart.user.v1.UserService".to_owned()), "{names:?}");
     assert!(names.contains(&"grpc.health.v1.Health".to_owned()), "{names:?}");
     // Only what this server serves: not the other five services of the contract.
     assert!(!names.iter().any(|n| n.starts_with("mart.product")), "{names:?}");
 
-    let mut health = HealthClient::new(app.channel());
     for service in ["", "mart.user.v1.UserService"] {
-        let status = health.check(HealthCheckRequest { service: service.into() }).await.unwrap().into_inner();
-        assert_eq!(status.status(), ServingStatus::Serving, "{service:?}");
+        assert_eq!(serving_status(app.addr, service).await, ServingStatus::Serving, "{service:?}");
     }
     app.stop().await;
 }
