@@ -2,9 +2,10 @@
 //! `grpc.health.v1`, server reflection (so `grpcurl list` works) and a tracing span per call.
 //!
 //! It serves on a listener the caller bound (port 0 in tests) until `shutdown` resolves;
-//! then health flips to NOT_SERVING, new connections are refused, and calls in flight finish.
+//! then health flips to NOT_SERVING for a short grace, new connections are refused, and
+//! calls in flight finish.
 
-use std::{convert::Infallible, future::Future, sync::Arc};
+use std::{convert::Infallible, future::Future, sync::Arc, time::Duration};
 
 use tokio::net::TcpListener;
 use tonic::{body::Body, server::NamedService, service::Routes};
@@ -29,12 +30,24 @@ pub struct GrpcServer {
     /// Full names of the services added, for health and reflection.
     names: Vec<&'static str>,
     verifier: Arc<Verifier>,
+    /// How long health says NOT_SERVING before connections close, so load balancers (and
+    /// anyone polling health) see the flip and stop sending new calls.
+    drain_grace: Duration,
 }
+
+/// The default [`GrpcServer::drain_grace`].
+pub const DRAIN_GRACE: Duration = Duration::from_millis(500);
 
 impl GrpcServer {
     /// A server that checks tokens with `verifier`.
     pub fn new(verifier: Arc<Verifier>) -> Self {
-        Self { routes: Routes::default(), names: Vec::new(), verifier }
+        Self { routes: Routes::default(), names: Vec::new(), verifier, drain_grace: DRAIN_GRACE }
+    }
+
+    /// How long to report NOT_SERVING before closing connections on shutdown.
+    pub fn drain_grace(mut self, grace: Duration) -> Self {
+        self.drain_grace = grace;
+        self
     }
 
     /// Adds a generated tonic service (`UserServiceServer::new(api)`).
@@ -74,6 +87,7 @@ impl GrpcServer {
         let reflection_v1alpha = reflection(tonic_reflection::server::Builder::configure()).build_v1alpha()?;
 
         let names = self.names.clone();
+        let grace = self.drain_grace;
         let draining = async move {
             shutdown.await;
             tracing::info!(services = ?names, "shutting down: refusing new calls, finishing those in flight");
@@ -81,6 +95,7 @@ impl GrpcServer {
             for name in names {
                 health.set_service_status(name, ServingStatus::NotServing).await;
             }
+            tokio::time::sleep(grace).await;
         };
 
         tracing::info!(addr = ?listener.local_addr().ok(), services = ?self.names, "gRPC server listening");
