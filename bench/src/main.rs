@@ -72,13 +72,29 @@ enum Bench {
         #[arg(long, default_value_t = 5)]
         seconds: u64,
     },
-    /// The child process of `catalog` (not for direct use).
+    /// GetProduct as REST through the edge against the same call over gRPC straight to
+    /// svc-product: req/s, p50/p99 and the latency ratio.
+    Edge {
+        /// Products in the catalog.
+        #[arg(long, default_value_t = 1_000)]
+        products: usize,
+        /// Seconds per scenario.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+    },
+    /// The child process of `catalog` and `edge` (not for direct use).
     #[command(hide = true)]
     CatalogServer {
         #[arg(long)]
         product_db: String,
         #[arg(long)]
         inventory_db: String,
+        /// Also serve the edge in front of svc-product.
+        #[arg(long)]
+        edge: bool,
     },
 }
 
@@ -111,7 +127,8 @@ async fn main() -> anyhow::Result<()> {
         Bench::Events { backlog, events, rate } => events_bench(backlog, events, rate).await,
         Bench::Inventory { orders, replicas } => inventory_bench(orders, replicas).await,
         Bench::Catalog { products, seconds } => catalog_bench(products, seconds).await,
-        Bench::CatalogServer { product_db, inventory_db } => catalog_server(product_db, inventory_db).await,
+        Bench::Edge { products, seconds, clients } => edge_bench(products, seconds, clients).await,
+        Bench::CatalogServer { product_db, inventory_db, edge } => catalog_server(product_db, inventory_db, edge).await,
     }
 }
 
@@ -407,7 +424,7 @@ async fn inventory_bench(orders: usize, replicas: usize) -> anyhow::Result<()> {
 /// Runs svc-inventory and svc-product on the given databases, prints `ADDR <addr>` and
 /// `TOKEN <admin token>` on stdout, and serves until stdin closes.
 #[allow(clippy::print_stdout, reason = "the parent reads the address and token")]
-async fn catalog_server(product_db: String, inventory_db: String) -> anyhow::Result<()> {
+async fn catalog_server(product_db: String, inventory_db: String, with_edge: bool) -> anyhow::Result<()> {
     use mart_platform::{
         config::{Config, Service},
         test_util::TokenMinter,
@@ -419,6 +436,12 @@ async fn catalog_server(product_db: String, inventory_db: String) -> anyhow::Res
     let bus = EventBus::Embedded(EmbeddedBus::open(&url, 4).await?);
     let tokens = TokenMinter::new();
     let (stop, stopped) = watch::channel(false);
+    let until_stopped = || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    };
 
     let inventory_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let mut inventory_config = Config::embedded(Service::Inventory);
@@ -429,21 +452,27 @@ async fn catalog_server(product_db: String, inventory_db: String) -> anyhow::Res
     let product_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = product_listener.local_addr()?;
 
-    let mut s1 = stopped.clone();
     let inventory = tokio::spawn(svc_inventory::serve(
         inventory_config,
         bus.clone(),
         tokens.key_set(),
         inventory_listener,
-        async move {
-            let _ = s1.wait_for(|stop| *stop).await;
-        },
+        until_stopped(),
     ));
-    let mut s2 = stopped.clone();
     let product =
-        tokio::spawn(svc_product::serve(product_config, bus, tokens.key_set(), product_listener, async move {
-            let _ = s2.wait_for(|stop| *stop).await;
-        }));
+        tokio::spawn(svc_product::serve(product_config, bus, tokens.key_set(), product_listener, until_stopped()));
+    let edge = if with_edge {
+        let mut edge_config = Config::embedded(Service::User);
+        edge_config.peers.product = format!("http://{addr}");
+        let settings =
+            edge::Settings { rate_per_ip: None, rate_per_user: None, ..edge::Settings::from_config(&edge_config) };
+        let edge = edge::Edge::new(&edge_config, settings, tokens.key_set())?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        println!("EDGE {}", listener.local_addr()?);
+        Some(tokio::spawn(edge::serve(edge, listener, until_stopped())))
+    } else {
+        None
+    };
     println!("ADDR {addr}");
     println!("TOKEN {}", tokens.admin("bench-admin"));
     // Serve until the parent closes our stdin.
@@ -452,71 +481,145 @@ async fn catalog_server(product_db: String, inventory_db: String) -> anyhow::Res
     stop.send(true)?;
     inventory.await??;
     product.await??;
+    if let Some(edge) = edge {
+        edge.await??;
+    }
     Ok(())
+}
+
+/// svc-product and svc-inventory on fresh PostgreSQL databases in a child process (and the
+/// edge in front when asked), with a catalog of `products` products in stock.
+struct CatalogChild {
+    child: tokio::process::Child,
+    /// svc-product's gRPC address.
+    addr: String,
+    /// The edge's HTTP address, when started.
+    edge: Option<String>,
+    /// The product ids.
+    ids: Arc<Vec<String>>,
+    _dbs: [mart_platform::test_util::TestDb; 2],
+}
+
+impl CatalogChild {
+    async fn start(products: usize, with_edge: bool) -> anyhow::Result<Self> {
+        use mart_platform::test_util::{TestDb, authed};
+        use mart_proto::{common::Money, product as pb};
+        use tokio::io::{AsyncBufReadExt, BufReader};
+
+        let product_db = TestDb::postgres().await;
+        let inventory_db = TestDb::postgres().await;
+        let mut args = vec!["catalog-server", "--product-db", &product_db.url, "--inventory-db", &inventory_db.url];
+        if with_edge {
+            args.push("--edge");
+        }
+        let mut child = tokio::process::Command::new(std::env::current_exe()?)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .env("RUST_LOG", "warn")
+            .kill_on_drop(true)
+            .spawn()?;
+        let mut lines = BufReader::new(child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?).lines();
+        let (mut addr, mut token, mut edge) = (String::new(), String::new(), None);
+        while addr.is_empty() || token.is_empty() {
+            let line = lines.next_line().await?.ok_or_else(|| anyhow::anyhow!("the server child ended"))?;
+            if let Some(rest) = line.strip_prefix("ADDR ") {
+                addr = format!("http://{rest}");
+            } else if let Some(rest) = line.strip_prefix("TOKEN ") {
+                token = rest.to_owned();
+            } else if let Some(rest) = line.strip_prefix("EDGE ") {
+                edge = Some(format!("http://{rest}"));
+            }
+        }
+        let channel = tonic::transport::Endpoint::from_shared(addr.clone())?.connect().await?;
+        let mut client = pb::catalog_service_client::CatalogServiceClient::new(channel);
+
+        // The catalog: one category, `products` products with stock.
+        let category = client
+            .create_category(authed(
+                &token,
+                pb::CreateCategoryRequest { name: "Tea".into(), description: String::new() },
+            ))
+            .await?
+            .into_inner()
+            .category
+            .ok_or_else(|| anyhow::anyhow!("no category"))?;
+        let mut ids = Vec::with_capacity(products);
+        for n in 0..products {
+            let request = pb::CreateProductRequest {
+                sku: format!("SKU-{n:05}"),
+                name: format!("Tea number {n}"),
+                description: "A fine leaf.".into(),
+                brand: if n % 2 == 0 { "Leafy".into() } else { "Steep".into() },
+                price: Some(Money { amount_minor: 100 + (n as i64 % 900), currency: "EUR".into() }),
+                category_id: category.id.clone(),
+                expires_at: None,
+                initial_stock: Some(100),
+            };
+            let created = client.create_product(authed(&token, request)).await?.into_inner();
+            ids.push(created.product.ok_or_else(|| anyhow::anyhow!("no product"))?.id);
+        }
+        // Let the stock rows arrive, so GetProduct measures the whole path.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        Ok(Self { child, addr, edge, ids: Arc::new(ids), _dbs: [product_db, inventory_db] })
+    }
+
+    async fn stop(mut self) -> anyhow::Result<()> {
+        drop(self.child.stdin.take());
+        self.child.wait().await?;
+        Ok(())
+    }
+}
+
+/// Throughput and latency of `clients` workers calling as fast as they can for `seconds`.
+struct Measured {
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+impl Measured {
+    /// Runs `worker(n)` for each client; each returns the latencies of its calls.
+    async fn run<F, Fut>(clients: usize, worker: F) -> anyhow::Result<Self>
+    where
+        F: Fn(usize) -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<Vec<Duration>>>,
+    {
+        let started = Instant::now();
+        let results = futures::future::join_all((0..clients).map(worker)).await;
+        let elapsed = started.elapsed();
+        let mut latencies = Vec::new();
+        for result in results {
+            latencies.extend(result?);
+        }
+        anyhow::ensure!(!latencies.is_empty(), "no call finished");
+        latencies.sort();
+        let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+        Ok(Self { per_second: latencies.len() as f64 / elapsed.as_secs_f64(), p50: at(0.50), p99: at(0.99) })
+    }
+
+    fn row(&self, name: &str, clients: usize) -> String {
+        format!(
+            "{name:<34} {clients:>8} {:>10.0} {:>7.2}ms {:>7.2}ms",
+            self.per_second,
+            self.p50.as_secs_f64() * 1e3,
+            self.p99.as_secs_f64() * 1e3
+        )
+    }
 }
 
 #[allow(clippy::print_stdout, reason = "the report is the program's output")]
 async fn catalog_bench(products: usize, seconds: u64) -> anyhow::Result<()> {
-    use mart_platform::test_util::{TestDb, authed};
-    use mart_proto::{common::Money, product as pb};
-    use tokio::io::{AsyncBufReadExt, BufReader};
+    use mart_proto::product as pb;
 
-    let product_db = TestDb::postgres().await;
-    let inventory_db = TestDb::postgres().await;
-    let mut child = tokio::process::Command::new(std::env::current_exe()?)
-        .args(["catalog-server", "--product-db", &product_db.url, "--inventory-db", &inventory_db.url])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true)
-        .spawn()?;
-    let mut lines = BufReader::new(child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?).lines();
-    let (mut addr, mut token) = (String::new(), String::new());
-    while addr.is_empty() || token.is_empty() {
-        let line = lines.next_line().await?.ok_or_else(|| anyhow::anyhow!("the server child ended"))?;
-        if let Some(rest) = line.strip_prefix("ADDR ") {
-            addr = format!("http://{rest}");
-        } else if let Some(rest) = line.strip_prefix("TOKEN ") {
-            token = rest.to_owned();
-        }
-    }
-    let channel = tonic::transport::Endpoint::from_shared(addr.clone())?.connect().await?;
-    let mut client = pb::catalog_service_client::CatalogServiceClient::new(channel);
-
-    // The catalog: one category, `products` products with stock.
-    let category = client
-        .create_category(authed(&token, pb::CreateCategoryRequest { name: "Tea".into(), description: String::new() }))
-        .await?
-        .into_inner()
-        .category
-        .ok_or_else(|| anyhow::anyhow!("no category"))?;
-    let mut ids = Vec::with_capacity(products);
-    for n in 0..products {
-        let request = pb::CreateProductRequest {
-            sku: format!("SKU-{n:05}"),
-            name: format!("Tea number {n}"),
-            description: "A fine leaf.".into(),
-            brand: if n % 2 == 0 { "Leafy".into() } else { "Steep".into() },
-            price: Some(Money { amount_minor: 100 + (n as i64 % 900), currency: "EUR".into() }),
-            category_id: category.id.clone(),
-            expires_at: None,
-            initial_stock: Some(100),
-        };
-        let created = client.create_product(authed(&token, request)).await?.into_inner();
-        ids.push(created.product.ok_or_else(|| anyhow::anyhow!("no product"))?.id);
-    }
-    // Let the stock rows arrive, so GetProduct measures the whole path.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let ids = Arc::new(ids);
-
+    let catalog = CatalogChild::start(products, false).await?;
     println!("catalog on PostgreSQL over gRPC ({products} products; load from this process, services in a child)");
     println!("{:<34} {:>8} {:>10} {:>9} {:>9}", "scenario", "clients", "req/s", "p50", "p99");
     for (name, list) in [("GetProduct (with stock)", false), ("ListProducts (page of 20)", true)] {
         for clients in [32, 64] {
             let deadline = Instant::now() + Duration::from_secs(seconds);
-            let workers = (0..clients).map(|worker| {
-                let ids = ids.clone();
-                let addr = addr.clone();
+            let measured = Measured::run(clients, |worker| {
+                let (ids, addr) = (catalog.ids.clone(), catalog.addr.clone());
                 async move {
                     let channel = tonic::transport::Endpoint::from_shared(addr)?.connect().await?;
                     let mut client = pb::catalog_service_client::CatalogServiceClient::new(channel);
@@ -535,27 +638,87 @@ async fn catalog_bench(products: usize, seconds: u64) -> anyhow::Result<()> {
                         latencies.push(started.elapsed());
                         n += 7;
                     }
-                    Ok::<_, anyhow::Error>(latencies)
+                    Ok(latencies)
                 }
-            });
-            let started = Instant::now();
-            let results = futures::future::join_all(workers).await;
-            let elapsed = started.elapsed();
-            let mut latencies = Vec::new();
-            for result in results {
-                latencies.extend(result?);
-            }
-            latencies.sort();
-            let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
-            println!(
-                "{name:<34} {clients:>8} {:>10.0} {:>7.2}ms {:>7.2}ms",
-                latencies.len() as f64 / elapsed.as_secs_f64(),
-                at(0.50).as_secs_f64() * 1e3,
-                at(0.99).as_secs_f64() * 1e3
-            );
+            })
+            .await?;
+            println!("{}", measured.row(name, clients));
         }
     }
-    drop(child.stdin.take());
-    child.wait().await?;
-    Ok(())
+    catalog.stop().await
+}
+
+/// GetProduct over gRPC straight to svc-product, and as REST through the edge: same
+/// catalog, same load, one after the other in the same run.
+#[allow(clippy::print_stdout, reason = "the report is the program's output")]
+async fn edge_bench(products: usize, seconds: u64, clients: usize) -> anyhow::Result<()> {
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+    use mart_proto::product as pb;
+
+    let catalog = CatalogChild::start(products, true).await?;
+    let edge = catalog.edge.clone().ok_or_else(|| anyhow::anyhow!("no edge"))?;
+    println!(
+        "GetProduct: gRPC to svc-product vs REST through the edge (PostgreSQL, {products} products, \
+         {clients} clients, {seconds} s each; load from this process, services and edge in a child)"
+    );
+    println!("{:<34} {:>8} {:>10} {:>9} {:>9}", "scenario", "clients", "req/s", "p50", "p99");
+    let deadline = || Instant::now() + Duration::from_secs(seconds);
+
+    let until = deadline();
+    let grpc = Measured::run(clients, |worker| {
+        let (ids, addr) = (catalog.ids.clone(), catalog.addr.clone());
+        async move {
+            let channel = tonic::transport::Endpoint::from_shared(addr)?.connect().await?;
+            let mut client = pb::catalog_service_client::CatalogServiceClient::new(channel);
+            let mut latencies = Vec::new();
+            let mut n = worker;
+            while Instant::now() < until {
+                let started = Instant::now();
+                client.get_product(pb::GetProductRequest { product_id: ids[n % ids.len()].clone() }).await?;
+                latencies.push(started.elapsed());
+                n += 7;
+            }
+            Ok(latencies)
+        }
+    })
+    .await?;
+    println!("{}", grpc.row("gRPC direct", clients));
+
+    let until = deadline();
+    let rest = Measured::run(clients, |worker| {
+        let (ids, edge) = (catalog.ids.clone(), edge.clone());
+        async move {
+            // One keep-alive HTTP/1.1 connection per client, as a browser or app holds one.
+            let client =
+                Client::builder(TokioExecutor::new()).pool_max_idle_per_host(1).build_http::<Empty<bytes::Bytes>>();
+            let mut latencies = Vec::new();
+            let mut n = worker;
+            while Instant::now() < until {
+                let started = Instant::now();
+                let uri: http::Uri = format!("{edge}/v1/products/{}", ids[n % ids.len()]).parse()?;
+                let response = client.get(uri).await?;
+                anyhow::ensure!(response.status().is_success(), "the edge answered {}", response.status());
+                response.into_body().collect().await?;
+                latencies.push(started.elapsed());
+                n += 7;
+            }
+            Ok(latencies)
+        }
+    })
+    .await?;
+    println!("{}", rest.row("REST through the edge", clients));
+    println!();
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+    println!(
+        "latency ratio REST/gRPC: p50 {:.2}x, p99 {:.2}x (target <= 1.3x)",
+        ratio(rest.p50, grpc.p50),
+        ratio(rest.p99, grpc.p99)
+    );
+    println!(
+        "REST through the edge: {:.0} req/s (target >= 10000), p99 {:.2} ms (target < 10 ms)",
+        rest.per_second,
+        rest.p99.as_secs_f64() * 1e3
+    );
+    catalog.stop().await
 }

@@ -76,8 +76,14 @@ pub struct Routes {
 impl Routes {
     /// The routes of every public RPC in the contract.
     pub fn from_contract() -> Result<Self, TemplateError> {
+        Self::from_methods(contract::methods())
+    }
+
+    /// The routes of `methods` that are not INTERNAL and have an HTTP rule (tests bring
+    /// methods of their own).
+    pub fn from_methods(methods: impl IntoIterator<Item = &'static Method>) -> Result<Self, TemplateError> {
         let mut routes = Vec::new();
-        for method in contract::methods() {
+        for method in methods {
             // INTERNAL methods never get a route, whatever their descriptor says.
             if method.access == Some(Access::Internal) {
                 continue;

@@ -241,13 +241,24 @@ pub struct MailConfig {
     pub mail_from: String,
 }
 
-/// `MART_HTTP_ADDR`, `MART_CORS_ORIGINS`.
+/// `MART_HTTP_ADDR`, `MART_CORS_ORIGINS` and the edge's limits.
 #[derive(Clone, Debug)]
 pub struct EdgeConfig {
     /// `MART_HTTP_ADDR`.
     pub http_addr: SocketAddr,
     /// `MART_CORS_ORIGINS`, comma-separated.
     pub cors_origins: Vec<String>,
+    /// `MART_EDGE_BODY_LIMIT`: the largest request body in bytes (default 1 MiB).
+    pub body_limit: usize,
+    /// `MART_EDGE_TIMEOUT`: the deadline of a call when the client sets none (default 10 s).
+    pub request_timeout: Duration,
+    /// `MART_EDGE_CONCURRENCY`: requests in flight before the edge sheds load (default 1024).
+    pub concurrency: usize,
+    /// `MART_EDGE_RATE_PER_IP`: sustained requests per second per client IP, bursts of
+    /// twice that; 0 switches it off (default 200).
+    pub rate_per_ip: u32,
+    /// `MART_EDGE_RATE_PER_USER`: the same per signed-in account (default 50).
+    pub rate_per_user: u32,
 }
 
 /// Log output format.
@@ -447,6 +458,20 @@ impl Config {
             cors_origins: var("MART_CORS_ORIGINS")
                 .map(|v| v.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect())
                 .unwrap_or_default(),
+            body_limit: parse_or("MART_EDGE_BODY_LIMIT", var("MART_EDGE_BODY_LIMIT"), 1 << 20, parse_positive)?,
+            request_timeout: parse_or(
+                "MART_EDGE_TIMEOUT",
+                var("MART_EDGE_TIMEOUT"),
+                Duration::from_secs(10),
+                parse_duration,
+            )?,
+            concurrency: parse_or("MART_EDGE_CONCURRENCY", var("MART_EDGE_CONCURRENCY"), 1024, parse_positive)?,
+            rate_per_ip: parse_or("MART_EDGE_RATE_PER_IP", var("MART_EDGE_RATE_PER_IP"), 200, |v| {
+                v.parse().map_err(|_| "expected requests per second, 0 for no limit".to_owned())
+            })?,
+            rate_per_user: parse_or("MART_EDGE_RATE_PER_USER", var("MART_EDGE_RATE_PER_USER"), 50, |v| {
+                v.parse().map_err(|_| "expected requests per second, 0 for no limit".to_owned())
+            })?,
         };
 
         let telemetry = TelemetryConfig {
@@ -491,10 +516,16 @@ impl Config {
 /// Reads the environment or ends the process with exit code 2 and a message naming the
 /// variable: what a binary's `main` calls first.
 pub fn load_or_exit(service: Service) -> Config {
+    load_as_or_exit(&format!("svc-{}", service.name()), service)
+}
+
+/// The configuration of a program that is not one service (the edge, `mart`): the same
+/// variables, read as `service` reads them; a bad value is reported under `program`'s name.
+pub fn load_as_or_exit(program: &str, service: Service) -> Config {
     match Config::from_env(service) {
         Ok(config) => config,
         Err(error) => {
-            eprintln!("svc-{}: {error}", service.name());
+            eprintln!("{program}: {error}");
             std::process::exit(2);
         }
     }
@@ -518,6 +549,13 @@ fn parse_or<T>(
     match value {
         None => Ok(default),
         Some(value) => parse(&value).map_err(|message| ConfigError { variable, value, message }),
+    }
+}
+
+fn parse_positive(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err("expected a positive whole number".to_owned()),
     }
 }
 
@@ -594,6 +632,13 @@ mod tests {
         assert_eq!(config.payment.provider, PaymentProviderKind::Stripe);
         assert_eq!(config.edge.cors_origins, ["https://a.example", "https://b.example"]);
         assert_eq!(config.telemetry.log_format, LogFormat::Json);
+
+        let edge =
+            with(&[("MART_EDGE_BODY_LIMIT", "2048"), ("MART_EDGE_RATE_PER_IP", "0"), ("MART_EDGE_TIMEOUT", "3s")])
+                .unwrap()
+                .edge;
+        assert_eq!((edge.body_limit, edge.rate_per_ip, edge.rate_per_user), (2048, 0, 50));
+        assert_eq!(edge.request_timeout, Duration::from_secs(3));
     }
 
     #[test]
@@ -613,6 +658,11 @@ mod tests {
             ("MART_EVENT_MAX_ATTEMPTS", "many"),
             ("MART_EVENT_LOG_URL", "redis://x"),
             ("MART_OUTBOX_RETENTION", "forever"),
+            ("MART_EDGE_BODY_LIMIT", "0"),
+            ("MART_EDGE_TIMEOUT", "soon"),
+            ("MART_EDGE_CONCURRENCY", "-1"),
+            ("MART_EDGE_RATE_PER_IP", "lots"),
+            ("MART_EDGE_RATE_PER_USER", "-5"),
         ] {
             let error = with(&[(variable, value)]).expect_err(variable);
             assert_eq!(error.variable, variable);

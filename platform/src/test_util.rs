@@ -182,14 +182,23 @@ impl TokenMinter {
         self.token(user_id, crate::auth::Role::Admin)
     }
 
+    /// An access token for customer `user_id` that expired a minute ago.
+    pub fn expired_user(&self, user_id: &str) -> String {
+        self.token_expiring(user_id, crate::auth::Role::User, -60)
+    }
+
     fn token(&self, user_id: &str, role: crate::auth::Role) -> String {
+        self.token_expiring(user_id, role, 900)
+    }
+
+    fn token_expiring(&self, user_id: &str, role: crate::auth::Role, seconds: i64) -> String {
         let now = chrono::Utc::now().timestamp();
         let claims = crate::auth::Claims {
             sub: user_id.to_owned(),
             role,
             iss: "mart".to_owned(),
             aud: "mart".to_owned(),
-            exp: now + 900,
+            exp: now + seconds,
             iat: now,
             jti: uuid::Uuid::now_v7().to_string(),
         };

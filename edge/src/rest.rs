@@ -1,0 +1,89 @@
+//! REST: resolve the route, check the token at the door, read the body within its limits,
+//! transcode, forward as a unary gRPC call, and answer in JSON. One function for every
+//! endpoint; the endpoints themselves are data (the routes table).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use mart_platform::auth;
+use tonic::body::Body;
+
+use crate::{
+    Edge, REQUEST_ID,
+    error::{self, EdgeError},
+    routes::Resolution,
+    transcode::{self, HttpInput, HttpOutput},
+    upstream,
+};
+
+/// Answers a REST request.
+pub async fn handle(edge: &Edge, request: Request<Body>) -> Response<Body> {
+    match forward(edge, request).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn forward(edge: &Edge, request: Request<Body>) -> Result<Response<Body>, EdgeError> {
+    let inner = &edge.inner;
+    let (parts, body) = request.into_parts();
+    let verb = if parts.method == Method::HEAD { "GET" } else { parts.method.as_str() };
+    let (route, bindings) = match inner.routes.resolve(verb, parts.uri.path()) {
+        Resolution::Found(route, bindings) => (route, bindings),
+        Resolution::WrongVerb(allow) => return Err(EdgeError::WrongVerb(allow)),
+        Resolution::NotFound => return Err(EdgeError::NotFound(parts.uri.path().to_owned())),
+    };
+
+    // The door: a missing, expired or forged token, or the wrong role, ends here.
+    let principal = auth::authorize(&inner.verifier, &route.method.path, &parts.headers).await?;
+    edge.check_principal(principal.as_ref())?;
+
+    let deadline = upstream::requested_timeout(&parts.headers)
+        .map(|asked| asked.min(inner.settings.request_timeout * 6))
+        .unwrap_or(inner.settings.request_timeout);
+    let body = read_body(body, inner.settings.body_limit, inner.settings.request_timeout).await?;
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let message = transcode::request(route, bindings, HttpInput { query: parts.uri.query(), body, content_type })?;
+
+    let channel = inner
+        .upstreams
+        .for_path(&route.method.path)
+        .ok_or_else(|| tonic::Status::unimplemented("no service serves this method"))?;
+    let (answer, metadata) = upstream::unary(
+        channel,
+        &route.method.path,
+        message,
+        route.method.descriptor.output(),
+        upstream::metadata_from(&parts.headers),
+        deadline,
+        verb == "GET",
+    )
+    .await?;
+
+    let mut response = match transcode::response(&answer) {
+        HttpOutput::Json(json) => error::json_response(StatusCode::OK, json),
+        HttpOutput::Raw { content_type, body } => error::bytes_response(StatusCode::OK, &content_type, body),
+    };
+    if parts.method == Method::HEAD {
+        *response.body_mut() = Body::empty();
+    }
+    if let Some(id) = upstream::header_value(&metadata, REQUEST_ID) {
+        response.headers_mut().insert(REQUEST_ID, id);
+    }
+    Ok(response)
+}
+
+/// The whole body, refused past `limit` bytes (413) or when it takes longer than `timeout`.
+async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes, EdgeError> {
+    match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
+        Err(_) => Err(EdgeError::BodyTimeout),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => Err(EdgeError::TooLarge(limit)),
+        Ok(Err(error)) => Err(EdgeError::BadRequest(crate::transcode::BadRequest {
+            field: "body".to_owned(),
+            message: format!("the body could not be read: {error}"),
+        })),
+    }
+}

@@ -1,0 +1,255 @@
+//! Plumbing for the edge tests: a shop of real services (svc-user, svc-product,
+//! svc-inventory) in-process on free ports, sharing one embedded event log, with the edge in
+//! front; an HTTP/1.1 client; shortcuts for signing in. Assertions stay in the tests.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use bytes::Bytes;
+use edge::{Edge, Settings};
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+use mart_platform::{
+    auth::KeySet,
+    bus::{EventBus, embedded::EmbeddedBus},
+    config::{Config, Service},
+    test_util::{TestDb, eventually, listener, wait_until_serving},
+};
+use serde_json::{Value, json};
+use tokio::{sync::watch, task::JoinSet};
+
+pub const ADMIN_EMAIL: &str = "admin@shop.example";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// The shop behind an edge.
+pub struct Shop {
+    /// The edge's address.
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+    _dbs: Vec<TestDb>,
+}
+
+/// An address nothing listens on.
+pub async fn vacant_addr() -> SocketAddr {
+    let listener = listener().await;
+    listener.local_addr().unwrap()
+}
+
+/// Settings with no rate limits, a short deadline, and the default body limit.
+pub fn settings() -> Settings {
+    Settings {
+        body_limit: 1 << 20,
+        request_timeout: Duration::from_secs(5),
+        concurrency: 1024,
+        rate_per_ip: None,
+        rate_per_user: None,
+        cors_origins: vec!["https://shop.example".to_owned()],
+    }
+}
+
+impl Shop {
+    /// svc-user (with a bootstrap admin), svc-product and svc-inventory on SQLite, the other
+    /// services absent, and the edge with `settings`.
+    pub async fn start(settings: Settings) -> Self {
+        Self::start_with(settings, |_, _| {}).await
+    }
+
+    /// As [`Shop::start`], with `adjust` applied to the edge's config (its peers) and the keys
+    /// it trusts (svc-user's JWKS unless replaced).
+    pub async fn start_with(settings: Settings, adjust: impl FnOnce(&mut Config, &mut Arc<KeySet>)) -> Self {
+        let log = TestDb::sqlite().await;
+        let bus = EventBus::Embedded(EmbeddedBus::open(&log.url, 2).await.unwrap());
+        let (stop, _) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let mut dbs = vec![log];
+        let shutdown = |stop: &watch::Sender<bool>| {
+            let mut rx = stop.subscribe();
+            async move {
+                let _ = rx.wait_for(|stopped| *stopped).await;
+            }
+        };
+
+        let user_db = TestDb::sqlite().await;
+        let mut user_config = Config::embedded(Service::User);
+        user_config.database_url = user_db.url.clone();
+        user_config.bootstrap_admin = Some(mart_platform::config::BootstrapAdmin {
+            email: ADMIN_EMAIL.to_owned(),
+            password: PASSWORD.to_owned(),
+        });
+        let user_listener = listener().await;
+        let user_addr = user_listener.local_addr().unwrap();
+        let keys = || Arc::new(KeySet::remote(&format!("http://{user_addr}")).unwrap());
+        tasks.spawn({
+            let (bus, shutdown) = (bus.clone(), shutdown(&stop));
+            async move { svc_user::serve(user_config, bus, user_listener, shutdown).await.expect("svc-user runs") }
+        });
+
+        let inventory_db = TestDb::sqlite().await;
+        let mut inventory_config = Config::embedded(Service::Inventory);
+        inventory_config.database_url = inventory_db.url.clone();
+        let inventory_listener = listener().await;
+        let inventory_addr = inventory_listener.local_addr().unwrap();
+        tasks.spawn({
+            let (bus, keys, shutdown) = (bus.clone(), keys(), shutdown(&stop));
+            async move {
+                svc_inventory::serve(inventory_config, bus, keys, inventory_listener, shutdown)
+                    .await
+                    .expect("svc-inventory runs")
+            }
+        });
+
+        let product_db = TestDb::sqlite().await;
+        let mut product_config = Config::embedded(Service::Product);
+        product_config.database_url = product_db.url.clone();
+        product_config.peers.inventory = format!("http://{inventory_addr}");
+        let product_listener = listener().await;
+        let product_addr = product_listener.local_addr().unwrap();
+        tasks.spawn({
+            let (bus, keys, shutdown) = (bus.clone(), keys(), shutdown(&stop));
+            async move {
+                svc_product::serve(product_config, bus, keys, product_listener, shutdown)
+                    .await
+                    .expect("svc-product runs")
+            }
+        });
+        dbs.extend([user_db, inventory_db, product_db]);
+
+        let mut edge_config = Config::embedded(Service::User);
+        let absent = format!("http://{}", vacant_addr().await);
+        edge_config.peers.user = format!("http://{user_addr}");
+        edge_config.peers.product = format!("http://{product_addr}");
+        edge_config.peers.inventory = format!("http://{inventory_addr}");
+        edge_config.peers.order = absent.clone();
+        edge_config.peers.notify = absent.clone();
+        edge_config.peers.payment = absent;
+        let mut edge_keys = keys();
+        adjust(&mut edge_config, &mut edge_keys);
+        let edge = Edge::new(&edge_config, settings, edge_keys).expect("the edge builds");
+        let edge_listener = listener().await;
+        let addr = edge_listener.local_addr().unwrap();
+        tasks.spawn({
+            let shutdown = shutdown(&stop);
+            async move { edge::serve(edge, edge_listener, shutdown).await.expect("the edge runs") }
+        });
+
+        for service in [user_addr, inventory_addr, product_addr] {
+            wait_until_serving(service).await;
+        }
+        Self { addr, stop, tasks, _dbs: dbs }
+    }
+
+    /// Stops everything and waits for it.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        while let Some(result) = self.tasks.join_next().await {
+            result.expect("a task of the shop panicked");
+        }
+    }
+
+    /// `method path` with `headers` and `body`, over HTTP/1.1.
+    pub async fn call(&self, method: &str, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Answer {
+        let mut request = Request::builder().method(Method::from_bytes(method.as_bytes()).unwrap());
+        request = request.uri(format!("http://{}{path}", self.addr));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Full::new(body.into())).unwrap();
+        let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+        let response = client.request(request).await.expect("the edge answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.expect("a body").to_bytes();
+        let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        Answer { status, headers, body, json }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = bearer.iter().map(|b| ("authorization", b.as_str())).collect();
+        self.call("GET", path, &headers, Bytes::new()).await
+    }
+
+    /// `method path` with a JSON `body`, as the holder of `token`.
+    pub async fn send(&self, method: &str, path: &str, token: Option<&str>, body: Value) -> Answer {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("content-type", "application/json")];
+        headers.extend(bearer.iter().map(|b| ("authorization", b.as_str())));
+        self.call(method, path, &headers, body.to_string()).await
+    }
+
+    /// Registers `email` and returns an access token for it.
+    pub async fn customer(&self, email: &str) -> String {
+        let registered = self
+            .send(
+                "POST",
+                "/v1/users",
+                None,
+                json!({"email": email, "password": PASSWORD, "firstName": "Ada", "lastName": "Lovelace"}),
+            )
+            .await;
+        assert_eq!(registered.status, StatusCode::OK, "{}", registered.json);
+        self.login(email).await
+    }
+
+    /// Logs `email` in.
+    pub async fn login(&self, email: &str) -> String {
+        let login = self.send("POST", "/v1/auth/login", None, json!({"email": email, "password": PASSWORD})).await;
+        assert_eq!(login.status, StatusCode::OK, "{}", login.json);
+        login.json["accessToken"].as_str().expect("an access token").to_owned()
+    }
+
+    pub async fn admin(&self) -> String {
+        self.login(ADMIN_EMAIL).await
+    }
+
+    /// A category and a product in it, created by `admin`; the product's JSON.
+    pub async fn product(&self, admin: &str, sku: &str, price_minor: i64, stock_count: i32) -> Value {
+        let category = self.send("POST", "/v1/categories", Some(admin), json!({"name": format!("cat-{sku}")})).await;
+        assert_eq!(category.status, StatusCode::OK, "{}", category.json);
+        let category_id = category.json["category"]["id"].as_str().unwrap().to_owned();
+        let created = self
+            .send(
+                "POST",
+                "/v1/products",
+                Some(admin),
+                json!({
+                    "sku": sku, "name": format!("Product {sku}"), "description": "A thing", "brand": "Acme",
+                    "price": {"amountMinor": price_minor.to_string(), "currency": "USD"},
+                    "categoryId": category_id, "initialStock": stock_count,
+                }),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::OK, "{}", created.json);
+        // svc-inventory learns of the product from its event; wait until the stock shows.
+        let id = created.json["product"]["id"].as_str().unwrap().to_owned();
+        eventually("the stock of the new product", || async {
+            let stock = self.get(&format!("/v1/products/{id}/stock"), None).await;
+            (stock.status == StatusCode::OK && stock.json["stock"]["available"] == stock_count).then_some(())
+        })
+        .await;
+        created.json["product"].clone()
+    }
+}
+
+/// What came back.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub json: Value,
+}
+
+impl Answer {
+    /// The field paths of the error's field violations.
+    pub fn violations(&self) -> Vec<String> {
+        self.json["details"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|detail| detail["fieldViolations"].as_array().into_iter().flatten())
+            .filter_map(|violation| violation["field"].as_str().map(str::to_owned))
+            .collect()
+    }
+}
