@@ -9,8 +9,8 @@
 //! order id, and unique keys here.
 //!
 //! Rooms: [`api`], [`domain`], [`payments`] (the moves shared by the API, the event
-//! reactions and the webhook), [`provider`], [`webhook`], [`store`], [`migration`],
-//! [`events`]; `stripe_fake` (feature `test-util`) stands in for Stripe in tests.
+//! reactions, the webhook and [`expiry`]), [`provider`], [`webhook`], [`store`],
+//! [`migration`], [`events`]; `stripe_fake` (feature `test-util`) stands in for Stripe in tests.
 
 use std::{future::Future, sync::Arc};
 
@@ -30,6 +30,7 @@ pub mod api;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod expiry;
 pub mod migration;
 pub mod payments;
 pub mod provider;
@@ -56,8 +57,9 @@ pub enum StartError {
 
 /// Runs svc-payment on `listener` until `shutdown` resolves: serves PaymentService (tokens
 /// checked against `keys`), reacts to order events from `bus`, and relays its own events
-/// there. On shutdown the server drains, then the consumer finishes the event in hand,
-/// then the relay ships what is left.
+/// there; fails payments left unpaid past their deadline. On shutdown the server drains,
+/// then the expiry loop and the consumer finish what they hold, then the relay ships what
+/// is left.
 pub async fn serve(
     config: Config,
     bus: EventBus,
@@ -85,9 +87,24 @@ pub async fn serve(
         },
     );
 
+    // Not one of the platform's loops, so stopped by hand, before them: what it writes
+    // must still be relayed.
+    let (stop_expiry, expiry_stopped) = tokio::sync::watch::channel(false);
+    let expiry = expiry::Expiry {
+        db: db.clone(),
+        providers: providers.clone(),
+        relay: waker.clone(),
+        interval: expiry::Expiry::interval_for(config.payment.payment_timeout),
+    }
+    .spawn(expiry_stopped);
+
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
     let api = api::PaymentApi::new(db, providers, config.payment.stripe_webhook_secret.clone(), waker);
     let served = GrpcServer::new(verifier).add_service(PaymentServiceServer::new(api)).serve(listener, shutdown).await;
+    let _ = stop_expiry.send(true);
+    if let Err(error) = expiry.await {
+        tracing::error!(%error, "the payment expiry task failed");
+    }
     background.stop().await;
     served?;
     Ok(())

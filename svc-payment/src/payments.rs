@@ -132,6 +132,31 @@ pub async fn order_cancelled(
     Ok(())
 }
 
+/// The payment of `order_id` was not paid in time: it fails as expired (cancelled at the
+/// provider first, so it cannot be paid after the order gave up on it). Nothing if it is
+/// no longer pending or not yet due (another replica, or the customer, was faster).
+pub async fn expire(
+    txn: &DatabaseTransaction,
+    providers: &Providers,
+    order_id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), Error> {
+    let Some(payment) = payments::lock(txn, order_id).await? else { return Ok(()) };
+    let due = payment.expires_at.is_some_and(|at| at <= now);
+    if status_of(&payment)? != PaymentStatus::Pending || !due {
+        return Ok(());
+    }
+    let actor = "expiry";
+    let provider = providers.get(provider_of(&payment)?)?;
+    if provider.cancel(order_id, payment.provider_reference.as_deref()).await? == RemoteState::Succeeded {
+        // Paid in the last moment; its webhook is on the way. Money in time is money in.
+        return paid(txn, providers, &payment, actor).await;
+    }
+    let reason = Some("expired");
+    move_to(txn, &payment, PaymentStatus::Failed, Change { reason, reference: None }, actor).await?;
+    events::failed(txn, &payment, "expired", true).await
+}
+
 /// Acts on a verified Stripe event, once: a second delivery of the same event id changes
 /// nothing. Events about PaymentIntents this service did not create are acknowledged.
 pub async fn stripe_event(txn: &DatabaseTransaction, providers: &Providers, event: &StripeEvent) -> Result<(), Error> {

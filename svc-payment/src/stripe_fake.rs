@@ -78,6 +78,8 @@ struct Ledger {
     /// Responses by idempotency key (with the path they answered), replayed on reuse.
     replies: HashMap<String, (String, StatusCode, Value)>,
     next_id: u64,
+    /// How many of the next changes are made but their replies lost on the way back.
+    lose: u32,
 }
 
 impl Ledger {
@@ -158,6 +160,13 @@ impl FakeStripe {
     /// Every Refund, in creation order.
     pub fn refunds(&self) -> Vec<Refund> {
         self.shared.ledger().refunds.clone()
+    }
+
+    /// Loses the replies of the next `count` changes: Stripe makes them, the caller sees a
+    /// server error (as when a connection drops after Stripe acted). A retry with the same
+    /// idempotency key then gets the original reply — and no second object.
+    pub fn lose_replies(&self, count: u32) {
+        self.shared.ledger().lose = count;
     }
 
     /// The customer pays `intent_id`: it succeeds; the `payment_intent.succeeded` webhook.
@@ -245,6 +254,10 @@ fn answer(
     let (status, body) = act(&mut ledger, key.as_deref());
     if let Some(key) = key {
         ledger.replies.insert(key, (path.to_owned(), status, body.clone()));
+    }
+    if ledger.lose > 0 {
+        ledger.lose -= 1;
+        return reply(stripe_error(StatusCode::INTERNAL_SERVER_ERROR, "api_error", "the reply was lost"));
     }
     reply((status, body))
 }

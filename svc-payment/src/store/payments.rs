@@ -2,7 +2,7 @@
 //! provider's ids, the amount and the status.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{Set, entity::prelude::*, sea_query::Expr};
+use sea_orm::{QueryOrder, QuerySelect, Set, entity::prelude::*, sea_query::Expr};
 
 use crate::domain::{PaymentStatus, ProviderKind};
 
@@ -120,6 +120,21 @@ pub async fn by_intent<C: ConnectionTrait>(db: &C, intent_id: &str) -> Result<Op
         .filter(Column::ProviderReference.eq(intent_id))
         .one(db)
         .await
+}
+
+/// The orders (at most `limit`, oldest deadline first) whose payments are still pending
+/// after their deadline passed at `now`.
+pub async fn overdue<C: ConnectionTrait>(db: &C, now: DateTime<Utc>, limit: u64) -> Result<Vec<String>, DbErr> {
+    Ok(Entity::find()
+        .filter(Column::Status.eq(PaymentStatus::Pending.as_str()))
+        .filter(Column::ExpiresAt.lt(now))
+        .order_by_asc(Column::ExpiresAt)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|payment| payment.order_id)
+        .collect())
 }
 
 /// Takes the write lock of `order_id`'s payment for the rest of the transaction (a write

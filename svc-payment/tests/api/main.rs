@@ -2,6 +2,7 @@
 //! real event path (an embedded bus), with the fake Stripe standing in for Stripe: what
 //! shoppers, admins, Stripe and the order service see.
 
+mod expiry;
 mod manual;
 mod stripe;
 mod support;

@@ -15,6 +15,8 @@ use crate::support::{Provider, TestApp, count, created, order_id, refunded, succ
 db_tests!(
     a_customer_pays_with_stripe,
     a_redelivered_order_gets_one_payment_intent,
+    a_lost_reply_from_stripe_makes_no_second_payment_intent,
+    a_retried_refund_refunds_once,
     cancelling_a_paid_order_refunds_it_once,
     cancelling_an_unpaid_order_cancels_its_payment_intent,
     money_that_beats_the_cancel_is_given_back,
@@ -90,6 +92,43 @@ async fn a_redelivered_order_gets_one_payment_intent(db: TestDb) {
     assert_eq!(count(&events, &order, created), 1);
 }
 
+async fn a_lost_reply_from_stripe_makes_no_second_payment_intent(db: TestDb) {
+    let app = TestApp::spawn(db, Provider::Stripe).await;
+    let order = order_id();
+    // Stripe creates the intent, but its answer never arrives: the reaction fails and the
+    // bus retries it, asking Stripe again with the same idempotency key.
+    app.fake().lose_replies(1);
+    app.awaits_payment(&order, "alice", 1000).await;
+    let payment = app.wait_for_payment(&order).await;
+
+    let intents = intents_of(&app, &order);
+    assert_eq!(intents.len(), 1, "{intents:?}");
+    assert_eq!(payment.provider_reference, intents[0].id);
+    assert_eq!(payment.client_secret, intents[0].client_secret);
+    let events = app.settle(&order).await;
+    assert_eq!(count(&events, &order, created), 1);
+}
+
+async fn a_retried_refund_refunds_once(db: TestDb) {
+    let app = TestApp::spawn(db, Provider::Stripe).await;
+    let order = order_id();
+    let intent = awaiting(&app, &order, "alice", 2000).await;
+    app.deliver(&app.fake().succeed(&intent.id)).await.unwrap();
+
+    // Stripe refunds, but the admin's call sees an outage: nothing is recorded here, and
+    // the admin is told to retry.
+    app.fake().lose_replies(1);
+    let outage = app.refund(&order, "damaged").await.unwrap_err();
+    assert_eq!((outage.code(), reason(&outage).as_str()), (Code::Unavailable, "PROVIDER_UNAVAILABLE"));
+    assert_eq!(app.payment(&order).await.status(), pb::PaymentStatus::Succeeded);
+
+    let retried = app.refund(&order, "damaged").await.unwrap();
+    assert_eq!(retried.status(), pb::PaymentStatus::Refunded);
+    assert_eq!(app.fake().refunds().len(), 1, "the retry got the first refund back");
+    let events = app.settle(&order).await;
+    assert_eq!(count(&events, &order, refunded), 1);
+}
+
 async fn cancelling_a_paid_order_refunds_it_once(db: TestDb) {
     let app = TestApp::spawn(db, Provider::Stripe).await;
     let order = order_id();
@@ -124,9 +163,9 @@ async fn cancelling_an_unpaid_order_cancels_its_payment_intent(db: TestDb) {
     app.cancelled(&order, "alice", false).await;
     let payment = app.wait_for_status(&order, pb::PaymentStatus::Cancelled).await;
     assert!(payment.client_secret.is_empty());
-    assert_eq!(intents_of(&app, &order)[0].status, "canceled", "no one can pay it at Stripe any more");
+    let at_stripe = app.fake().intents().into_iter().find(|i| i.id == intent.id).unwrap();
+    assert_eq!(at_stripe.status, "canceled", "no one can pay it at Stripe any more");
     assert!(app.fake().refunds().is_empty());
-    let _ = intent;
 }
 
 async fn money_that_beats_the_cancel_is_given_back(db: TestDb) {

@@ -43,12 +43,18 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(db: TestDb, provider: Provider) -> Self {
+        Self::spawn_with_timeout(db, provider, Config::embedded(Service::Payment).payment.payment_timeout).await
+    }
+
+    /// With unpaid payments expiring after `timeout`.
+    pub async fn spawn_with_timeout(db: TestDb, provider: Provider, timeout: std::time::Duration) -> Self {
         let log = TestDb::sqlite().await;
         let bus = EventBus::Embedded(EmbeddedBus::open(&log.url, 4).await.unwrap());
         let announcements = Collector::start(&bus, &["mart.payment.events"]).await;
         let tokens = TokenMinter::new();
         let mut config = Config::embedded(Service::Payment);
         config.database_url = db.url.clone();
+        config.payment.payment_timeout = timeout;
         let stripe = match provider {
             Provider::Manual => None,
             Provider::Stripe => {
