@@ -1,0 +1,190 @@
+//! The PaymentService gRPC API. Access levels come from the contract (the platform's access
+//! layer); GetPayment additionally shows users only the payments of their own orders.
+//! StripeWebhook is public: its caller proves itself with the signature, not a token.
+
+use mart_platform::{
+    auth::{self, Principal},
+    db,
+    error::Violations,
+    outbox::relay::RelayWaker,
+    wire::timestamp,
+};
+use mart_proto::{
+    common::Money,
+    payment::{self as pb, payment_service_server::PaymentService},
+};
+use sea_orm::DatabaseConnection;
+use tonic::{Request, Response, Status};
+
+use crate::{
+    domain::{self, PaymentStatus, ProviderKind},
+    error::Error,
+    payments,
+    provider::Providers,
+    store::payments::{self as store, Model},
+    webhook,
+};
+
+/// The gRPC metadata the edge forwards Stripe's `Stripe-Signature` header as.
+pub const SIGNATURE_METADATA: &str = "stripe-signature";
+
+/// The PaymentService implementation.
+pub struct PaymentApi {
+    db: DatabaseConnection,
+    providers: Providers,
+    /// `STRIPE_WEBHOOK_SECRET`; webhooks are refused without it.
+    webhook_secret: Option<String>,
+    /// Nudged after every commit that wrote events.
+    relay: RelayWaker,
+}
+
+impl PaymentApi {
+    /// The API over `db`, paying through `providers`, checking webhooks with
+    /// `webhook_secret`, waking `relay` after writing events.
+    pub fn new(
+        db: DatabaseConnection,
+        providers: Providers,
+        webhook_secret: Option<String>,
+        relay: RelayWaker,
+    ) -> Self {
+        Self { db, providers, webhook_secret, relay }
+    }
+}
+
+fn reply<T>(result: Result<T, Error>) -> Result<Response<T>, Status> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+#[tonic::async_trait]
+impl PaymentService for PaymentApi {
+    async fn get_payment(
+        &self,
+        request: Request<pb::GetPaymentRequest>,
+    ) -> Result<Response<pb::GetPaymentResponse>, Status> {
+        let me = auth::principal(&request)?;
+        let request = request.into_inner();
+        reply(
+            async {
+                let order_id = domain::order_id(&request.order_id)?;
+                let payment = store::by_order(&self.db, &order_id).await?.ok_or(Error::NotFound)?;
+                // Another user's order is answered exactly like an order that does not exist.
+                if !me.may_access(&payment.user_id) {
+                    return Err(Error::NotFound);
+                }
+                Ok(pb::GetPaymentResponse { payment: Some(to_proto(&payment)) })
+            }
+            .await,
+        )
+    }
+
+    async fn confirm_manual_payment(
+        &self,
+        request: Request<pb::ConfirmManualPaymentRequest>,
+    ) -> Result<Response<pb::ConfirmManualPaymentResponse>, Status> {
+        let me = auth::principal(&request)?;
+        let request = request.into_inner();
+        reply(
+            async {
+                let mut violations = Violations::new();
+                let order_id = violations.check(domain::order_id(&request.order_id));
+                let reference = violations.check(domain::reference(&request.reference));
+                violations.finish().map_err(Error::Invalid)?;
+                let (Some(order_id), Some(reference)) = (order_id, reference) else {
+                    return Err(Error::Invalid(vec![]));
+                };
+                let txn = db::begin_write(&self.db).await?;
+                let payment = payments::confirm_manual(&txn, &order_id, reference.as_deref(), &actor(&me)).await?;
+                txn.commit().await?;
+                self.relay.wake();
+                Ok(pb::ConfirmManualPaymentResponse { payment: Some(to_proto(&payment)) })
+            }
+            .await,
+        )
+    }
+
+    async fn refund_payment(
+        &self,
+        request: Request<pb::RefundPaymentRequest>,
+    ) -> Result<Response<pb::RefundPaymentResponse>, Status> {
+        let me = auth::principal(&request)?;
+        let request = request.into_inner();
+        reply(
+            async {
+                let mut violations = Violations::new();
+                let order_id = violations.check(domain::order_id(&request.order_id));
+                let reason = violations.check(domain::refund_reason(&request.reason));
+                violations.finish().map_err(Error::Invalid)?;
+                let (Some(order_id), Some(reason)) = (order_id, reason) else { return Err(Error::Invalid(vec![])) };
+                let txn = db::begin_write(&self.db).await?;
+                let payment =
+                    payments::refund_succeeded(&txn, &self.providers, &order_id, reason.as_deref(), &actor(&me))
+                        .await?;
+                txn.commit().await?;
+                self.relay.wake();
+                Ok(pb::RefundPaymentResponse { payment: Some(to_proto(&payment)) })
+            }
+            .await,
+        )
+    }
+
+    async fn stripe_webhook(
+        &self,
+        request: Request<pb::StripeWebhookRequest>,
+    ) -> Result<Response<pb::StripeWebhookResponse>, Status> {
+        let signature = request.metadata().get(SIGNATURE_METADATA).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let body = request.into_inner().body.map(|body| body.data).unwrap_or_default();
+        reply(
+            async {
+                let secret = self.webhook_secret.as_deref().ok_or(Error::WebhookNotConfigured)?;
+                // Checked over the bytes as received, before anything reads them.
+                webhook::verify(secret, signature.as_deref(), &body, chrono::Utc::now().timestamp())?;
+                let event = webhook::parse(&body).map_err(Error::Body)?;
+                let txn = db::begin_write(&self.db).await?;
+                payments::stripe_event(&txn, &self.providers, &event).await?;
+                txn.commit().await?;
+                self.relay.wake();
+                Ok(pb::StripeWebhookResponse {})
+            }
+            .await,
+        )
+    }
+}
+
+fn actor(me: &Principal) -> String {
+    format!("admin:{}", me.user_id)
+}
+
+fn to_proto(payment: &Model) -> pb::Payment {
+    let status = payment.status();
+    let pending = status == Some(PaymentStatus::Pending);
+    pb::Payment {
+        id: payment.id.clone(),
+        order_id: payment.order_id.clone(),
+        user_id: payment.user_id.clone(),
+        provider: match payment.provider() {
+            Some(ProviderKind::Manual) => pb::PaymentProvider::Manual,
+            Some(ProviderKind::Stripe) => pb::PaymentProvider::Stripe,
+            None => pb::PaymentProvider::Unspecified,
+        }
+        .into(),
+        status: match status {
+            Some(PaymentStatus::Pending) => pb::PaymentStatus::Pending,
+            Some(PaymentStatus::Succeeded) => pb::PaymentStatus::Succeeded,
+            Some(PaymentStatus::Failed) => pb::PaymentStatus::Failed,
+            Some(PaymentStatus::Cancelled) => pb::PaymentStatus::Cancelled,
+            Some(PaymentStatus::Refunded) => pb::PaymentStatus::Refunded,
+            None => pb::PaymentStatus::Unspecified,
+        }
+        .into(),
+        amount: Some(Money { amount_minor: payment.amount_minor, currency: payment.currency.clone() }),
+        // Only while it can still be paid: a secret for a finished payment is of no use
+        // to anyone and one more thing to leak.
+        client_secret: if pending { payment.client_secret.clone().unwrap_or_default() } else { String::new() },
+        checkout_url: String::new(),
+        provider_reference: payment.provider_reference.clone().unwrap_or_default(),
+        status_reason: payment.status_reason.clone().unwrap_or_default(),
+        created_at: Some(timestamp(&payment.created_at)),
+        updated_at: Some(timestamp(&payment.updated_at)),
+        expires_at: if pending { payment.expires_at.as_ref().map(timestamp) } else { None },
+    }
+}

@@ -1,0 +1,231 @@
+//! The rules of a payment, free of I/O: its states and the only moves between them, who
+//! processes it, what an amount is, what a request may carry, and the idempotency keys
+//! that make every call to a provider safe to repeat.
+
+use mart_platform::error::FieldViolation;
+
+/// Where a payment is in its lifecycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentStatus {
+    /// Created; waiting for the customer to pay (or an admin to confirm).
+    Pending,
+    /// Money received.
+    Succeeded,
+    /// The provider declined, or the attempt failed for good.
+    Failed,
+    /// Abandoned before it succeeded: the order was cancelled.
+    Cancelled,
+    /// Money received, then given back in full.
+    Refunded,
+}
+
+impl PaymentStatus {
+    /// Every status, for round-trip checks.
+    pub const ALL: [PaymentStatus; 5] = [
+        PaymentStatus::Pending,
+        PaymentStatus::Succeeded,
+        PaymentStatus::Failed,
+        PaymentStatus::Cancelled,
+        PaymentStatus::Refunded,
+    ];
+
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::Pending => "pending",
+            PaymentStatus::Succeeded => "succeeded",
+            PaymentStatus::Failed => "failed",
+            PaymentStatus::Cancelled => "cancelled",
+            PaymentStatus::Refunded => "refunded",
+        }
+    }
+
+    /// From storage.
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "pending" => PaymentStatus::Pending,
+            "succeeded" => PaymentStatus::Succeeded,
+            "failed" => PaymentStatus::Failed,
+            "cancelled" => PaymentStatus::Cancelled,
+            "refunded" => PaymentStatus::Refunded,
+            _ => return None,
+        })
+    }
+
+    /// Whether a payment may move from `self` to `to`. Money only moves forward: nothing
+    /// returns to pending, and a success is never undone except by a refund. A failed or
+    /// cancelled payment may still become refunded: money that arrives after the order
+    /// stopped waiting for it is given back at once.
+    pub fn may_become(self, to: PaymentStatus) -> bool {
+        use PaymentStatus::*;
+        matches!(
+            (self, to),
+            (Pending, Succeeded | Failed | Cancelled) | (Succeeded, Refunded) | (Failed | Cancelled, Refunded)
+        )
+    }
+
+    /// The statuses a payment may reach `self` from.
+    pub fn sources(self) -> Vec<PaymentStatus> {
+        Self::ALL.into_iter().filter(|from| from.may_become(self)).collect()
+    }
+}
+
+/// Who processes a payment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProviderKind {
+    /// Paid outside the system and confirmed by an admin.
+    Manual,
+    /// Stripe: a PaymentIntent, confirmed by Stripe's webhook.
+    Stripe,
+}
+
+impl ProviderKind {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Manual => "manual",
+            ProviderKind::Stripe => "stripe",
+        }
+    }
+
+    /// From storage.
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "manual" => ProviderKind::Manual,
+            "stripe" => ProviderKind::Stripe,
+            _ => return None,
+        })
+    }
+}
+
+/// An amount to pay: positive minor units of an ISO 4217 currency (upper case).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Money {
+    /// Minor units, `> 0`.
+    pub amount_minor: i64,
+    /// Three upper-case letters.
+    pub currency: String,
+}
+
+impl Money {
+    /// An order total as an event carries it; why not when it cannot be paid.
+    pub fn parse(amount_minor: i64, currency: &str) -> Result<Self, String> {
+        if amount_minor <= 0 {
+            return Err(format!("the amount {amount_minor} is not positive"));
+        }
+        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(format!("{currency:?} is not an ISO 4217 currency code"));
+        }
+        Ok(Self { amount_minor, currency: currency.to_owned() })
+    }
+}
+
+/// A new payment for an order that awaits one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewPayment {
+    /// The order it pays.
+    pub order_id: String,
+    /// The order's owner.
+    pub user_id: String,
+    /// The order total.
+    pub amount: Money,
+}
+
+/// The `order_id` of a request: required.
+pub fn order_id(value: &str) -> Result<String, FieldViolation> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(FieldViolation::new("order_id", "required"));
+    }
+    if value.chars().count() > 100 {
+        return Err(FieldViolation::new("order_id", "at most 100 characters"));
+    }
+    Ok(value.to_owned())
+}
+
+/// How a manual payment was made: optional, at most 200 characters.
+pub fn reference(value: &str) -> Result<Option<String>, FieldViolation> {
+    optional_text("reference", value, 200)
+}
+
+/// Why a payment is refunded: optional, at most 500 characters.
+pub fn refund_reason(value: &str) -> Result<Option<String>, FieldViolation> {
+    optional_text("reason", value, 500)
+}
+
+fn optional_text(field: &str, value: &str, max: usize) -> Result<Option<String>, FieldViolation> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        return Err(FieldViolation::new(field, format!("at most {max} characters")));
+    }
+    Ok((!value.is_empty()).then(|| value.to_owned()))
+}
+
+/// The provider idempotency keys of one order. Derived from the order id alone, so any
+/// retry — a redelivered event, a repeated admin call, a second replica — asks the provider
+/// for the very object the first attempt created, never for a second one.
+pub mod keys {
+    /// Creating the order's PaymentIntent.
+    pub fn intent(order_id: &str) -> String {
+        format!("mart-order-{order_id}-intent")
+    }
+
+    /// Cancelling it.
+    pub fn cancel(order_id: &str) -> String {
+        format!("mart-order-{order_id}-cancel")
+    }
+
+    /// Refunding it: one refund per order, ever.
+    pub fn refund(order_id: &str) -> String {
+        format!("mart-order-{order_id}-refund")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_providers_round_trip() {
+        for status in PaymentStatus::ALL {
+            assert_eq!(PaymentStatus::parse(status.as_str()), Some(status));
+        }
+        for kind in [ProviderKind::Manual, ProviderKind::Stripe] {
+            assert_eq!(ProviderKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(PaymentStatus::parse("paid"), None);
+    }
+
+    #[test]
+    fn money_only_moves_forward() {
+        use PaymentStatus::*;
+        assert!(Pending.may_become(Succeeded));
+        assert!(Succeeded.may_become(Refunded));
+        assert!(Cancelled.may_become(Refunded), "a late success is given back");
+        assert!(!Succeeded.may_become(Failed), "a stale failure cannot undo a success");
+        assert!(!Refunded.may_become(Refunded), "never two refunds");
+        assert!(!Cancelled.may_become(Succeeded));
+        for status in PaymentStatus::ALL {
+            assert!(!status.may_become(Pending));
+        }
+        assert_eq!(Refunded.sources(), [Succeeded, Failed, Cancelled]);
+    }
+
+    #[test]
+    fn amounts_are_positive_in_a_real_currency() {
+        assert_eq!(Money::parse(1999, "USD").unwrap().amount_minor, 1999);
+        assert!(Money::parse(0, "USD").is_err());
+        assert!(Money::parse(100, "usd").is_err());
+        assert!(Money::parse(100, "").is_err());
+    }
+
+    #[test]
+    fn request_fields() {
+        assert_eq!(order_id(" o1 ").unwrap(), "o1");
+        assert_eq!(order_id("").unwrap_err().field, "order_id");
+        assert_eq!(reference("  ").unwrap(), None);
+        assert_eq!(reference(&"x".repeat(201)).unwrap_err().field, "reference");
+        assert_eq!(refund_reason("damaged").unwrap().as_deref(), Some("damaged"));
+        assert_eq!(keys::intent("o1"), "mart-order-o1-intent");
+    }
+}

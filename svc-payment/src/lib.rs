@@ -1,0 +1,116 @@
+//! svc-payment: takes the money for orders, and gives it back.
+//!
+//! A payment per order, opened when the order awaits payment (OrderAwaitingPayment), with
+//! the provider the configuration names: Stripe (a PaymentIntent the customer pays with
+//! Stripe.js; Stripe's signed webhook says when the money arrived) or manual (an admin
+//! confirms). Cancelling the order cancels a pending payment or refunds a paid one; money
+//! that arrives for an order that stopped waiting is refunded at once. Never two
+//! PaymentIntents or two refunds for one order: provider idempotency keys derived from the
+//! order id, and unique keys here.
+//!
+//! Rooms: [`api`], [`domain`], [`payments`] (the moves shared by the API, the event
+//! reactions, the webhook and [`expiry`]), [`provider`], [`webhook`], [`store`],
+//! [`migration`], [`events`]; `stripe_fake` (feature `test-util`) stands in for Stripe in tests.
+
+use std::{future::Future, sync::Arc};
+
+use mart_platform::{
+    auth::{KeySet, Verifier},
+    bus::{EventBus, RetryPolicy, Subscription},
+    config::Config,
+    db,
+    server::{GrpcServer, ServeError},
+    tasks::Background,
+};
+use mart_proto::payment::payment_service_server::PaymentServiceServer;
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio::net::TcpListener;
+
+pub mod api;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod expiry;
+pub mod migration;
+pub mod payments;
+pub mod provider;
+pub mod store;
+#[cfg(feature = "test-util")]
+pub mod stripe_fake;
+pub mod webhook;
+
+pub use error::Error;
+
+/// Why svc-payment could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+    /// The payment provider could not be set up.
+    #[error("payment provider: {0}")]
+    Provider(#[from] provider::ProviderError),
+    /// The gRPC server failed.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+}
+
+/// Runs svc-payment on `listener` until `shutdown` resolves: serves PaymentService (tokens
+/// checked against `keys`), reacts to order events from `bus`, and relays its own events
+/// there; fails payments left unpaid past their deadline. On shutdown the server drains,
+/// then the expiry loop and the consumer finish what they hold, then the relay ships what
+/// is left.
+pub async fn serve(
+    config: Config,
+    bus: EventBus,
+    keys: Arc<KeySet>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), StartError> {
+    let providers = provider::Providers::from_config(&config.payment)?;
+    let db = open(&config).await?;
+    let mut background = Background::new();
+    let waker = background.relay(db.clone(), bus.clone(), config.events.outbox_retention);
+    background.consume(
+        &bus,
+        Subscription {
+            group: events::GROUP.to_owned(),
+            topics: events::TOPICS.iter().map(|t| (*t).to_owned()).collect(),
+            db: db.clone(),
+            handler: Arc::new(events::Reactions {
+                providers: providers.clone(),
+                payment_timeout: config.payment.payment_timeout,
+            }),
+            retry: RetryPolicy::new(config.events.max_attempts),
+            metrics: None,
+            wake_relay: Some(waker.clone()),
+        },
+    );
+
+    // Not one of the platform's loops, so stopped by hand, before them: what it writes
+    // must still be relayed.
+    let (stop_expiry, expiry_stopped) = tokio::sync::watch::channel(false);
+    let expiry = expiry::Expiry {
+        db: db.clone(),
+        providers: providers.clone(),
+        relay: waker.clone(),
+        interval: expiry::Expiry::interval_for(config.payment.payment_timeout),
+    }
+    .spawn(expiry_stopped);
+
+    let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
+    let api = api::PaymentApi::new(db, providers, config.payment.stripe_webhook_secret.clone(), waker);
+    let served = GrpcServer::new(verifier).add_service(PaymentServiceServer::new(api)).serve(listener, shutdown).await;
+    let _ = stop_expiry.send(true);
+    if let Err(error) = expiry.await {
+        tracing::error!(%error, "the payment expiry task failed");
+    }
+    background.stop().await;
+    served?;
+    Ok(())
+}
+
+/// Opens the database of `config` and brings its schema up to date.
+pub async fn open(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    db::connect_and_migrate::<migration::Migrator>(&config.database_url).await
+}

@@ -1,0 +1,19 @@
+//! svc-payment's schema, in order. Runs at start-up and from `svc-payment migrate`.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_payments;
+
+/// Every migration of svc-payment.
+#[derive(Debug)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(mart_platform::outbox::Migration),
+            Box::new(mart_platform::bus::inbox::Migration),
+            Box::new(m20261125_000001_payments::Migration),
+        ]
+    }
+}

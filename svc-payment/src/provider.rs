@@ -1,0 +1,135 @@
+//! Who takes the money: the [`Provider`] trait and its two implementations, [`manual`]
+//! (an admin confirms) and [`stripe`] (PaymentIntents through async-stripe).
+//!
+//! Every call is safe to repeat: the Stripe provider sends an idempotency key derived from
+//! the order id ([`crate::domain::keys`]), so a retry gets the object the first attempt
+//! made. Callers make these calls inside the database transaction that records their
+//! outcome; if that transaction fails, the retry asks again and gets the same answer.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use mart_platform::config::{PaymentConfig, PaymentProviderKind};
+
+use crate::domain::{Money, NewPayment, ProviderKind};
+
+pub mod manual;
+pub mod stripe;
+
+/// What the customer needs to pay a new payment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Checkout {
+    /// The provider's id of the payment (a PaymentIntent id).
+    pub reference: Option<String>,
+    /// The PaymentIntent client secret for Stripe.js.
+    pub client_secret: Option<String>,
+}
+
+/// Where a payment stands at the provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RemoteState {
+    /// Not paid yet (the customer may still pay, or retry after a decline).
+    Open,
+    /// Paid.
+    Succeeded,
+    /// Cancelled: it can no longer be paid.
+    Cancelled,
+}
+
+/// A full refund to make.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundOrder<'a> {
+    /// The order paid for (its refund idempotency key).
+    pub order_id: &'a str,
+    /// The provider's id of the payment.
+    pub reference: Option<&'a str>,
+    /// All of it.
+    pub amount: &'a Money,
+    /// Why, free text.
+    pub reason: Option<&'a str>,
+}
+
+/// Why a provider call failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// The provider did not answer, or answered with a server error: retry.
+    #[error("payment provider unavailable: {0}")]
+    Unavailable(String),
+    /// The provider refused the request.
+    #[error("payment provider refused ({code}): {message}")]
+    Rejected {
+        /// Its error code, e.g. `charge_already_refunded`.
+        code: String,
+        /// Its explanation.
+        message: String,
+    },
+    /// The payment belongs to a provider that is not configured here.
+    #[error("the {0} provider is not configured")]
+    NotConfigured(&'static str),
+}
+
+/// A payment provider.
+pub trait Provider: Send + Sync + 'static {
+    /// Which one it is.
+    fn kind(&self) -> ProviderKind;
+
+    /// Opens the payment of a new order.
+    fn start<'a>(&'a self, payment: &'a NewPayment) -> BoxFuture<'a, Result<Checkout, ProviderError>>;
+
+    /// Stops an unpaid payment from being paid; where it stands afterwards (it may have
+    /// been paid in the meantime: then it is `Succeeded`, and the caller refunds).
+    fn cancel<'a>(
+        &'a self,
+        order_id: &'a str,
+        reference: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<RemoteState, ProviderError>>;
+
+    /// Refunds a paid payment in full; the provider's refund id, if it has one.
+    fn refund<'a>(&'a self, refund: RefundOrder<'a>) -> BoxFuture<'a, Result<Option<String>, ProviderError>>;
+
+    /// Where the payment stands now, asked afresh (when an event may be stale).
+    fn state<'a>(&'a self, reference: Option<&'a str>) -> BoxFuture<'a, Result<Option<RemoteState>, ProviderError>>;
+}
+
+/// The providers of this instance: the one new payments use, and each one existing
+/// payments may need (a payment stays with the provider that opened it).
+#[derive(Clone)]
+pub struct Providers {
+    current: ProviderKind,
+    manual: Arc<manual::Manual>,
+    stripe: Option<Arc<stripe::Stripe>>,
+}
+
+impl Providers {
+    /// The providers `config` sets up: Stripe when a secret key is given.
+    pub fn from_config(config: &PaymentConfig) -> Result<Self, ProviderError> {
+        let stripe = match &config.stripe_secret_key {
+            Some(key) => Some(Arc::new(stripe::Stripe::new(key, config.stripe_api_base.as_deref())?)),
+            None => None,
+        };
+        let current = match config.provider {
+            PaymentProviderKind::Manual => ProviderKind::Manual,
+            PaymentProviderKind::Stripe => ProviderKind::Stripe,
+        };
+        if current == ProviderKind::Stripe && stripe.is_none() {
+            return Err(ProviderError::NotConfigured("stripe"));
+        }
+        Ok(Self { current, manual: Arc::new(manual::Manual), stripe })
+    }
+
+    /// The provider new payments use.
+    pub fn current(&self) -> Result<&dyn Provider, ProviderError> {
+        self.get(self.current)
+    }
+
+    /// The provider `kind`, if configured.
+    pub fn get(&self, kind: ProviderKind) -> Result<&dyn Provider, ProviderError> {
+        match kind {
+            ProviderKind::Manual => Ok(self.manual.as_ref()),
+            ProviderKind::Stripe => match &self.stripe {
+                Some(stripe) => Ok(stripe.as_ref()),
+                None => Err(ProviderError::NotConfigured("stripe")),
+            },
+        }
+    }
+}

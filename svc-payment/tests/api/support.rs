@@ -1,0 +1,246 @@
+//! Plumbing for the svc-payment tests: the service over a fresh database and event log,
+//! the fake Stripe when the story needs it, tokens, shortcuts for what svc-order would
+//! publish, and a collector of what svc-payment announces.
+
+use std::net::SocketAddr;
+
+use mart_platform::{
+    bus::{EventBus, embedded::EmbeddedBus},
+    config::{Config, PaymentProviderKind, Service},
+    test_util::{Collector, TestDb, TokenMinter, authed, eventually, listener, publish, wait_until_serving},
+};
+use mart_proto::{
+    common::Money,
+    events::{Envelope, OrderAwaitingPayment, OrderCancelled, envelope::Payload},
+    google::api::HttpBody,
+    payment::{self as pb, payment_service_client::PaymentServiceClient},
+};
+use svc_payment::stripe_fake::{FakeStripe, Webhook};
+use tokio::{sync::oneshot, task::JoinHandle};
+use tonic::{Status, transport::Channel};
+
+/// Which provider the service is configured with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Provider {
+    Manual,
+    Stripe,
+}
+
+/// svc-payment, running.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub bus: EventBus,
+    pub tokens: TokenMinter,
+    /// The fake Stripe, for the Stripe provider.
+    pub stripe: Option<FakeStripe>,
+    /// Everything svc-payment announced since it started.
+    pub announcements: Collector,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), svc_payment::StartError>>>,
+    _db: TestDb,
+    _log: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn(db: TestDb, provider: Provider) -> Self {
+        Self::spawn_with_timeout(db, provider, Config::embedded(Service::Payment).payment.payment_timeout).await
+    }
+
+    /// With unpaid payments expiring after `timeout`.
+    pub async fn spawn_with_timeout(db: TestDb, provider: Provider, timeout: std::time::Duration) -> Self {
+        let log = TestDb::sqlite().await;
+        let bus = EventBus::Embedded(EmbeddedBus::open(&log.url, 4).await.unwrap());
+        let announcements = Collector::start(&bus, &["mart.payment.events"]).await;
+        let tokens = TokenMinter::new();
+        let mut config = Config::embedded(Service::Payment);
+        config.database_url = db.url.clone();
+        config.payment.payment_timeout = timeout;
+        let stripe = match provider {
+            Provider::Manual => None,
+            Provider::Stripe => {
+                let fake = FakeStripe::start().await;
+                config.payment.provider = PaymentProviderKind::Stripe;
+                config.payment.stripe_secret_key = Some(fake.secret_key());
+                config.payment.stripe_webhook_secret = Some(fake.webhook_secret());
+                config.payment.stripe_api_base = Some(fake.base_url());
+                Some(fake)
+            }
+        };
+        let listener = listener().await;
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(svc_payment::serve(config, bus.clone(), tokens.key_set(), listener, async {
+            let _ = rx.await;
+        }));
+        wait_until_serving(addr).await;
+        Self { addr, bus, tokens, stripe, announcements, stop: Some(tx), task: Some(task), _db: db, _log: log }
+    }
+
+    /// Stops the service and checks it stopped cleanly.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().expect("svc-payment stopped cleanly");
+        }
+    }
+
+    pub fn fake(&self) -> &FakeStripe {
+        self.stripe.as_ref().expect("a story with the Stripe provider")
+    }
+
+    pub fn client(&self) -> PaymentServiceClient<Channel> {
+        PaymentServiceClient::new(Channel::from_shared(format!("http://{}", self.addr)).unwrap().connect_lazy())
+    }
+
+    pub fn admin(&self) -> String {
+        self.tokens.admin("admin-1")
+    }
+
+    pub fn user(&self, user_id: &str) -> String {
+        self.tokens.user(user_id)
+    }
+
+    /// svc-order's news that `order_id` of `user_id` awaits `amount_minor` USD.
+    pub async fn awaits_payment(&self, order_id: &str, user_id: &str, amount_minor: i64) -> Envelope {
+        let awaiting = OrderAwaitingPayment {
+            order_id: order_id.into(),
+            user_id: user_id.into(),
+            total: Some(Money { amount_minor, currency: "USD".into() }),
+        };
+        publish(&self.bus, order_id, Payload::OrderAwaitingPayment(awaiting)).await
+    }
+
+    /// svc-order's news that `order_id` of `user_id` was cancelled.
+    pub async fn cancelled(&self, order_id: &str, user_id: &str, was_paid: bool) -> Envelope {
+        let cancelled = OrderCancelled {
+            order_id: order_id.into(),
+            user_id: user_id.into(),
+            reason: "changed my mind".into(),
+            was_paid,
+            ..Default::default()
+        };
+        publish(&self.bus, order_id, Payload::OrderCancelled(cancelled)).await
+    }
+
+    /// `order_id`'s payment as `token` sees it.
+    pub async fn payment_as(&self, token: &str, order_id: &str) -> Result<pb::Payment, Status> {
+        let request = authed(token, pb::GetPaymentRequest { order_id: order_id.into() });
+        Ok(self.client().get_payment(request).await?.into_inner().payment.expect("a payment"))
+    }
+
+    /// `order_id`'s payment as an admin sees it.
+    pub async fn payment(&self, order_id: &str) -> pb::Payment {
+        self.payment_as(&self.admin(), order_id).await.expect("the payment")
+    }
+
+    /// Waits until `order_id`'s payment exists, then returns it.
+    pub async fn wait_for_payment(&self, order_id: &str) -> pb::Payment {
+        eventually("the payment", || async { self.payment_as(&self.admin(), order_id).await.ok() }).await
+    }
+
+    /// Waits until `order_id`'s payment reaches `status`.
+    pub async fn wait_for_status(&self, order_id: &str, status: pb::PaymentStatus) -> pb::Payment {
+        eventually(&format!("the payment to be {status:?}"), || async {
+            self.payment_as(&self.admin(), order_id).await.ok().filter(|p| p.status() == status)
+        })
+        .await
+    }
+
+    pub async fn confirm(&self, token: &str, order_id: &str, reference: &str) -> Result<pb::Payment, Status> {
+        let request =
+            authed(token, pb::ConfirmManualPaymentRequest { order_id: order_id.into(), reference: reference.into() });
+        Ok(self.client().confirm_manual_payment(request).await?.into_inner().payment.expect("a payment"))
+    }
+
+    pub async fn refund(&self, order_id: &str, reason: &str) -> Result<pb::Payment, Status> {
+        let request =
+            authed(&self.admin(), pb::RefundPaymentRequest { order_id: order_id.into(), reason: reason.into() });
+        Ok(self.client().refund_payment(request).await?.into_inner().payment.expect("a payment"))
+    }
+
+    /// POSTs a webhook to StripeWebhook as the edge would: the raw body, and the
+    /// signature header (if any) as gRPC metadata.
+    pub async fn post_webhook(&self, body: &[u8], signature: Option<&str>) -> Result<(), Status> {
+        let body = HttpBody { content_type: "application/json".into(), data: body.to_vec(), extensions: vec![] };
+        let mut request = tonic::Request::new(pb::StripeWebhookRequest { body: Some(body) });
+        if let Some(signature) = signature {
+            request.metadata_mut().insert("stripe-signature", signature.parse().unwrap());
+        }
+        self.client().stripe_webhook(request).await.map(drop)
+    }
+
+    /// Delivers a webhook of the fake Stripe, as signed.
+    pub async fn deliver(&self, webhook: &Webhook) -> Result<(), Status> {
+        self.post_webhook(&webhook.body, Some(&webhook.signature)).await
+    }
+
+    /// Waits until everything svc-payment was told or did about `order_id` so far has been
+    /// announced and collected; every announcement so far.
+    ///
+    /// It sends a marker: an order awaiting payment, published keyed like `order_id` (so it
+    /// is handled after every earlier event about `order_id`) with an id whose events share
+    /// `order_id`'s partition (so its PaymentCreated is collected after theirs). The marker
+    /// is a real order: with Stripe, it has a PaymentIntent of its own.
+    pub async fn settle(&self, order_id: &str) -> Vec<Envelope> {
+        let EventBus::Embedded(log) = &self.bus else { panic!("the tests run on the embedded bus") };
+        let marker = loop {
+            let candidate = self::order_id();
+            if log.partition_of(&candidate) == log.partition_of(order_id) {
+                break candidate;
+            }
+        };
+        let awaiting = OrderAwaitingPayment {
+            order_id: marker.clone(),
+            user_id: "marker".into(),
+            total: Some(Money { amount_minor: 1, currency: "USD".into() }),
+        };
+        publish(&self.bus, order_id, Payload::OrderAwaitingPayment(awaiting)).await;
+        self.wait_for_event(&marker, created).await
+    }
+
+    /// Waits until svc-payment announced an event of `kind` about `order_id`; every
+    /// announcement so far.
+    pub async fn wait_for_event(&self, order_id: &str, kind: fn(&Payload) -> bool) -> Vec<Envelope> {
+        self.announcements
+            .wait_for("an announcement", |events| {
+                events.iter().any(|e| e.aggregate_id == order_id && e.payload.as_ref().is_some_and(kind))
+            })
+            .await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// How many of `events` about `order_id` are of `kind`.
+pub fn count(events: &[Envelope], order_id: &str, kind: fn(&Payload) -> bool) -> usize {
+    events.iter().filter(|e| e.aggregate_id == order_id && e.payload.as_ref().is_some_and(kind)).count()
+}
+
+pub fn created(payload: &Payload) -> bool {
+    matches!(payload, Payload::PaymentCreated(_))
+}
+
+pub fn succeeded(payload: &Payload) -> bool {
+    matches!(payload, Payload::PaymentSucceeded(_))
+}
+
+pub fn failed(payload: &Payload) -> bool {
+    matches!(payload, Payload::PaymentFailed(_))
+}
+
+pub fn refunded(payload: &Payload) -> bool {
+    matches!(payload, Payload::PaymentRefunded(_))
+}
+
+/// A fresh order id.
+pub fn order_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
