@@ -232,12 +232,13 @@ impl Mail {
         self.header("Subject")
     }
 
-    /// The decoded `text/plain` part (the whole body of a plain message).
+    /// The decoded `text/plain` part (the whole body of a plain message), with `\n` line
+    /// ends as a mail client shows it.
     pub fn text(&self) -> Option<String> {
         self.part("text/plain")
     }
 
-    /// The decoded `text/html` part.
+    /// The decoded `text/html` part, with `\n` line ends.
     pub fn html(&self) -> Option<String> {
         self.part("text/html")
     }
@@ -245,7 +246,10 @@ impl Mail {
     fn part(&self, content_type: &str) -> Option<String> {
         let mut found = Vec::new();
         leaves(&self.data, &mut found);
-        found.into_iter().find(|(kind, _)| kind.eq_ignore_ascii_case(content_type)).map(|(_, body)| body)
+        found
+            .into_iter()
+            .find(|(kind, _)| kind.eq_ignore_ascii_case(content_type))
+            .map(|(_, body)| body.replace("\r\n", "\n"))
     }
 }
 
