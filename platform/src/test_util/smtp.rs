@@ -3,8 +3,8 @@
 //!
 //! It speaks what a submitting client needs — EHLO/HELO, MAIL FROM, RCPT TO, DATA (with
 //! dot-unstuffing), RSET, NOOP, QUIT — and no TLS or AUTH. [`SmtpSink::reject`] makes it
-//! answer `451` (a temporary failure) to every MAIL FROM, so a sender's retry path can be
-//! exercised. [`Mail`] reads the headers and decodes the text and HTML parts of what
+//! answer `451` (a temporary failure) to every MAIL FROM and [`SmtpSink::down`] makes it
+//! hang up on every new connection, so a sender's retry paths can be exercised. [`Mail`] reads the headers and decodes the text and HTML parts of what
 //! arrived (quoted-printable, base64, multipart), as a mail client would.
 
 use std::{
@@ -44,6 +44,10 @@ struct State {
     rejecting: AtomicBool,
     /// How many MAIL FROM were turned away.
     rejected: AtomicUsize,
+    /// When set, new connections are closed before the greeting.
+    down: AtomicBool,
+    /// How many connections were closed that way.
+    hung_up: AtomicUsize,
 }
 
 /// A running SMTP sink; stops when dropped.
@@ -68,6 +72,11 @@ impl SmtpSink {
         let shared = Arc::clone(&state);
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                if shared.down.load(Ordering::SeqCst) {
+                    shared.hung_up.fetch_add(1, Ordering::SeqCst);
+                    drop(stream);
+                    continue;
+                }
                 tokio::spawn(session(stream, Arc::clone(&shared)));
             }
         });
@@ -92,6 +101,17 @@ impl SmtpSink {
     /// How many messages were turned away so far.
     pub fn rejected(&self) -> usize {
         self.state.rejected.load(Ordering::SeqCst)
+    }
+
+    /// Makes the server unreachable for mail (every new connection is closed at once, as
+    /// by a server that is down), or reachable again. Open connections are not touched.
+    pub fn down(&self, down: bool) {
+        self.state.down.store(down, Ordering::SeqCst);
+    }
+
+    /// How many connections were closed while down.
+    pub fn hung_up(&self) -> usize {
+        self.state.hung_up.load(Ordering::SeqCst)
     }
 
     /// Every message accepted so far.

@@ -25,6 +25,7 @@ db_tests!(
     a_redelivered_event_notifies_and_emails_once,
     the_handler_itself_is_idempotent,
     a_refusing_mail_server_gets_the_email_after_retries,
+    a_mail_server_that_is_down_gets_the_email_once_it_is_back,
     an_order_that_overtakes_the_account_is_emailed_once_the_account_is_known,
     without_smtp_the_inbox_is_all,
     a_deleted_account_is_not_written_to,
@@ -137,6 +138,31 @@ async fn a_refusing_mail_server_gets_the_email_after_retries(db: TestDb) {
     let error = sent.last_error.unwrap_or_default();
     assert!(error.contains("451"), "the last refusal is on record: {error}");
     assert!(sent.sent_at.is_some());
+}
+
+async fn a_mail_server_that_is_down_gets_the_email_once_it_is_back(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    app.smtp.down(true);
+    let ada = app.register("ada@example.com", "Ada", None).await;
+    let welcome = app.wait_inbox(&ada, 1).await.remove(0);
+    let failing = eventually("two failed attempts on record", || async {
+        let row = app.deliveries(&welcome.id).await.pop()?;
+        (row.attempts >= 2).then_some(row)
+    })
+    .await;
+    assert!(app.smtp.hung_up() >= 2);
+    assert!(failing.last_error.is_some(), "{failing:?}");
+    assert_ne!(failing.status(), Some(DeliveryStatus::Sent));
+
+    app.smtp.down(false);
+    let mails = app.smtp.wait_for("the welcome email", |mails| !mails.is_empty()).await;
+    assert_eq!((mails.len(), mails[0].to.as_slice()), (1, ["ada@example.com".to_owned()].as_slice()));
+    let sent = eventually("the delivery recorded", || async {
+        let row = app.deliveries(&welcome.id).await.pop()?;
+        (row.status() == Some(DeliveryStatus::Sent)).then_some(row)
+    })
+    .await;
+    assert!(sent.attempts >= 3, "{sent:?}");
 }
 
 async fn an_order_that_overtakes_the_account_is_emailed_once_the_account_is_known(db: TestDb) {
