@@ -124,6 +124,9 @@ pub async fn notify<C: ConnectionTrait>(
     let mut wanted = Vec::new();
     if notice.email && channels.email() {
         wanted.push(Channel::Email);
+    } else if notice.email {
+        // The embedded default (no SMTP_URL): inbox and log only.
+        tracing::info!(user_id = notice.user_id, subject = %notice.content.subject, "not emailed: SMTP_URL is not set");
     }
     // The phone is only known from the contact: an SMS is not held back for a late one.
     if notice.sms && contact.as_ref().is_some_and(|c| c.phone.is_some()) {

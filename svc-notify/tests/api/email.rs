@@ -23,6 +23,7 @@ use crate::support::{TestApp, eur, eventually, with_subject};
 
 db_tests!(
     a_redelivered_event_notifies_and_emails_once,
+    replicas_share_the_queue_and_send_each_email_once,
     the_handler_itself_is_idempotent,
     a_refusing_mail_server_gets_the_email_after_retries,
     a_mail_server_that_is_down_gets_the_email_once_it_is_back,
@@ -74,6 +75,36 @@ async fn a_redelivered_event_notifies_and_emails_once(db: TestDb) {
     .await;
     assert_eq!((sent.attempts, sent.recipient.as_deref()), (1, Some("ada@example.com")));
     assert_eq!(with_subject(&mails, "We received your order").len(), 1);
+}
+
+async fn replicas_share_the_queue_and_send_each_email_once(db: TestDb) {
+    let mut app = TestApp::spawn(db).await;
+    app.add_replica().await;
+    app.add_replica().await;
+    let ada = app.register("ada@example.com", "Ada", None).await;
+    app.wait_inbox(&ada, 1).await;
+    let orders: Vec<String> = (0..20).map(|n| format!("order-{n:02}")).collect();
+    for order in &orders {
+        app.publish(order, shipped(order, &ada)).await;
+    }
+
+    let inbox = app.wait_inbox(&ada, 21).await;
+    assert_eq!(inbox.len(), 21);
+    for notification in &inbox {
+        let sent = eventually("every email recorded sent", || async {
+            let row = app.deliveries(&notification.id).await.pop()?;
+            (row.status() == Some(DeliveryStatus::Sent)).then_some(row)
+        })
+        .await;
+        assert_eq!(sent.attempts, 1, "claimed by one sender only: {sent:?}");
+    }
+    let mails = app.smtp.mails();
+    assert_eq!(mails.len(), 21, "one email per event across three senders");
+    let mut texts: Vec<_> = mails.iter().filter_map(|mail| mail.text()).collect();
+    texts.sort();
+    texts.dedup();
+    assert_eq!(texts.len(), 21);
+    app.stop().await;
 }
 
 async fn the_handler_itself_is_idempotent(db: TestDb) {

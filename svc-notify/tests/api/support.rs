@@ -20,6 +20,9 @@ use svc_notify::store::{deliveries, notifications};
 use tokio::{sync::oneshot, task::JoinHandle};
 use tonic::transport::Channel;
 
+/// One running instance: its stop signal and its task.
+type Instance = (oneshot::Sender<()>, JoinHandle<Result<(), svc_notify::StartError>>);
+
 /// A running svc-notify.
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -28,8 +31,12 @@ pub struct TestApp {
     /// The mail server it sends to (also there when SMTP is not configured, to show that
     /// nothing arrives).
     pub smtp: SmtpSink,
+    /// What it was started with, for replicas.
+    config: Config,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), svc_notify::StartError>>>,
+    /// Further instances over the same database and bus.
+    replicas: Vec<Instance>,
     db: TestDb,
     _log: TestDb,
 }
@@ -57,15 +64,38 @@ impl TestApp {
         let listener = listener().await;
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(svc_notify::serve(config, bus.clone(), tokens.key_set(), listener, async {
+        let task = tokio::spawn(svc_notify::serve(config.clone(), bus.clone(), tokens.key_set(), listener, async {
             let _ = rx.await;
         }));
         wait_until_serving(addr).await;
-        Self { addr, bus, tokens, smtp, shutdown: Some(tx), task: Some(task), db, _log: log }
+        Self { addr, bus, tokens, smtp, config, shutdown: Some(tx), task: Some(task), replicas: vec![], db, _log: log }
+    }
+
+    /// Starts another instance over the same database, bus and mail server, as a replica:
+    /// it shares the consumer group and the delivery queue.
+    pub async fn add_replica(&mut self) {
+        let listener = listener().await;
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(svc_notify::serve(
+            self.config.clone(),
+            self.bus.clone(),
+            self.tokens.key_set(),
+            listener,
+            async {
+                let _ = rx.await;
+            },
+        ));
+        wait_until_serving(addr).await;
+        self.replicas.push((tx, task));
     }
 
     /// Stops the service and waits for it to finish cleanly.
     pub async fn stop(mut self) {
+        for (tx, task) in self.replicas.drain(..) {
+            let _ = tx.send(());
+            task.await.unwrap().expect("a replica stopped cleanly");
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -139,6 +169,9 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        for (tx, _) in self.replicas.drain(..) {
+            let _ = tx.send(());
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
