@@ -1,10 +1,12 @@
 //! Test support (feature `test-util`): a fresh database per test on either backend, port-0
-//! listeners, and polling with a deadline instead of sleeps.
+//! listeners, polling with a deadline instead of sleeps, and an SMTP sink ([`smtp`]).
 
 use std::{future::Future, time::Duration};
 
 use sea_orm::{ConnectionTrait, Database};
 use tokio::net::TcpListener;
+
+pub mod smtp;
 
 /// The server tests create their PostgreSQL databases on, unless
 /// `MART_TEST_DATABASE_URL` says otherwise.

@@ -1,0 +1,324 @@
+//! The rules of notifying, free of I/O: what a notification can be about, the channels and
+//! the life of one outgoing message, what the shop has to say about each fact
+//! ([`templates`]), and how often a failed send is tried again.
+
+use std::time::Duration;
+
+use mart_platform::error::FieldViolation;
+
+pub mod templates;
+
+/// What a notification is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Welcome after registration.
+    Welcome,
+    /// An order was placed.
+    OrderPlaced,
+    /// An order was rejected for lack of stock.
+    OrderRejected,
+    /// A payment succeeded.
+    PaymentSucceeded,
+    /// An order was shipped.
+    OrderShipped,
+    /// An order was cancelled.
+    OrderCancelled,
+    /// A payment was refunded.
+    PaymentRefunded,
+    /// An admin wrote to the user.
+    AdminMessage,
+}
+
+impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 8] = [
+        Kind::Welcome,
+        Kind::OrderPlaced,
+        Kind::OrderRejected,
+        Kind::PaymentSucceeded,
+        Kind::OrderShipped,
+        Kind::OrderCancelled,
+        Kind::PaymentRefunded,
+        Kind::AdminMessage,
+    ];
+
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Welcome => "welcome",
+            Kind::OrderPlaced => "order_placed",
+            Kind::OrderRejected => "order_rejected",
+            Kind::PaymentSucceeded => "payment_succeeded",
+            Kind::OrderShipped => "order_shipped",
+            Kind::OrderCancelled => "order_cancelled",
+            Kind::PaymentRefunded => "payment_refunded",
+            Kind::AdminMessage => "admin_message",
+        }
+    }
+
+    /// From storage.
+    pub fn parse(value: &str) -> Option<Self> {
+        Kind::ALL.into_iter().find(|kind| kind.as_str() == value)
+    }
+}
+
+/// A way out besides the inbox (which every notification lands in).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Channel {
+    /// Email over SMTP.
+    Email,
+    /// A text message.
+    Sms,
+}
+
+impl Channel {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+        }
+    }
+
+    /// From storage.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "email" => Some(Channel::Email),
+            "sms" => Some(Channel::Sms),
+            _ => None,
+        }
+    }
+}
+
+/// Where one outgoing message stands.
+///
+/// ```text
+///  pending ──claim──► sending ──ok──► sent
+///     ▲                  │ └──temporary failure, attempts left──► pending (later)
+///     │                  ├──permanent failure / attempts spent──► failed
+///     │                  ├──account deleted, no phone──► cancelled
+///  waiting ◄─────────────┘ contact not known yet (retried when it arrives)
+/// ```
+///
+/// A `sending` row whose lease ran out (its sender died) is due again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Due at `next_attempt_at`.
+    Pending,
+    /// The recipient's contact is not known yet (their UserRegistered has not arrived).
+    Waiting,
+    /// A sender holds it until `next_attempt_at` (its lease).
+    Sending,
+    /// Handed to the mail server or SMS provider.
+    Sent,
+    /// Given up: a permanent refusal, or every attempt failed. `last_error` says why.
+    Failed,
+    /// Not to be sent: the account was deleted, or there is no phone number.
+    Cancelled,
+}
+
+impl DeliveryStatus {
+    /// Every status.
+    pub const ALL: [DeliveryStatus; 6] = [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Waiting,
+        DeliveryStatus::Sending,
+        DeliveryStatus::Sent,
+        DeliveryStatus::Failed,
+        DeliveryStatus::Cancelled,
+    ];
+
+    /// The statuses a sender picks up once due.
+    pub const DUE: [DeliveryStatus; 3] = [DeliveryStatus::Pending, DeliveryStatus::Waiting, DeliveryStatus::Sending];
+
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Waiting => "waiting",
+            DeliveryStatus::Sending => "sending",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// From storage.
+    pub fn parse(value: &str) -> Option<Self> {
+        DeliveryStatus::ALL.into_iter().find(|status| status.as_str() == value)
+    }
+}
+
+/// How a user is reached, as the user service last announced it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contact {
+    /// Sign-in email address.
+    pub email: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// E.164 phone number, if any.
+    pub phone: Option<String>,
+}
+
+impl Contact {
+    /// "First Last", for the To: header.
+    pub fn display_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name).trim().to_owned()
+    }
+}
+
+/// An amount in minor units of a currency.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Money {
+    /// Minor units (cents).
+    pub amount_minor: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+}
+
+impl Money {
+    /// Digits after the decimal point (ISO 4217's minor unit) for the currencies that do not
+    /// use two.
+    fn exponent(&self) -> u32 {
+        match self.currency.as_str() {
+            "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "VND" | "VUV"
+            | "XAF" | "XOF" | "XPF" => 0,
+            "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+            _ => 2,
+        }
+    }
+}
+
+impl std::fmt::Display for Money {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.amount_minor < 0 { "-" } else { "" };
+        let minor = self.amount_minor.unsigned_abs();
+        match self.exponent() {
+            0 => write!(f, "{sign}{minor} {}", self.currency),
+            exponent => {
+                let unit = 10u64.pow(exponent);
+                let width = exponent as usize;
+                write!(f, "{sign}{}.{:0width$} {}", minor / unit, minor % unit, self.currency)
+            }
+        }
+    }
+}
+
+/// A subject an admin wrote: required, at most 200 characters.
+pub fn subject(value: &str) -> Result<String, FieldViolation> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(FieldViolation::new("subject", "required"));
+    }
+    if value.chars().count() > 200 {
+        return Err(FieldViolation::new("subject", "at most 200 characters"));
+    }
+    if value.contains(['\r', '\n']) {
+        return Err(FieldViolation::new("subject", "must be one line"));
+    }
+    Ok(value.to_owned())
+}
+
+/// A message body an admin wrote: required, at most 10000 characters.
+pub fn body(value: &str) -> Result<String, FieldViolation> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(FieldViolation::new("body", "required"));
+    }
+    if value.chars().count() > 10_000 {
+        return Err(FieldViolation::new("body", "at most 10000 characters"));
+    }
+    Ok(value.to_owned())
+}
+
+/// How hard the sender tries.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// Send attempts in all before a message is marked failed.
+    pub max_attempts: i32,
+    /// The wait after the first failure; doubled after each further one.
+    pub initial_backoff: Duration,
+    /// The longest wait between two attempts.
+    pub max_backoff: Duration,
+    /// How long a message waits for its recipient's contact before it is given up.
+    pub contact_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// About two hours of attempts: mail servers' temporary refusals (greylisting, a full
+    /// queue) usually clear well within that.
+    fn default() -> Self {
+        Self {
+            max_attempts: 20,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(600),
+            contact_wait: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after failed attempt number `attempt` (1-based).
+    pub fn backoff(&self, attempt: i32) -> Duration {
+        let doublings = u32::try_from(attempt.saturating_sub(1)).unwrap_or(0).min(30);
+        self.initial_backoff.saturating_mul(2u32.saturating_pow(doublings)).min(self.max_backoff)
+    }
+
+    /// When to look for a missing contact again, for a message `waited` old: soon at first,
+    /// then at most once a minute (a newly arrived contact also wakes the message at once).
+    pub fn contact_recheck(&self, waited: Duration) -> Duration {
+        (waited / 2).clamp(Duration::from_secs(1), Duration::from_secs(60))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for kind in Kind::ALL {
+            assert_eq!(Kind::parse(kind.as_str()), Some(kind));
+        }
+        for status in DeliveryStatus::ALL {
+            assert_eq!(DeliveryStatus::parse(status.as_str()), Some(status));
+        }
+        for channel in [Channel::Email, Channel::Sms] {
+            assert_eq!(Channel::parse(channel.as_str()), Some(channel));
+        }
+        assert_eq!(Kind::parse("nope"), None);
+    }
+
+    #[test]
+    fn money_reads_like_a_price() {
+        let money = |amount_minor, currency: &str| Money { amount_minor, currency: currency.to_owned() };
+        assert_eq!(money(12_345, "EUR").to_string(), "123.45 EUR");
+        assert_eq!(money(5, "USD").to_string(), "0.05 USD");
+        assert_eq!(money(-250, "USD").to_string(), "-2.50 USD");
+        assert_eq!(money(1200, "JPY").to_string(), "1200 JPY");
+        assert_eq!(money(1_500, "KWD").to_string(), "1.500 KWD");
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let policy = RetryPolicy::default();
+        let waits: Vec<_> = (1..=4).map(|n| policy.backoff(n).as_millis()).collect();
+        assert_eq!(waits, [250, 500, 1000, 2000]);
+        assert_eq!(policy.backoff(40), Duration::from_secs(600));
+        assert_eq!(policy.contact_recheck(Duration::ZERO), Duration::from_secs(1));
+        assert_eq!(policy.contact_recheck(Duration::from_secs(3600)), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn admin_text_is_checked() {
+        assert_eq!(subject("  Hi ").unwrap(), "Hi");
+        assert_eq!(subject(" ").unwrap_err().field, "subject");
+        assert_eq!(subject(&"x".repeat(201)).unwrap_err().field, "subject");
+        assert_eq!(subject("a\r\nBcc: x@y").unwrap_err().field, "subject");
+        assert_eq!(body("").unwrap_err().field, "body");
+        assert_eq!(body(&"x".repeat(10_001)).unwrap_err().field, "body");
+        assert!(body(&"x".repeat(10_000)).is_ok());
+    }
+}

@@ -1,0 +1,153 @@
+//! What svc-notify reacts to. It publishes nothing.
+//!
+//! It consumes `mart.user.events` (keeping its own copy of each user's contact data, so
+//! sending never needs svc-user) and the order and payment facts a customer wants to hear
+//! about: each becomes an inbox entry plus queued email/SMS ([`crate::delivery::notify`]),
+//! in the handler's transaction with the inbox row. The notification is keyed by the event
+//! id besides, so a redelivered event changes nothing.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use mart_platform::bus::{DatabaseTransaction, Event, Handler, HandlerError};
+use mart_proto::{common::Money as PbMoney, events::envelope::Payload};
+
+use crate::{
+    delivery::{self, Channels, Notice, SenderWaker},
+    domain::{
+        Contact, Money,
+        templates::{Fact, Line, ShortLine},
+    },
+    store::{contacts, deliveries},
+};
+
+/// The consumer group of svc-notify.
+pub const GROUP: &str = "notify";
+
+/// The topics it reads.
+pub const TOPICS: [&str; 3] = ["mart.user.events", "mart.order.events", "mart.payment.events"];
+
+/// Reacts to user, order and payment events.
+pub struct Reactions {
+    channels: Arc<Channels>,
+    /// Nudged when messages were queued. The handler's transaction commits after it
+    /// returns, so this only shortens the sender's wait; its poll finds the rows anyway.
+    sender: SenderWaker,
+}
+
+impl Reactions {
+    /// Reactions queueing on `channels`, nudging `sender`.
+    pub fn new(channels: Arc<Channels>, sender: SenderWaker) -> Self {
+        Self { channels, sender }
+    }
+}
+
+impl Handler for Reactions {
+    fn handle<'a>(&'a self, txn: &'a DatabaseTransaction, event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            let (user_id, fact) = match &event.envelope.payload {
+                Some(Payload::UserRegistered(user)) => {
+                    let contact = contact(&user.email, &user.first_name, &user.last_name, &user.phone);
+                    remember(txn, &user.user_id, &contact).await?;
+                    (&user.user_id, Fact::Welcome { first_name: user.first_name.clone() })
+                }
+                Some(Payload::UserUpdated(user)) => {
+                    let contact = contact(&user.email, &user.first_name, &user.last_name, &user.phone);
+                    remember(txn, &user.user_id, &contact).await?;
+                    return Ok(());
+                }
+                Some(Payload::UserDeleted(user)) => {
+                    contacts::delete(txn, &user.user_id).await?;
+                    deliveries::cancel_for_user(txn, &user.user_id, "the account was deleted").await?;
+                    return Ok(());
+                }
+                Some(Payload::OrderPlaced(placed)) => {
+                    let lines = placed
+                        .lines
+                        .iter()
+                        .map(|line| Line {
+                            name: if line.name.is_empty() { line.sku.clone() } else { line.name.clone() },
+                            quantity: line.quantity,
+                            line_total: money(&line.line_total),
+                        })
+                        .collect();
+                    let fact =
+                        Fact::OrderPlaced { order_id: placed.order_id.clone(), lines, total: money(&placed.total) };
+                    (&placed.user_id, fact)
+                }
+                Some(Payload::OrderRejected(rejected)) => {
+                    let short_lines = rejected
+                        .short_lines
+                        .iter()
+                        .map(|line| ShortLine {
+                            product_id: line.product_id.clone(),
+                            requested: line.requested,
+                            available: line.available,
+                        })
+                        .collect();
+                    (&rejected.user_id, Fact::OrderRejected { order_id: rejected.order_id.clone(), short_lines })
+                }
+                Some(Payload::PaymentSucceeded(paid)) => (
+                    &paid.user_id,
+                    Fact::PaymentSucceeded { order_id: paid.order_id.clone(), amount: money(&paid.amount) },
+                ),
+                Some(Payload::OrderShipped(shipped)) => (
+                    &shipped.user_id,
+                    Fact::OrderShipped {
+                        order_id: shipped.order_id.clone(),
+                        carrier: shipped.carrier.clone(),
+                        tracking_number: shipped.tracking_number.clone(),
+                    },
+                ),
+                Some(Payload::OrderCancelled(cancelled)) => (
+                    &cancelled.user_id,
+                    Fact::OrderCancelled {
+                        order_id: cancelled.order_id.clone(),
+                        reason: cancelled.reason.clone(),
+                        was_paid: cancelled.was_paid,
+                    },
+                ),
+                Some(Payload::PaymentRefunded(refunded)) => (
+                    &refunded.user_id,
+                    Fact::PaymentRefunded {
+                        order_id: refunded.order_id.clone(),
+                        amount: money(&refunded.amount),
+                        reason: refunded.reason.clone(),
+                    },
+                ),
+                // The rest of these topics is nobody's news.
+                _ => return Ok(()),
+            };
+            if user_id.is_empty() {
+                tracing::warn!(event.id = %event.envelope.id, "an event without a user id: nobody to notify");
+                return Ok(());
+            }
+            let notice =
+                Notice { user_id, content: fact.render(), source_id: Some(&event.envelope.id), email: true, sms: true };
+            if delivery::notify(txn, &self.channels, notice).await?.is_some() {
+                self.sender.wake();
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Stores a user's contact and releases the messages that waited for it.
+async fn remember(txn: &DatabaseTransaction, user_id: &str, contact: &Contact) -> Result<(), HandlerError> {
+    contacts::upsert(txn, user_id, contact).await?;
+    deliveries::contact_arrived(txn, user_id).await?;
+    Ok(())
+}
+
+fn contact(email: &str, first_name: &str, last_name: &str, phone: &Option<String>) -> Contact {
+    Contact {
+        email: email.trim().to_owned(),
+        first_name: first_name.trim().to_owned(),
+        last_name: last_name.trim().to_owned(),
+        phone: phone.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(ToOwned::to_owned),
+    }
+}
+
+fn money(value: &Option<PbMoney>) -> Option<Money> {
+    value.as_ref().map(|m| Money { amount_minor: m.amount_minor, currency: m.currency.clone() })
+}

@@ -1,0 +1,99 @@
+//! svc-notify: tells users what happened to their account, orders and payments.
+//!
+//! Every notification lands in the user's in-app inbox; it is also emailed when SMTP is
+//! configured, and texted when the user has a phone number. Contact data is a projection
+//! of the user events, so sending never waits on svc-user. Outgoing messages are queued in
+//! the same transaction as the inbox entry and sent by a background task that retries with
+//! backoff and records every outcome.
+//!
+//! Rooms: [`api`], [`domain`] (with the message [`domain::templates`]), [`store`],
+//! [`migration`], [`events`], plus [`delivery`] (the queue, its sender, email and SMS).
+
+use std::{future::Future, sync::Arc};
+
+use mart_platform::{
+    auth::{KeySet, Verifier},
+    bus::{EventBus, RetryPolicy, Subscription},
+    config::Config,
+    db,
+    server::{GrpcServer, ServeError},
+    tasks::Background,
+};
+use mart_proto::notify::notification_service_server::NotificationServiceServer;
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio::{net::TcpListener, sync::watch};
+
+pub mod api;
+pub mod delivery;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod migration;
+pub mod store;
+
+pub use error::Error;
+
+/// Why svc-notify could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// `SMTP_URL` or `MART_MAIL_FROM` cannot be used.
+    #[error("mail settings: {0}")]
+    Mail(String),
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+    /// The gRPC server failed.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+}
+
+/// Runs svc-notify on `listener` until `shutdown` resolves: serves NotificationService
+/// (tokens checked against `keys`), reacts to user, order and payment events from `bus`,
+/// and sends the queued messages. On shutdown the server drains, then the consumer
+/// finishes the event in hand, then the sender finishes the message in hand.
+pub async fn serve(
+    config: Config,
+    bus: EventBus,
+    keys: Arc<KeySet>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), StartError> {
+    let channels = Arc::new(delivery::Channels::from_config(&config.mail).map_err(StartError::Mail)?);
+    let db = open(&config).await?;
+    let sender_waker = delivery::SenderWaker::new();
+
+    let mut background = Background::new();
+    background.consume(
+        &bus,
+        Subscription {
+            group: events::GROUP.to_owned(),
+            topics: events::TOPICS.iter().map(|t| (*t).to_owned()).collect(),
+            db: db.clone(),
+            handler: Arc::new(events::Reactions::new(channels.clone(), sender_waker.clone())),
+            retry: RetryPolicy::new(config.events.max_attempts),
+            metrics: None,
+            wake_relay: None,
+        },
+    );
+    let (stop_sender, sender_stopped) = watch::channel(false);
+    let sender =
+        delivery::Sender::new(db.clone(), channels.clone(), domain::RetryPolicy::default(), sender_waker.clone())
+            .spawn(sender_stopped);
+
+    let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
+    let api = api::NotificationApi::new(db, channels, sender_waker);
+    let served =
+        GrpcServer::new(verifier).add_service(NotificationServiceServer::new(api)).serve(listener, shutdown).await;
+    background.stop().await;
+    let _ = stop_sender.send(true);
+    if let Err(error) = sender.await {
+        tracing::error!(%error, "the sender task failed");
+    }
+    served?;
+    Ok(())
+}
+
+/// Opens the database of `config` and brings its schema up to date.
+pub async fn open(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    db::connect_and_migrate::<migration::Migrator>(&config.database_url).await
+}
