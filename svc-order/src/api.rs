@@ -381,13 +381,14 @@ impl OrderApi {
         note: Option<&str>,
         key: Option<&IdempotencyKey>,
     ) -> Result<orders::Full, Error> {
+        // The cart first, then the key: an order that emptied the cart is committed with
+        // its key, so a cart found empty by its commit is always followed by finding it.
+        let cart = carts::load(&self.db, user_id).await?;
         if let Some(key) = key
             && let Some(order) = orders::find_by_key(&self.db, user_id, key.as_str()).await?
         {
-            let cart = carts::load(&self.db, user_id).await?;
             return self.replay(order, &cart, address_id).await;
         }
-        let cart = carts::load(&self.db, user_id).await?;
         if cart.items.is_empty() {
             return Err(FieldViolation::new("cart", "is empty: add products before placing an order").into());
         }
@@ -454,7 +455,7 @@ impl OrderApi {
     async fn drive(&self, id: &str, owner: Option<&str>, change: &Change, actor: &Actor) -> Result<pb::Order, Error> {
         let txn = db::begin_write(&self.db).await?;
         match events::drive(&txn, id, owner, change, actor, None).await? {
-            Moved::Done(_) => {}
+            Moved::Done => {}
             Moved::Refused(illegal) => return Err(illegal.into()),
             Moved::NotFound => return Err(Error::NotFound("order")),
         }

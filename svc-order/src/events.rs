@@ -50,8 +50,8 @@ pub const TOPICS: [&str; 2] = ["mart.inventory.events", "mart.payment.events"];
 /// What came of trying to move an order.
 #[derive(Debug)]
 pub enum Moved {
-    /// The order moved; its row as it was before.
-    Done(Box<orders::Model>),
+    /// The order moved (and the move is recorded and announced).
+    Done,
     /// The lifecycle does not allow the move from where the order is.
     Refused(IllegalTransition),
     /// No such order (for this owner).
@@ -89,7 +89,7 @@ pub async fn drive(
         let entry = Entry { order_id: id, from: Some(from), to: change.target(), actor, note: &note, event_id };
         history::record(txn, entry).await?;
         outbox::append(txn, &envelope(id, announcement(&order, from, change))).await?;
-        return Ok(Moved::Done(Box::new(order)));
+        return Ok(Moved::Done);
     }
     Err(DbErr::Custom(format!("order {id} kept changing under a transition")))
 }
@@ -260,7 +260,7 @@ async fn react(
     change: Change,
 ) -> Result<(), DbErr> {
     match drive(txn, order_id, None, &change, &actor, Some(&event.envelope.id)).await? {
-        Moved::Done(_) => Ok(()),
+        Moved::Done => Ok(()),
         Moved::NotFound => {
             tracing::warn!(order_id, event.id = %event.envelope.id, r#type = %event.envelope.r#type, "an event about an unknown order");
             Ok(())

@@ -55,7 +55,7 @@ pub async fn sweep(db: &DatabaseConnection) -> Result<usize, DbErr> {
     for id in orders::overdue(db, Utc::now(), BATCH).await? {
         let txn = db::begin_write(db).await?;
         match events::drive(&txn, &id, None, &change, &Actor::PaymentDeadline, None).await? {
-            Moved::Done(_) => {
+            Moved::Done => {
                 txn.commit().await?;
                 cancelled += 1;
             }

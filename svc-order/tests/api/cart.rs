@@ -10,6 +10,7 @@ db_tests!(
     the_cart_shows_todays_catalog_prices_and_the_subtotal,
     unknown_and_archived_products_are_refused_naming_the_line,
     quantities_stay_within_bounds,
+    without_the_catalog_nothing_is_priced_or_ordered,
 );
 
 async fn the_cart_shows_todays_catalog_prices_and_the_subtotal(db: TestDb) {
@@ -112,4 +113,21 @@ async fn quantities_stay_within_bounds(db: TestDb) {
     assert_eq!(orders.update_cart_item(update(1)).await.unwrap_err().code(), Code::NotFound);
     let remove = pb::RemoveCartItemRequest { product_id: sencha.clone() };
     assert_eq!(orders.remove_cart_item(authed(&ada.token, remove)).await.unwrap_err().code(), Code::NotFound);
+}
+
+async fn without_the_catalog_nothing_is_priced_or_ordered(db: TestDb) {
+    let mut shop = Shop::open(db).await;
+    let ada = shop.customer("ada@mart.test").await;
+    let sencha = shop.product("SENCHA", 1299, 10).await;
+    shop.add(&ada, &sencha, 1).await.unwrap();
+    shop.stop_catalog().await;
+
+    // No price is better than a made-up one: the shopper is told to try again.
+    let mut orders = shop.orders();
+    let cart = orders.get_cart(authed(&ada.token, pb::GetCartRequest {})).await.unwrap_err();
+    assert_eq!(cart.code(), Code::Unavailable);
+    assert_eq!(shop.add(&ada, &sencha, 1).await.unwrap_err().code(), Code::Unavailable);
+    assert_eq!(shop.place(&ada).await.unwrap_err().code(), Code::Unavailable);
+    let list = orders.list_orders(authed(&ada.token, pb::ListOrdersRequest::default())).await.unwrap();
+    assert!(list.into_inner().orders.is_empty());
 }

@@ -90,7 +90,7 @@ pub struct Shop {
     keys: Arc<KeySet>,
     order: Option<Running<svc_order::StartError>>,
     inventory: Running<svc_inventory::StartError>,
-    product: Running<svc_product::StartError>,
+    product: Option<Running<svc_product::StartError>>,
     user: Running<svc_user::StartError>,
     category_id: String,
     /// svc-order's database, the one under test (dropped after the services).
@@ -172,7 +172,7 @@ impl Shop {
             keys,
             order: None,
             inventory,
-            product,
+            product: Some(product),
             user,
             category_id: String::new(),
             db,
@@ -222,12 +222,19 @@ impl Shop {
         }
     }
 
+    /// Stops svc-product: the catalog is gone.
+    pub async fn stop_catalog(&mut self) {
+        if let Some(product) = self.product.take() {
+            product.stop().await;
+        }
+    }
+
     pub fn orders(&self) -> OrderServiceClient<Channel> {
         OrderServiceClient::new(self.order.as_ref().expect("svc-order is running").channel())
     }
 
     pub fn catalog(&self) -> CatalogServiceClient<Channel> {
-        CatalogServiceClient::new(self.product.channel())
+        CatalogServiceClient::new(self.product.as_ref().expect("svc-product is running").channel())
     }
 
     fn users(&self) -> UserServiceClient<Channel> {
