@@ -102,6 +102,8 @@ pub struct Config {
     pub bootstrap_admin: Option<BootstrapAdmin>,
     /// Payment provider settings.
     pub payment: PaymentConfig,
+    /// Cart and checkout rules.
+    pub order: OrderConfig,
     /// Outgoing mail.
     pub mail: MailConfig,
     /// The HTTP edge.
@@ -230,6 +232,14 @@ impl std::fmt::Debug for PaymentConfig {
             .field("payment_timeout", &self.payment_timeout)
             .finish()
     }
+}
+
+/// `MART_ORDER_MAX_QUANTITY`.
+#[derive(Clone, Debug)]
+pub struct OrderConfig {
+    /// `MART_ORDER_MAX_QUANTITY`: the most units of one product a cart line (and so an
+    /// order line) may hold; 1..=999, the contract's ceiling.
+    pub max_quantity: u32,
 }
 
 /// `SMTP_URL`, `MART_MAIL_FROM`.
@@ -436,6 +446,15 @@ impl Config {
             )?,
         };
 
+        let order = OrderConfig {
+            max_quantity: parse_or("MART_ORDER_MAX_QUANTITY", var("MART_ORDER_MAX_QUANTITY"), 99, |v| {
+                v.parse()
+                    .ok()
+                    .filter(|n| (1..=999).contains(n))
+                    .ok_or_else(|| "expected a number from 1 to 999".to_owned())
+            })?,
+        };
+
         let mail = MailConfig {
             smtp_url: var("SMTP_URL")
                 .map(|v| {
@@ -506,6 +525,7 @@ impl Config {
             auth,
             bootstrap_admin,
             payment,
+            order,
             mail,
             edge,
             telemetry,
@@ -610,6 +630,7 @@ mod tests {
         assert_eq!(config.auth.refresh_token_ttl, Duration::from_secs(30 * 86400));
         assert_eq!(config.payment.provider, PaymentProviderKind::Manual);
         assert_eq!(config.peers.payment, "http://127.0.0.1:50056");
+        assert_eq!(config.order.max_quantity, 99);
         assert!(config.bootstrap_admin.is_none());
     }
 
@@ -623,6 +644,7 @@ mod tests {
             ("STRIPE_SECRET_KEY", "sk_test_x"),
             ("MART_CORS_ORIGINS", "https://a.example, https://b.example"),
             ("MART_LOG_FORMAT", "json"),
+            ("MART_ORDER_MAX_QUANTITY", "12"),
         ])
         .unwrap();
         assert_eq!(config.grpc_addr.port(), 6000);
@@ -632,6 +654,7 @@ mod tests {
         assert_eq!(config.payment.provider, PaymentProviderKind::Stripe);
         assert_eq!(config.edge.cors_origins, ["https://a.example", "https://b.example"]);
         assert_eq!(config.telemetry.log_format, LogFormat::Json);
+        assert_eq!(config.order.max_quantity, 12);
 
         let edge =
             with(&[("MART_EDGE_BODY_LIMIT", "2048"), ("MART_EDGE_RATE_PER_IP", "0"), ("MART_EDGE_TIMEOUT", "3s")])
@@ -663,6 +686,8 @@ mod tests {
             ("MART_EDGE_CONCURRENCY", "-1"),
             ("MART_EDGE_RATE_PER_IP", "lots"),
             ("MART_EDGE_RATE_PER_USER", "-5"),
+            ("MART_ORDER_MAX_QUANTITY", "0"),
+            ("MART_ORDER_MAX_QUANTITY", "1000"),
         ] {
             let error = with(&[(variable, value)]).expect_err(variable);
             assert_eq!(error.variable, variable);

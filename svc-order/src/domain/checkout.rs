@@ -1,0 +1,203 @@
+//! Checkout: the idempotency key a PlaceOrder may carry, and the snapshot an order keeps of
+//! the cart (names, SKUs and prices as they were) and of the shipping address.
+
+use std::collections::HashMap;
+
+use mart_platform::error::FieldViolation;
+
+use super::{
+    cart::{CartItem, CatalogEntry},
+    money::{Money, MoneyError},
+};
+
+/// The longest idempotency key (the contract's limit).
+pub const MAX_KEY_LENGTH: usize = 128;
+
+/// A client's idempotency key: per user, 1..=128 visible ASCII characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// The key of a PlaceOrder: the `idempotency-key` header or the `request_id` field;
+    /// when both are sent they must agree. `None` when neither is.
+    pub fn resolve(header: Option<&str>, request_id: &str) -> Result<Option<Self>, FieldViolation> {
+        let field = request_id.trim();
+        let key = match (header.map(str::trim).filter(|h| !h.is_empty()), field) {
+            (None, "") => return Ok(None),
+            (Some(header), "") => header,
+            (None, field) => field,
+            (Some(header), field) if header == field => header,
+            (Some(_), _) => {
+                return Err(FieldViolation::new("request_id", "differs from the Idempotency-Key header"));
+            }
+        };
+        if key.len() > MAX_KEY_LENGTH || !key.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(FieldViolation::new(
+                "request_id",
+                format!("an idempotency key is 1 to {MAX_KEY_LENGTH} visible ASCII characters"),
+            ));
+        }
+        Ok(Some(Self(key.to_owned())))
+    }
+
+    /// As stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One line of an order, as it was when the order was placed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderLine {
+    /// The product.
+    pub product_id: String,
+    /// Its SKU then.
+    pub sku: String,
+    /// Its name then.
+    pub name: String,
+    /// Its price then.
+    pub unit_price: Money,
+    /// Units.
+    pub quantity: u32,
+    /// unit_price × quantity.
+    pub line_total: Money,
+}
+
+/// The copy of an address book entry an order keeps.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShippingAddress {
+    /// The entry it was copied from.
+    pub address_id: String,
+    /// Its label.
+    pub label: String,
+    /// Street and number.
+    pub line1: String,
+    /// More address.
+    pub line2: String,
+    /// City.
+    pub city: String,
+    /// Postal code.
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    /// Latitude, if known.
+    pub latitude: Option<f64>,
+    /// Longitude, if known.
+    pub longitude: Option<f64>,
+}
+
+/// Why a cart cannot become an order.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotError {
+    /// Nothing to order.
+    #[error("the cart is empty")]
+    Empty,
+    /// Lines whose product is unknown or archived, each named.
+    #[error("some products cannot be ordered")]
+    NotOrderable(Vec<FieldViolation>),
+    /// The prices do not add up (mixed currencies, overflow).
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+}
+
+/// The lines and total of an order for `items`, priced by `catalog` now. Every line whose
+/// product is unknown or archived is named (`cart.lines[2].product_id`), so the shopper
+/// knows what to remove.
+pub fn snapshot(
+    items: &[CartItem],
+    catalog: &HashMap<String, CatalogEntry>,
+) -> Result<(Vec<OrderLine>, Money), SnapshotError> {
+    let mut lines = Vec::with_capacity(items.len());
+    let mut refused = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let field = format!("cart.lines[{index}].product_id");
+        match catalog.get(&item.product_id) {
+            None => refused.push(FieldViolation::new(field, format!("product {} does not exist", item.product_id))),
+            Some(product) if !product.orderable => refused.push(FieldViolation::new(
+                field,
+                format!("product {} ({}) is archived and can no longer be ordered", product.product_id, product.sku),
+            )),
+            Some(product) => lines.push(OrderLine {
+                product_id: product.product_id.clone(),
+                sku: product.sku.clone(),
+                name: product.name.clone(),
+                unit_price: product.price.clone(),
+                quantity: item.quantity,
+                line_total: product.price.times(item.quantity)?,
+            }),
+        }
+    }
+    if !refused.is_empty() {
+        return Err(SnapshotError::NotOrderable(refused));
+    }
+    let total = Money::sum(lines.iter().map(|line| &line.line_total))?.ok_or(SnapshotError::Empty)?;
+    Ok((lines, total))
+}
+
+/// Whether a cart holds the same products in the same quantities as an order's lines: a
+/// repeated PlaceOrder with one key must be the same request.
+pub fn same_lines(order: &[(String, u32)], cart: &[CartItem]) -> bool {
+    let mut order: Vec<(&str, u32)> = order.iter().map(|(p, q)| (p.as_str(), *q)).collect();
+    let mut cart: Vec<(&str, u32)> = cart.iter().map(|item| (item.product_id.as_str(), item.quantity)).collect();
+    order.sort_unstable();
+    cart.sort_unstable();
+    order == cart
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+
+    #[test]
+    fn the_key_comes_from_the_header_or_the_field() {
+        assert_eq!(IdempotencyKey::resolve(None, ""), Ok(None));
+        assert_eq!(IdempotencyKey::resolve(Some("k1"), "").unwrap().unwrap().as_str(), "k1");
+        assert_eq!(IdempotencyKey::resolve(None, "k2").unwrap().unwrap().as_str(), "k2");
+        assert_eq!(IdempotencyKey::resolve(Some("k3"), "k3").unwrap().unwrap().as_str(), "k3");
+        assert_eq!(IdempotencyKey::resolve(Some("k3"), "k4").unwrap_err().field, "request_id");
+        assert!(IdempotencyKey::resolve(None, &"k".repeat(129)).is_err());
+        assert!(IdempotencyKey::resolve(None, "with space").is_err());
+    }
+
+    #[test]
+    fn a_snapshot_names_every_line_that_cannot_be_ordered() {
+        let now = Utc::now();
+        let item = |id: &str, quantity| CartItem { product_id: id.into(), quantity, added_at: now };
+        let entry = |id: &str, orderable| CatalogEntry {
+            product_id: id.into(),
+            sku: format!("SKU-{id}"),
+            name: id.into(),
+            price: Money::new(250, "EUR"),
+            orderable,
+        };
+        let catalog: HashMap<_, _> =
+            [entry("a", true), entry("old", false)].into_iter().map(|e| (e.product_id.clone(), e)).collect();
+
+        let (lines, total) = snapshot(&[item("a", 4)], &catalog).unwrap();
+        assert_eq!((lines[0].sku.as_str(), lines[0].line_total.amount_minor), ("SKU-a", 1000));
+        assert_eq!(total, Money::new(1000, "EUR"));
+
+        let Err(SnapshotError::NotOrderable(refused)) =
+            snapshot(&[item("a", 1), item("old", 1), item("nope", 1)], &catalog)
+        else {
+            panic!("archived and unknown products must be refused");
+        };
+        let fields: Vec<_> = refused.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["cart.lines[1].product_id", "cart.lines[2].product_id"]);
+        assert_eq!(snapshot(&[], &catalog), Err(SnapshotError::Empty));
+    }
+
+    #[test]
+    fn same_lines_ignores_order() {
+        let now = Utc::now();
+        let cart = [
+            CartItem { product_id: "b".into(), quantity: 1, added_at: now },
+            CartItem { product_id: "a".into(), quantity: 2, added_at: now },
+        ];
+        assert!(same_lines(&[("a".into(), 2), ("b".into(), 1)], &cart));
+        assert!(!same_lines(&[("a".into(), 3), ("b".into(), 1)], &cart));
+        assert!(!same_lines(&[("a".into(), 2)], &cart));
+    }
+}

@@ -1,0 +1,78 @@
+//! Every outcome of a svc-order call that is not success, and the one mapping to
+//! `tonic::Status` (no catch-all arm).
+
+use mart_platform::error::{self as status, FieldViolation};
+use sea_orm::DbErr;
+use tonic::Status;
+
+use crate::domain::{IllegalTransition, money::MoneyError};
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input; every bad field (or cart line) is named.
+    #[error("invalid request: {0:?}")]
+    Invalid(Vec<FieldViolation>),
+    /// The thing does not exist, or belongs to someone else: the same answer for both.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The order's status does not allow this.
+    #[error(transparent)]
+    IllegalTransition(#[from] IllegalTransition),
+    /// An idempotency key already placed an order for a different cart or address.
+    #[error("this idempotency key was used for a different order")]
+    KeyReused,
+    /// The cart changed between reading it and placing the order.
+    #[error("the cart changed while the order was being placed")]
+    CartChanged,
+    /// The catalog priced the cart in more than one currency, or beyond what fits.
+    #[error("the cart cannot be priced: {0}")]
+    Pricing(#[from] MoneyError),
+    /// A service svc-order depends on did not answer (in time).
+    #[error("{0} is unavailable")]
+    Unavailable(&'static str),
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+}
+
+impl From<FieldViolation> for Error {
+    fn from(violation: FieldViolation) -> Self {
+        Error::Invalid(vec![violation])
+    }
+}
+
+impl From<Vec<FieldViolation>> for Error {
+    fn from(violations: Vec<FieldViolation>) -> Self {
+        Error::Invalid(violations)
+    }
+}
+
+impl From<Error> for Status {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Invalid(violations) => status::invalid_argument(&violations),
+            Error::NotFound(what) => status::not_found(what),
+            Error::IllegalTransition(illegal) => status::failed_precondition("ILLEGAL_TRANSITION", illegal.to_string()),
+            Error::KeyReused => status::failed_precondition(
+                "IDEMPOTENCY_KEY_REUSED",
+                "this idempotency key already placed an order for a different cart or address",
+            ),
+            Error::CartChanged => status::failed_precondition(
+                "CART_CHANGED",
+                "the cart changed while the order was being placed: look at it and place the order again",
+            ),
+            Error::Pricing(MoneyError::MixedCurrencies(a, b)) => status::failed_precondition(
+                "MIXED_CURRENCIES",
+                format!("the cart holds prices in {a} and {b}, which cannot be added up"),
+            ),
+            Error::Pricing(MoneyError::Overflow) => {
+                status::invalid_argument(&[FieldViolation::new("cart", "the total is too large")])
+            }
+            Error::Unavailable(service) => {
+                status::unavailable("DEPENDENCY_UNAVAILABLE", format!("{service} did not answer; try again"))
+            }
+            Error::Database(error) => status::internal(&error),
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! svc-order: carts, checkout and the order lifecycle of Online Mart.
+//!
+//! A cart per user holds products and quantities; prices always come from the catalog.
+//! PlaceOrder snapshots the cart and the shipping address into an order (PENDING),
+//! idempotently, and announces OrderPlaced. From there the order moves through one
+//! lifecycle table ([`domain::lifecycle`]) as inventory reserves or rejects, the payment
+//! succeeds, fails or runs out ([`expiry`]), and admins ship and deliver. Every move is a
+//! conditional update, a history row and an event, in one transaction.
+//!
+//! Rooms: [`api`], [`domain`], [`store`], [`migration`], [`events`], plus [`peers`] (the
+//! catalog and address book clients) and [`expiry`] (the payment deadline sweeper).
+
+use std::{future::Future, sync::Arc};
+
+use mart_platform::{
+    auth::{KeySet, Verifier},
+    bus::{EventBus, RetryPolicy, Subscription},
+    config::Config,
+    db,
+    server::{GrpcServer, ServeError},
+    tasks::Background,
+};
+use mart_proto::order::order_service_server::OrderServiceServer;
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio::{net::TcpListener, sync::watch};
+
+pub mod api;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod expiry;
+pub mod migration;
+pub mod peers;
+pub mod store;
+
+pub use error::Error;
+
+/// Why svc-order could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+    /// A peer's address (`MART_PRODUCT_ADDR`, `MART_USER_ADDR`) is not usable.
+    #[error("peer address: {0}")]
+    Peer(#[from] tonic::transport::Error),
+    /// The gRPC server failed.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+}
+
+/// Runs svc-order on `listener` until `shutdown` resolves: serves OrderService (tokens
+/// checked against `keys`), reacts to inventory and payment events from `bus`, cancels
+/// orders whose payment is overdue, and relays its own events there. On shutdown the
+/// server drains, then the sweeper and the consumer finish what they hold, then the relay
+/// ships what is left.
+pub async fn serve(
+    config: Config,
+    bus: EventBus,
+    keys: Arc<KeySet>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), StartError> {
+    let db = open(&config).await?;
+    let catalog = peers::Catalog::new(&config.peers.product)?;
+    let address_book = peers::AddressBook::new(&config.peers.user)?;
+
+    let mut background = Background::new();
+    let waker = background.relay(db.clone(), bus.clone(), config.events.outbox_retention);
+    background.consume(
+        &bus,
+        Subscription {
+            group: events::GROUP.to_owned(),
+            topics: events::TOPICS.iter().map(|t| (*t).to_owned()).collect(),
+            db: db.clone(),
+            handler: Arc::new(events::Reactions::new(config.payment.payment_timeout)),
+            retry: RetryPolicy::new(config.events.max_attempts),
+            metrics: None,
+            wake_relay: Some(waker.clone()),
+        },
+    );
+    let (stop_sweeper, sweeper_stopped) = watch::channel(false);
+    let sweeper = expiry::spawn(db.clone(), waker.clone(), sweeper_stopped);
+
+    let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
+    let api = api::OrderApi::new(db, waker, catalog, address_book, config.order.max_quantity);
+    let served = GrpcServer::new(verifier).add_service(OrderServiceServer::new(api)).serve(listener, shutdown).await;
+    // The sweeper writes events too: it stops before the relay's last round.
+    let _ = stop_sweeper.send(true);
+    if let Err(error) = sweeper.await {
+        tracing::error!(%error, "the payment deadline sweeper failed");
+    }
+    background.stop().await;
+    served?;
+    Ok(())
+}
+
+/// Opens the database of `config` and brings its schema up to date.
+pub async fn open(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    db::connect_and_migrate::<migration::Migrator>(&config.database_url).await
+}

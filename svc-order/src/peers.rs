@@ -1,0 +1,116 @@
+//! What svc-order asks other services, over gRPC with a deadline: the catalog for current
+//! names and prices (CatalogService.BatchGetProducts), the address book for the shipping
+//! address (UserService.GetAddress). Both are INTERNAL RPCs, called without a user's token.
+//!
+//! Unlike svc-product's stock decoration, these answers are needed: a cart cannot be
+//! priced nor an order placed without them, so a slow or absent peer is UNAVAILABLE.
+
+use std::{collections::HashMap, time::Duration};
+
+use mart_proto::{
+    product::{BatchGetProductsRequest, ProductStatus, catalog_service_client::CatalogServiceClient},
+    user::{GetAddressRequest, user_service_client::UserServiceClient},
+};
+use tonic::{
+    Code,
+    transport::{Channel, Endpoint},
+};
+
+use crate::{
+    domain::{CatalogEntry, Money, ShippingAddress},
+    error::Error,
+};
+
+/// How long a call to a peer may take, connecting included.
+pub const DEADLINE: Duration = Duration::from_secs(2);
+
+/// The most ids one BatchGetProducts call takes (the contract's limit).
+const BATCH: usize = 100;
+
+fn channel(addr: &str) -> Result<Channel, tonic::transport::Error> {
+    // Lazy: svc-order starts (and serves what it can) whether or not its peers are up.
+    Ok(Endpoint::from_shared(addr.to_owned())?.connect_timeout(DEADLINE).timeout(DEADLINE).connect_lazy())
+}
+
+/// A client of svc-product's catalog.
+#[derive(Clone)]
+pub struct Catalog {
+    client: CatalogServiceClient<Channel>,
+}
+
+impl Catalog {
+    /// A client of svc-product at `addr` (`http://host:port`).
+    pub fn new(addr: &str) -> Result<Self, tonic::transport::Error> {
+        Ok(Self { client: CatalogServiceClient::new(channel(addr)?) })
+    }
+
+    /// What the catalog says about each of `product_ids` it knows, archived ones included.
+    pub async fn products(&self, product_ids: &[String]) -> Result<HashMap<String, CatalogEntry>, Error> {
+        let mut found = HashMap::with_capacity(product_ids.len());
+        for chunk in product_ids.chunks(BATCH) {
+            let mut client = self.client.clone();
+            let request = BatchGetProductsRequest { product_ids: chunk.to_vec() };
+            let response = tokio::time::timeout(DEADLINE, client.batch_get_products(request))
+                .await
+                .map_err(|_| unavailable("svc-product", "deadline exceeded"))?
+                .map_err(|status| unavailable("svc-product", status.message()))?;
+            for product in response.into_inner().products {
+                let Some(price) = product.price.as_ref() else {
+                    tracing::warn!(product_id = product.id, "the catalog sent a product without a price");
+                    continue;
+                };
+                let entry = CatalogEntry {
+                    product_id: product.id.clone(),
+                    sku: product.sku.clone(),
+                    name: product.name.clone(),
+                    price: Money::new(price.amount_minor, price.currency.clone()),
+                    orderable: product.status() == ProductStatus::Active,
+                };
+                found.insert(product.id, entry);
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// A client of svc-user's address book.
+#[derive(Clone)]
+pub struct AddressBook {
+    client: UserServiceClient<Channel>,
+}
+
+impl AddressBook {
+    /// A client of svc-user at `addr` (`http://host:port`).
+    pub fn new(addr: &str) -> Result<Self, tonic::transport::Error> {
+        Ok(Self { client: UserServiceClient::new(channel(addr)?) })
+    }
+
+    /// `user_id`'s address `address_id`; NOT_FOUND when it is not theirs (or gone).
+    pub async fn address(&self, user_id: &str, address_id: &str) -> Result<ShippingAddress, Error> {
+        let mut client = self.client.clone();
+        let request = GetAddressRequest { user_id: user_id.to_owned(), address_id: address_id.to_owned() };
+        let response = match tokio::time::timeout(DEADLINE, client.get_address(request)).await {
+            Err(_) => return Err(unavailable("svc-user", "deadline exceeded")),
+            Ok(Err(status)) if status.code() == Code::NotFound => return Err(Error::NotFound("address")),
+            Ok(Err(status)) => return Err(unavailable("svc-user", status.message())),
+            Ok(Ok(response)) => response.into_inner(),
+        };
+        let address = response.address.ok_or_else(|| unavailable("svc-user", "an answer without the address"))?;
+        Ok(ShippingAddress {
+            address_id: address.id,
+            label: address.label,
+            line1: address.line1,
+            line2: address.line2,
+            city: address.city,
+            postal_code: address.postal_code,
+            country: address.country,
+            latitude: address.latitude,
+            longitude: address.longitude,
+        })
+    }
+}
+
+fn unavailable(service: &'static str, why: &str) -> Error {
+    tracing::warn!(service, why, "a peer call failed");
+    Error::Unavailable(service)
+}

@@ -1,0 +1,381 @@
+//! The `orders`, `order_lines` and `order_rejected_lines` tables. An order's status changes
+//! only through [`apply`], a conditional update: of two concurrent moves from one status,
+//! exactly one finds the row still there.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{QueryOrder, QuerySelect, Set, entity::prelude::*, sea_query::Expr};
+
+use crate::domain::{Change, Money, OrderLine, OrderStatus, ShippingAddress, ShortLine};
+
+/// An order.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "orders")]
+pub struct Model {
+    /// UUIDv7: also the newest-first order of lists.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    /// The customer.
+    pub user_id: String,
+    /// `OrderStatus`.
+    pub status: String,
+    /// The client's idempotency key; unique per user (an index), absent if none was sent.
+    pub idempotency_key: Option<String>,
+    /// Sum of the line totals, in minor units.
+    pub total_minor: i64,
+    /// Currency of every amount of the order.
+    pub currency: String,
+    /// The address book entry the shipping address was copied from.
+    pub address_id: String,
+    /// Its label.
+    pub address_label: String,
+    /// Street and number.
+    pub address_line1: String,
+    /// More address.
+    pub address_line2: String,
+    /// City.
+    pub address_city: String,
+    /// Postal code.
+    pub address_postal_code: String,
+    /// Country code.
+    pub address_country: String,
+    /// Latitude.
+    pub address_latitude: Option<f64>,
+    /// Longitude.
+    pub address_longitude: Option<f64>,
+    /// The customer's note.
+    pub note: Option<String>,
+    /// Set on AWAITING_PAYMENT: the sweeper cancels the order after it. A column, so the
+    /// deadline survives restarts.
+    pub payment_deadline: Option<DateTimeUtc>,
+    /// svc-payment's id, once paid.
+    pub payment_id: Option<String>,
+    /// Carrier, once shipped.
+    pub carrier: Option<String>,
+    /// Tracking number, once shipped.
+    pub tracking_number: Option<String>,
+    /// `CancellationSource`, once cancelled.
+    pub cancellation_source: Option<String>,
+    /// Why it was cancelled.
+    pub cancellation_reason: Option<String>,
+    /// When it was placed.
+    pub created_at: DateTimeUtc,
+    /// When it last changed.
+    pub updated_at: DateTimeUtc,
+    /// When it was paid.
+    pub paid_at: Option<DateTimeUtc>,
+    /// When it was shipped.
+    pub shipped_at: Option<DateTimeUtc>,
+    /// When it was delivered.
+    pub delivered_at: Option<DateTimeUtc>,
+    /// When it was cancelled or rejected.
+    pub closed_at: Option<DateTimeUtc>,
+}
+
+/// No navigable relations.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The status, as the domain knows it.
+    pub fn status(&self) -> Result<OrderStatus, DbErr> {
+        OrderStatus::parse(&self.status)
+            .ok_or_else(|| DbErr::Custom(format!("order {} has an unknown status {:?}", self.id, self.status)))
+    }
+
+    /// The total.
+    pub fn total(&self) -> Money {
+        Money::new(self.total_minor, self.currency.clone())
+    }
+}
+
+/// The lines of orders.
+pub mod lines {
+    use sea_orm::entity::prelude::*;
+
+    /// One product of an order, as it was when placed.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "order_lines")]
+    pub struct Model {
+        /// The order.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub order_id: String,
+        /// Its place in the order (the cart's order).
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub position: i32,
+        /// The product.
+        pub product_id: String,
+        /// Its SKU then.
+        pub sku: String,
+        /// Its name then.
+        pub name: String,
+        /// Its unit price then, in the order's currency.
+        pub unit_price_minor: i64,
+        /// Units.
+        pub quantity: i64,
+        /// Unit price × quantity.
+        pub line_total_minor: i64,
+    }
+
+    /// No navigable relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Why orders were rejected.
+pub mod rejected {
+    use sea_orm::entity::prelude::*;
+
+    /// A line inventory could not reserve.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "order_rejected_lines")]
+    pub struct Model {
+        /// The order.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub order_id: String,
+        /// Its place in inventory's answer.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub position: i32,
+        /// The product.
+        pub product_id: String,
+        /// Units asked for.
+        pub requested: i32,
+        /// Units there were.
+        pub available: i32,
+    }
+
+    /// No navigable relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// An order with its lines.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Full {
+    /// The order row.
+    pub order: Model,
+    /// Its lines, in order.
+    pub lines: Vec<lines::Model>,
+    /// Its short lines, if rejected.
+    pub rejected: Vec<rejected::Model>,
+}
+
+/// What a new order is made of.
+#[derive(Debug)]
+pub struct NewOrder<'a> {
+    /// Its id.
+    pub id: &'a str,
+    /// The customer.
+    pub user_id: &'a str,
+    /// The idempotency key, if any.
+    pub idempotency_key: Option<&'a str>,
+    /// The snapshot of the cart.
+    pub lines: &'a [OrderLine],
+    /// Their sum.
+    pub total: &'a Money,
+    /// The snapshot of the address.
+    pub address: &'a ShippingAddress,
+    /// The customer's note.
+    pub note: Option<&'a str>,
+    /// Now.
+    pub now: DateTime<Utc>,
+}
+
+/// Inserts `order` as PENDING with its lines. A second order with the same user and
+/// idempotency key fails on the unique index (`db::is_unique_violation`): that, not a read,
+/// decides which of two concurrent duplicates wins.
+pub async fn insert<C: ConnectionTrait>(db: &C, order: NewOrder<'_>) -> Result<(), DbErr> {
+    let address = order.address;
+    ActiveModel {
+        id: Set(order.id.to_owned()),
+        user_id: Set(order.user_id.to_owned()),
+        status: Set(OrderStatus::Pending.as_str().to_owned()),
+        idempotency_key: Set(order.idempotency_key.map(ToOwned::to_owned)),
+        total_minor: Set(order.total.amount_minor),
+        currency: Set(order.total.currency.clone()),
+        address_id: Set(address.address_id.clone()),
+        address_label: Set(address.label.clone()),
+        address_line1: Set(address.line1.clone()),
+        address_line2: Set(address.line2.clone()),
+        address_city: Set(address.city.clone()),
+        address_postal_code: Set(address.postal_code.clone()),
+        address_country: Set(address.country.clone()),
+        address_latitude: Set(address.latitude),
+        address_longitude: Set(address.longitude),
+        note: Set(order.note.map(ToOwned::to_owned)),
+        payment_deadline: Set(None),
+        payment_id: Set(None),
+        carrier: Set(None),
+        tracking_number: Set(None),
+        cancellation_source: Set(None),
+        cancellation_reason: Set(None),
+        created_at: Set(order.now),
+        updated_at: Set(order.now),
+        paid_at: Set(None),
+        shipped_at: Set(None),
+        delivered_at: Set(None),
+        closed_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    let rows = order.lines.iter().enumerate().map(|(position, line)| lines::ActiveModel {
+        order_id: Set(order.id.to_owned()),
+        position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
+        product_id: Set(line.product_id.clone()),
+        sku: Set(line.sku.clone()),
+        name: Set(line.name.clone()),
+        unit_price_minor: Set(line.unit_price.amount_minor),
+        quantity: Set(i64::from(line.quantity)),
+        line_total_minor: Set(line.line_total.amount_minor),
+    });
+    lines::Entity::insert_many(rows).exec_without_returning(db).await?;
+    Ok(())
+}
+
+/// Order `id`; only if it belongs to `owner` when one is given.
+pub async fn find<C: ConnectionTrait>(db: &C, id: &str, owner: Option<&str>) -> Result<Option<Model>, DbErr> {
+    let mut query = Entity::find_by_id(id.to_owned());
+    if let Some(owner) = owner {
+        query = query.filter(Column::UserId.eq(owner));
+    }
+    query.one(db).await
+}
+
+/// `user_id`'s order placed with `key`.
+pub async fn find_by_key<C: ConnectionTrait>(db: &C, user_id: &str, key: &str) -> Result<Option<Model>, DbErr> {
+    Entity::find().filter(Column::UserId.eq(user_id)).filter(Column::IdempotencyKey.eq(key)).one(db).await
+}
+
+/// `orders` with their lines (and short lines).
+pub async fn with_lines<C: ConnectionTrait>(db: &C, orders: Vec<Model>) -> Result<Vec<Full>, DbErr> {
+    let ids: Vec<String> = orders.iter().map(|o| o.id.clone()).collect();
+    let mut lines: HashMap<String, Vec<lines::Model>> = HashMap::new();
+    for line in lines::Entity::find()
+        .filter(lines::Column::OrderId.is_in(ids.iter().cloned()))
+        .order_by_asc(lines::Column::Position)
+        .all(db)
+        .await?
+    {
+        lines.entry(line.order_id.clone()).or_default().push(line);
+    }
+    let mut rejected: HashMap<String, Vec<rejected::Model>> = HashMap::new();
+    for line in rejected::Entity::find()
+        .filter(rejected::Column::OrderId.is_in(ids))
+        .order_by_asc(rejected::Column::Position)
+        .all(db)
+        .await?
+    {
+        rejected.entry(line.order_id.clone()).or_default().push(line);
+    }
+    Ok(orders
+        .into_iter()
+        .map(|order| Full {
+            lines: lines.remove(&order.id).unwrap_or_default(),
+            rejected: rejected.remove(&order.id).unwrap_or_default(),
+            order,
+        })
+        .collect())
+}
+
+/// Moves order `id` from `from` by `change`, setting what the change carries; whether the
+/// order was still `from` (only one of two racing moves wins).
+pub async fn apply<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    from: OrderStatus,
+    change: &Change,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let mut update = Entity::update_many()
+        .col_expr(Column::Status, Expr::value(change.target().as_str()))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Status.eq(from.as_str()));
+    update = match change {
+        Change::StockReserved { payment_deadline } => {
+            update.col_expr(Column::PaymentDeadline, Expr::value(*payment_deadline))
+        }
+        Change::Rejected { .. } => update.col_expr(Column::ClosedAt, Expr::value(now)),
+        Change::Paid { payment_id } => update
+            .col_expr(Column::PaymentId, Expr::value(payment_id.clone()))
+            .col_expr(Column::PaidAt, Expr::value(now)),
+        Change::Cancelled { source, reason } => update
+            .col_expr(Column::CancellationSource, Expr::value(source.as_str()))
+            .col_expr(Column::CancellationReason, Expr::value(reason.clone()))
+            .col_expr(Column::ClosedAt, Expr::value(now)),
+        Change::Shipped { carrier, tracking_number } => update
+            .col_expr(Column::Carrier, Expr::value(carrier.clone()))
+            .col_expr(Column::TrackingNumber, Expr::value(tracking_number.clone()))
+            .col_expr(Column::ShippedAt, Expr::value(now)),
+        Change::Delivered => update.col_expr(Column::DeliveredAt, Expr::value(now)),
+    };
+    Ok(update.exec(db).await?.rows_affected == 1)
+}
+
+/// Stores why order `id` was rejected.
+pub async fn add_rejected_lines<C: ConnectionTrait>(db: &C, id: &str, short_lines: &[ShortLine]) -> Result<(), DbErr> {
+    if short_lines.is_empty() {
+        return Ok(());
+    }
+    let rows = short_lines.iter().enumerate().map(|(position, line)| rejected::ActiveModel {
+        order_id: Set(id.to_owned()),
+        position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
+        product_id: Set(line.product_id.clone()),
+        requested: Set(line.requested),
+        available: Set(line.available),
+    });
+    rejected::Entity::insert_many(rows).exec_without_returning(db).await?;
+    Ok(())
+}
+
+/// Which orders a list shows.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Only this customer's.
+    pub user_id: Option<String>,
+    /// Only in this status.
+    pub status: Option<OrderStatus>,
+}
+
+/// Up to `limit` orders matching `filter`, newest first, older than order `before` if
+/// given.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    filter: &Filter,
+    before: Option<&str>,
+    limit: u64,
+) -> Result<Vec<Model>, DbErr> {
+    let mut query = Entity::find();
+    if let Some(user_id) = &filter.user_id {
+        query = query.filter(Column::UserId.eq(user_id.as_str()));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(Column::Status.eq(status.as_str()));
+    }
+    if let Some(before) = before {
+        query = query.filter(Column::Id.lt(before));
+    }
+    query.order_by_desc(Column::Id).limit(limit).all(db).await
+}
+
+/// Ids of up to `limit` orders still awaiting a payment whose deadline is before `now`,
+/// the most overdue first.
+pub async fn overdue<C: ConnectionTrait>(db: &C, now: DateTime<Utc>, limit: u64) -> Result<Vec<String>, DbErr> {
+    Ok(Entity::find()
+        .filter(Column::Status.eq(OrderStatus::AwaitingPayment.as_str()))
+        .filter(Column::PaymentDeadline.lt(now))
+        .order_by_asc(Column::PaymentDeadline)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|order| order.id)
+        .collect())
+}

@@ -1,0 +1,436 @@
+//! Plumbing for the svc-order tests: a small shop in-process (svc-user, svc-product,
+//! svc-inventory and svc-order on free ports, one embedded event bus), customers with an
+//! address, products with stock, and shortcuts for what svc-payment would publish.
+//! Assertions stay in the tests.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+pub use mart_platform::test_util::{authed, bad_fields};
+use mart_platform::{
+    auth::KeySet,
+    bus::{EventBus, embedded::EmbeddedBus},
+    config::{Config, Service},
+    test_util::{Collector, TestDb, eventually, listener, publish, wait_until_serving},
+};
+use mart_proto::{
+    common::Money,
+    events::{PaymentFailed, PaymentSucceeded, envelope::Payload},
+    inventory::{GetStockRequest, inventory_service_client::InventoryServiceClient},
+    order::{self as pb, order_service_client::OrderServiceClient},
+    product::{self as catalog, catalog_service_client::CatalogServiceClient},
+    user::{self as users, user_service_client::UserServiceClient},
+};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tonic::{Status, transport::Channel};
+
+/// The password of every test account.
+const PASSWORD: &str = "correct horse battery";
+
+/// A service running in the test: where it listens, how to stop it.
+struct Running<E> {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), E>>>,
+}
+
+impl<E: std::fmt::Debug> Running<E> {
+    async fn start<F>(listener: TcpListener, serve: impl FnOnce(TcpListener, oneshot::Receiver<()>) -> F) -> Self
+    where
+        F: Future<Output = Result<(), E>> + Send + 'static,
+        E: Send + 'static,
+    {
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(serve(listener, stopped));
+        wait_until_serving(addr).await;
+        Self { addr, stop: Some(stop), task: Some(task) }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn channel(&self) -> Channel {
+        Channel::from_shared(self.url()).unwrap().connect_lazy()
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().expect("the service stopped cleanly");
+        }
+    }
+}
+
+impl<E> Drop for Running<E> {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A customer: signed in, with one address.
+#[derive(Clone, Debug)]
+pub struct Customer {
+    pub user_id: String,
+    pub token: String,
+    pub address_id: String,
+}
+
+/// The shop around svc-order.
+pub struct Shop {
+    pub bus: EventBus,
+    /// An admin's access token (signed by svc-user, like every token here).
+    pub admin: String,
+    /// svc-order's configuration, kept for restarts.
+    config: Config,
+    keys: Arc<KeySet>,
+    order: Option<Running<svc_order::StartError>>,
+    inventory: Running<svc_inventory::StartError>,
+    product: Option<Running<svc_product::StartError>>,
+    user: Running<svc_user::StartError>,
+    category_id: String,
+    /// svc-order's database, the one under test (dropped after the services).
+    pub db: TestDb,
+    _peer_dbs: Vec<TestDb>,
+    _log: TestDb,
+}
+
+/// Options for [`Shop::open_with`].
+pub struct Options {
+    /// MART_PAYMENT_TIMEOUT of svc-order.
+    pub payment_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { payment_timeout: Duration::from_secs(30 * 60) }
+    }
+}
+
+impl Shop {
+    /// The shop with svc-order on `db`.
+    pub async fn open(db: TestDb) -> Self {
+        Self::open_with(db, Options::default()).await
+    }
+
+    pub async fn open_with(db: TestDb, options: Options) -> Self {
+        let log = TestDb::sqlite().await;
+        let bus = EventBus::Embedded(EmbeddedBus::open(&log.url, 4).await.unwrap());
+        // The neighbours keep their data in SQLite files; the backend under test is svc-order's.
+        let (user_db, product_db, inventory_db) =
+            (TestDb::sqlite().await, TestDb::sqlite().await, TestDb::sqlite().await);
+
+        let mut config = Config::embedded(Service::User);
+        config.database_url = user_db.url.clone();
+        let user = Running::start(listener().await, |listener, stopped| {
+            svc_user::serve(config, bus.clone(), listener, async move {
+                let _ = stopped.await;
+            })
+        })
+        .await;
+        let keys = Arc::new(KeySet::remote(&user.url()).unwrap());
+
+        let inventory_listener = listener().await;
+        let mut config = Config::embedded(Service::Product);
+        config.database_url = product_db.url.clone();
+        config.peers.inventory = format!("http://{}", inventory_listener.local_addr().unwrap());
+        let product = Running::start(listener().await, |listener, stopped| {
+            svc_product::serve(config, bus.clone(), keys.clone(), listener, async move {
+                let _ = stopped.await;
+            })
+        })
+        .await;
+
+        let mut config = Config::embedded(Service::Inventory);
+        config.database_url = inventory_db.url.clone();
+        let inventory = Running::start(inventory_listener, |listener, stopped| {
+            svc_inventory::serve(config, bus.clone(), keys.clone(), listener, async move {
+                let _ = stopped.await;
+            })
+        })
+        .await;
+
+        let mut config = Config::embedded(Service::Order);
+        config.database_url = db.url.clone();
+        config.peers.user = user.url();
+        config.peers.product = product.url();
+        config.peers.inventory = inventory.url();
+        config.payment.payment_timeout = options.payment_timeout;
+
+        let users_db = mart_platform::db::connect(&user_db.url).await.unwrap();
+        svc_user::create_admin(&users_db, "admin@mart.test", PASSWORD).await.expect("an admin");
+        let admin = login(&user, "admin@mart.test").await;
+
+        let mut shop = Self {
+            bus,
+            admin,
+            config,
+            keys,
+            order: None,
+            inventory,
+            product: Some(product),
+            user,
+            category_id: String::new(),
+            db,
+            _peer_dbs: vec![user_db, product_db, inventory_db],
+            _log: log,
+        };
+        shop.start_order().await;
+        let category = shop
+            .catalog()
+            .create_category(authed(
+                &shop.admin,
+                catalog::CreateCategoryRequest { name: "Tea".into(), description: String::new() },
+            ))
+            .await
+            .unwrap();
+        shop.category_id = category.into_inner().category.unwrap().id;
+        shop
+    }
+
+    async fn start_order(&mut self) {
+        let config = self.config.clone();
+        let (bus, keys) = (self.bus.clone(), self.keys.clone());
+        self.order = Some(
+            Running::start(listener().await, |listener, stopped| {
+                svc_order::serve(config, bus, keys, listener, async move {
+                    let _ = stopped.await;
+                })
+            })
+            .await,
+        );
+    }
+
+    /// Stops svc-order and starts it again on the same database, with `adjust` applied to
+    /// its configuration.
+    pub async fn restart_order(&mut self, adjust: impl FnOnce(&mut Config)) {
+        if let Some(order) = self.order.take() {
+            order.stop().await;
+        }
+        adjust(&mut self.config);
+        self.start_order().await;
+    }
+
+    /// Stops svc-order, leaving the rest of the shop running.
+    pub async fn stop_order(&mut self) {
+        if let Some(order) = self.order.take() {
+            order.stop().await;
+        }
+    }
+
+    /// Stops svc-product: the catalog is gone.
+    pub async fn stop_catalog(&mut self) {
+        if let Some(product) = self.product.take() {
+            product.stop().await;
+        }
+    }
+
+    pub fn orders(&self) -> OrderServiceClient<Channel> {
+        OrderServiceClient::new(self.order.as_ref().expect("svc-order is running").channel())
+    }
+
+    pub fn catalog(&self) -> CatalogServiceClient<Channel> {
+        CatalogServiceClient::new(self.product.as_ref().expect("svc-product is running").channel())
+    }
+
+    fn users(&self) -> UserServiceClient<Channel> {
+        UserServiceClient::new(self.user.channel())
+    }
+
+    /// Registers `email`, signs in and adds an address.
+    pub async fn customer(&self, email: &str) -> Customer {
+        let registered = self
+            .users()
+            .register(users::RegisterRequest {
+                email: email.into(),
+                password: PASSWORD.into(),
+                first_name: "Ada".into(),
+                last_name: "Lovelace".into(),
+                phone: None,
+            })
+            .await
+            .expect("register");
+        let user_id = registered.into_inner().user.unwrap().id;
+        let token = login(&self.user, email).await;
+        let address = self
+            .users()
+            .add_address(authed(
+                &token,
+                users::AddAddressRequest {
+                    label: "Home".into(),
+                    line1: "12 Analytical Row".into(),
+                    city: "London".into(),
+                    postal_code: "N1 9GU".into(),
+                    country: "GB".into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("add address");
+        Customer { user_id, token, address_id: address.into_inner().address.unwrap().id }
+    }
+
+    /// A product at `price` EUR cents with `stock` units; waits until inventory holds them.
+    pub async fn product(&self, sku: &str, price: i64, stock: i32) -> String {
+        let created = self
+            .catalog()
+            .create_product(authed(
+                &self.admin,
+                catalog::CreateProductRequest {
+                    sku: sku.into(),
+                    name: format!("Tea {sku}"),
+                    price: Some(eur(price)),
+                    category_id: self.category_id.clone(),
+                    initial_stock: Some(stock),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("create product");
+        let product_id = created.into_inner().product.unwrap().id;
+        eventually("inventory to stock the product", || async {
+            self.available(&product_id).await.filter(|available| *available == stock)
+        })
+        .await;
+        product_id
+    }
+
+    /// Units of `product_id` available, as inventory says.
+    pub async fn available(&self, product_id: &str) -> Option<i32> {
+        let mut client = InventoryServiceClient::new(self.inventory.channel());
+        let stock = client.get_stock(GetStockRequest { product_id: product_id.into() }).await.ok()?;
+        Some(stock.into_inner().stock?.available)
+    }
+
+    /// Sets the catalog price of `product_id`.
+    pub async fn reprice(&self, product_id: &str, price: i64) {
+        let product = catalog::Product { price: Some(eur(price)), ..Default::default() };
+        self.catalog()
+            .update_product(authed(
+                &self.admin,
+                catalog::UpdateProductRequest {
+                    product_id: product_id.into(),
+                    product: Some(product),
+                    update_mask: Some(prost_types::FieldMask { paths: vec!["price".into()] }),
+                },
+            ))
+            .await
+            .expect("reprice");
+    }
+
+    /// Archives `product_id`.
+    pub async fn archive(&self, product_id: &str) {
+        self.catalog()
+            .delete_product(authed(&self.admin, catalog::DeleteProductRequest { product_id: product_id.into() }))
+            .await
+            .expect("archive");
+    }
+
+    pub async fn add(&self, who: &Customer, product_id: &str, quantity: i32) -> Result<pb::Cart, Status> {
+        let request = pb::AddCartItemRequest { product_id: product_id.into(), quantity };
+        let response = self.orders().add_cart_item(authed(&who.token, request)).await?;
+        Ok(response.into_inner().cart.unwrap())
+    }
+
+    pub async fn cart(&self, who: &Customer) -> pb::Cart {
+        self.orders().get_cart(authed(&who.token, pb::GetCartRequest {})).await.unwrap().into_inner().cart.unwrap()
+    }
+
+    /// PlaceOrder to `who`'s address, with no key.
+    pub async fn place(&self, who: &Customer) -> Result<pb::Order, Status> {
+        self.place_with(who, pb::PlaceOrderRequest { address_id: who.address_id.clone(), ..Default::default() }, None)
+            .await
+    }
+
+    /// PlaceOrder with `request` and, if given, an `idempotency-key` header.
+    pub async fn place_with(
+        &self,
+        who: &Customer,
+        request: pb::PlaceOrderRequest,
+        key: Option<&str>,
+    ) -> Result<pb::Order, Status> {
+        let mut request = authed(&who.token, request);
+        if let Some(key) = key {
+            request.metadata_mut().insert("idempotency-key", key.parse().unwrap());
+        }
+        Ok(self.orders().place_order(request).await?.into_inner().order.unwrap())
+    }
+
+    pub async fn get(&self, token: &str, order_id: &str) -> Result<pb::Order, Status> {
+        let request = pb::GetOrderRequest { order_id: order_id.into() };
+        Ok(self.orders().get_order(authed(token, request)).await?.into_inner().order.unwrap())
+    }
+
+    /// Waits until `who`'s order `order_id` is `status`; the order then.
+    pub async fn wait_for(&self, who: &Customer, order_id: &str, status: pb::OrderStatus) -> pb::Order {
+        eventually(&format!("the order to become {status:?}"), || async {
+            self.get(&who.token, order_id).await.ok().filter(|order| order.status() == status)
+        })
+        .await
+    }
+
+    /// What svc-payment publishes when `order` is paid.
+    pub async fn pay(&self, order: &pb::Order, payment_id: &str) -> mart_proto::events::Envelope {
+        let paid = PaymentSucceeded {
+            payment_id: payment_id.into(),
+            order_id: order.id.clone(),
+            user_id: order.user_id.clone(),
+            amount: order.total.clone(),
+            ..Default::default()
+        };
+        publish(&self.bus, &order.id, Payload::PaymentSucceeded(paid)).await
+    }
+
+    /// What svc-payment publishes when `order`'s payment fails for good.
+    pub async fn fail_payment(&self, order: &pb::Order, reason: &str) {
+        let failed = PaymentFailed {
+            payment_id: "pay-failed".into(),
+            order_id: order.id.clone(),
+            user_id: order.user_id.clone(),
+            amount: order.total.clone(),
+            reason: reason.into(),
+            ..Default::default()
+        };
+        publish(&self.bus, &order.id, Payload::PaymentFailed(failed)).await;
+    }
+
+    /// Collects what svc-order announces from now on.
+    pub async fn announcements(&self) -> Collector {
+        Collector::start(&self.bus, &["mart.order.events"]).await
+    }
+
+    /// The history of order `order_id`, oldest first (the contract has no field for it).
+    pub async fn history(&self, order_id: &str) -> Vec<svc_order::store::history::Model> {
+        let db = mart_platform::db::connect(&self.db.url).await.unwrap();
+        svc_order::store::history::of(&db, order_id).await.unwrap()
+    }
+
+    /// The status of order `order_id` as stored (for when svc-order is down).
+    pub async fn stored_status(&self, order_id: &str) -> String {
+        let db = mart_platform::db::connect(&self.db.url).await.unwrap();
+        svc_order::store::orders::find(&db, order_id, None).await.unwrap().unwrap().status
+    }
+}
+
+async fn login<E: std::fmt::Debug>(user: &Running<E>, email: &str) -> String {
+    let mut client = UserServiceClient::new(user.channel());
+    let request = users::LoginRequest { email: email.into(), password: PASSWORD.into() };
+    client.login(request).await.expect("login").into_inner().access_token
+}
+
+pub fn eur(amount_minor: i64) -> Money {
+    Money { amount_minor, currency: "EUR".into() }
+}
+
+/// The kinds of `events` about `order_id`, in order.
+pub fn kinds(events: &[mart_proto::events::Envelope], order_id: &str) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e.aggregate_id == order_id)
+        .map(|e| e.r#type.trim_start_matches("mart.events.v1.").to_owned())
+        .collect()
+}
