@@ -37,6 +37,8 @@ pub mod limits;
 pub mod openapi;
 pub mod rest;
 pub mod routes;
+#[cfg(feature = "test-util")]
+pub mod test_client;
 pub mod transcode;
 pub mod upstream;
 

@@ -4,11 +4,8 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use bytes::Bytes;
-use edge::{Edge, Settings};
-use http::{HeaderMap, Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+use edge::{Edge, Settings, test_client::HttpClient};
+use http::StatusCode;
 use mart_platform::{
     auth::KeySet,
     bus::{EventBus, embedded::EmbeddedBus},
@@ -25,6 +22,7 @@ pub const PASSWORD: &str = "correct horse battery";
 pub struct Shop {
     /// The edge's address.
     pub addr: SocketAddr,
+    http: HttpClient,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
     _dbs: Vec<TestDb>,
@@ -136,7 +134,7 @@ impl Shop {
         for service in [user_addr, inventory_addr, product_addr] {
             wait_until_serving(service).await;
         }
-        Self { addr, stop, tasks, _dbs: dbs }
+        Self { addr, http: HttpClient { addr }, stop, tasks, _dbs: dbs }
     }
 
     /// Stops everything and waits for it.
@@ -145,37 +143,6 @@ impl Shop {
         while let Some(result) = self.tasks.join_next().await {
             result.expect("a task of the shop panicked");
         }
-    }
-
-    /// `method path` with `headers` and `body`, over HTTP/1.1.
-    pub async fn call(&self, method: &str, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Answer {
-        let mut request = Request::builder().method(Method::from_bytes(method.as_bytes()).unwrap());
-        request = request.uri(format!("http://{}{path}", self.addr));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let request = request.body(Full::new(body.into())).unwrap();
-        let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-        let response = client.request(request).await.expect("the edge answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.expect("a body").to_bytes();
-        let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        Answer { status, headers, body, json }
-    }
-
-    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
-        let bearer = token.map(|t| format!("Bearer {t}"));
-        let headers: Vec<(&str, &str)> = bearer.iter().map(|b| ("authorization", b.as_str())).collect();
-        self.call("GET", path, &headers, Bytes::new()).await
-    }
-
-    /// `method path` with a JSON `body`, as the holder of `token`.
-    pub async fn send(&self, method: &str, path: &str, token: Option<&str>, body: Value) -> Answer {
-        let bearer = token.map(|t| format!("Bearer {t}"));
-        let mut headers = vec![("content-type", "application/json")];
-        headers.extend(bearer.iter().map(|b| ("authorization", b.as_str())));
-        self.call(method, path, &headers, body.to_string()).await
     }
 
     /// Registers `email` and returns an access token for it.
@@ -232,24 +199,10 @@ impl Shop {
     }
 }
 
-/// What came back.
-#[derive(Debug)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-    pub json: Value,
-}
+impl std::ops::Deref for Shop {
+    type Target = HttpClient;
 
-impl Answer {
-    /// The field paths of the error's field violations.
-    pub fn violations(&self) -> Vec<String> {
-        self.json["details"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|detail| detail["fieldViolations"].as_array().into_iter().flatten())
-            .filter_map(|violation| violation["field"].as_str().map(str::to_owned))
-            .collect()
+    fn deref(&self) -> &HttpClient {
+        &self.http
     }
 }

@@ -1,0 +1,171 @@
+//! The `mart` command: `mart up` runs the whole shop in one process; `mart migrate` and
+//! `mart admin create` prepare its databases.
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+
+use clap::{Parser, Subcommand};
+use mart_platform::{
+    config::{Config, ConfigError, Service},
+    server::shutdown_signal,
+    telemetry,
+};
+
+#[derive(Parser)]
+#[command(name = "mart", about = "Online Mart: the whole shop in one command", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run all six services and the edge in this process: SQLite files in the data
+    /// directory, the embedded event bus, manual payments unless Stripe keys are set.
+    Up {
+        /// Where the databases live (MART_DATA_DIR).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Where the edge listens (MART_HTTP_ADDR).
+        #[arg(long)]
+        http_addr: Option<SocketAddr>,
+    },
+    /// Bring every service's database schema up to date and exit.
+    Migrate {
+        /// Where the databases live (MART_DATA_DIR).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Manage administrators.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an administrator account (the first admin comes from here, never the API).
+    Create {
+        /// The admin's email address.
+        #[arg(long)]
+        email: String,
+        /// The admin's password (at least 10 characters).
+        #[arg(long)]
+        password: String,
+        /// Where the databases live (MART_DATA_DIR).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(message)) => {
+            eprintln!("mart: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Run(error)) => {
+            eprintln!("mart: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// How a command failed: the user's input (exit 2) or at run time (exit 1).
+enum Failure {
+    Usage(String),
+    Run(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Failure::Run(error.into())
+    }
+}
+
+/// The environment, with the command line's flags on top. The embedded mode gives every
+/// service its own SQLite file, so a `DATABASE_URL` meant for one service is not used here.
+fn settings(data_dir: Option<PathBuf>, http_addr: Option<SocketAddr>) -> impl Fn(&str) -> Option<String> + Clone {
+    move |name: &str| match name {
+        "MART_DATA_DIR" if data_dir.is_some() => data_dir.as_ref().map(|d| d.display().to_string()),
+        "MART_HTTP_ADDR" if http_addr.is_some() => http_addr.map(|a| a.to_string()),
+        "DATABASE_URL" | "MART_GRPC_ADDR" => None,
+        _ => std::env::var(name).ok(),
+    }
+}
+
+fn config(service: Service, lookup: &impl Fn(&str) -> Option<String>) -> Result<Config, Failure> {
+    Config::from_lookup(service, lookup).map_err(|error: ConfigError| Failure::Usage(error.to_string()))
+}
+
+#[allow(clippy::print_stdout, reason = "the ready line and the hints are the command's output")]
+async fn run(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Up { data_dir, http_addr } => {
+            let lookup = settings(data_dir, http_addr);
+            let base = config(Service::User, &lookup)?;
+            for service in Service::ALL {
+                config(service, &lookup)?;
+            }
+            telemetry::init(&base.telemetry);
+            std::fs::create_dir_all(&base.data_dir).map_err(|e| {
+                Failure::Usage(format!("cannot create the data directory {}: {e}", base.data_dir.display()))
+            })?;
+            let addr = base.edge.http_addr;
+            let http = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                Failure::Usage(format!(
+                    "cannot listen on {addr}: {e} (choose another with --http-addr or MART_HTTP_ADDR)"
+                ))
+            })?;
+            let started = std::time::Instant::now();
+            let config_for = |service| Config::from_lookup(service, &lookup).expect("checked above");
+            let mut shop = mart::shop::Shop::start(config_for, http).await?;
+            shop.ready(Duration::from_secs(30)).await?;
+            let url = format!("http://{}", shop.http_addr);
+            println!("mart: ready on {url} (in {} ms)", started.elapsed().as_millis());
+            println!("mart: API docs at {url}/docs, OpenAPI at {url}/openapi.json, gRPC reflection on the same port");
+            if base.bootstrap_admin.is_none() {
+                println!(
+                    "mart: no admin yet? run `mart admin create --email you@example.com --password '…' --data-dir {}`",
+                    base.data_dir.display()
+                );
+            }
+            tokio::select! {
+                () = shutdown_signal() => {
+                    println!("mart: stopping (finishing requests in flight, flushing events)");
+                    shop.stop().await?;
+                    println!("mart: stopped");
+                    Ok(())
+                }
+                error = shop.failed() => Err(Failure::Run(error.into())),
+            }
+        }
+        Command::Migrate { data_dir } => {
+            let lookup = settings(data_dir, None);
+            let base = config(Service::User, &lookup)?;
+            std::fs::create_dir_all(&base.data_dir)?;
+            svc_user::open(&config(Service::User, &lookup)?).await?;
+            svc_product::open(&config(Service::Product, &lookup)?).await?;
+            svc_inventory::open(&config(Service::Inventory, &lookup)?).await?;
+            svc_order::open(&config(Service::Order, &lookup)?).await?;
+            svc_notify::open(&config(Service::Notify, &lookup)?).await?;
+            svc_payment::open(&config(Service::Payment, &lookup)?).await?;
+            println!("mart: every database in {} is up to date", base.data_dir.display());
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::Create { email, password, data_dir } } => {
+            let lookup = settings(data_dir, None);
+            let config = config(Service::User, &lookup)?;
+            std::fs::create_dir_all(&config.data_dir)?;
+            let db = svc_user::open(&config).await?;
+            let admin = svc_user::create_admin(&db, &email, &password)
+                .await
+                .map_err(|error| Failure::Usage(format!("cannot create the admin: {error}")))?;
+            println!("mart: admin {} created ({})", admin.email, admin.id);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The whole shop in one process: six services on loopback and the edge in front, sharing
+//! one event bus. What `mart up` runs, and what the cross-service stories test against.
+//!
+//! Each service keeps its own database and talks to the others over real gRPC, exactly as
+//! in the distributed mode — only the addresses are ephemeral loopback ports and the bus is
+//! shared in memory rather than reached over the network.
+
+use std::{collections::BTreeMap, future::Future, net::SocketAddr, pin::Pin, sync::Arc, time::Duration};
+
+use mart_platform::{
+    auth::KeySet,
+    bus::{BusError, EventBus},
+    config::{Config, Service},
+};
+use tokio::{net::TcpListener, sync::watch, task::JoinSet};
+
+/// Why the shop could not start, or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ShopError {
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source} ({hint})")]
+    Bind { addr: SocketAddr, hint: &'static str, source: std::io::Error },
+    /// The data directory could not be created.
+    #[error("data directory {0}: {1}")]
+    DataDir(String, std::io::Error),
+    /// The event bus could not be opened.
+    #[error("event bus: {0}")]
+    Bus(#[from] BusError),
+    /// A service failed to start or stopped with an error.
+    #[error("{service}: {message}")]
+    Service { service: String, message: String },
+    /// A service did not become ready in time.
+    #[error("{0} did not become ready in time")]
+    NotReady(String),
+}
+
+/// A running shop.
+pub struct Shop {
+    /// Where the edge listens.
+    pub http_addr: SocketAddr,
+    /// Where each service listens.
+    pub services: BTreeMap<&'static str, SocketAddr>,
+    /// The bus every service shares (tests watch it).
+    pub bus: EventBus,
+    edge_stop: watch::Sender<bool>,
+    services_stop: watch::Sender<bool>,
+    edge: JoinSet<Result<(), ShopError>>,
+    tasks: JoinSet<Result<(), ShopError>>,
+}
+
+type Served = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+
+impl Shop {
+    /// Starts every service with the configuration `config_for` gives it (its database, the
+    /// payment and mail settings…), on ephemeral loopback ports, and the edge on `http`.
+    /// The bus comes from the user service's configuration and is shared by all.
+    pub async fn start(config_for: impl Fn(Service) -> Config, http: TcpListener) -> Result<Self, ShopError> {
+        let http_addr = http.local_addr().map_err(|source| ShopError::Bind {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            hint: "the edge's listener",
+            source,
+        })?;
+        let mut listeners = BTreeMap::new();
+        let mut addresses = BTreeMap::new();
+        for service in Service::ALL {
+            let any = SocketAddr::from(([127, 0, 0, 1], 0));
+            let listener = TcpListener::bind(any).await.map_err(|source| ShopError::Bind {
+                addr: any,
+                hint: "an internal port on loopback",
+                source,
+            })?;
+            addresses.insert(service.name(), listener.local_addr().expect("a bound listener has an address"));
+            listeners.insert(service.name(), listener);
+        }
+        let url = |name: &str| format!("http://{}", addresses[name]);
+        let configured = |service: Service| {
+            let mut config = config_for(service);
+            config.grpc_addr = addresses[service.name()];
+            config.peers.user = url("user");
+            config.peers.product = url("product");
+            config.peers.order = url("order");
+            config.peers.inventory = url("inventory");
+            config.peers.notify = url("notify");
+            config.peers.payment = url("payment");
+            config
+        };
+
+        let edge_config = configured(Service::User);
+        if let Some(parent) = edge_config
+            .events
+            .log_url
+            .strip_prefix("sqlite://")
+            .and_then(|p| std::path::Path::new(p.split('?').next().unwrap_or(p)).parent().map(|d| d.to_owned()))
+        {
+            std::fs::create_dir_all(&parent).map_err(|e| ShopError::DataDir(parent.display().to_string(), e))?;
+        }
+        let bus = EventBus::connect(&edge_config.events).await?;
+        let keys = || KeySet::remote(&url("user")).map(Arc::new).map_err(|e| e.to_string());
+
+        let (services_stop, _) = watch::channel(false);
+        let (edge_stop, _) = watch::channel(false);
+        let signal = |stop: &watch::Sender<bool>| {
+            let mut rx = stop.subscribe();
+            async move {
+                let _ = rx.wait_for(|stopped| *stopped).await;
+            }
+        };
+        let mut take = |name: &str| listeners.remove(name).expect("one listener per service");
+
+        // Every service's `serve`, each with the same arguments: its config, the shared bus,
+        // the token keys from svc-user (which keeps its own), its listener, its stop signal.
+        let mut tasks = JoinSet::new();
+        for service in Service::ALL {
+            let (config, bus, listener, stop) =
+                (configured(service), bus.clone(), take(service.name()), signal(&services_stop));
+            let keys = match service {
+                Service::User => None,
+                _ => Some(keys().map_err(|message| failure(service.name(), message))?),
+            };
+            let served: Served = match (service, keys) {
+                (Service::User, _) => Box::pin(async move { text(svc_user::serve(config, bus, listener, stop).await) }),
+                (Service::Product, Some(keys)) => {
+                    Box::pin(async move { text(svc_product::serve(config, bus, keys, listener, stop).await) })
+                }
+                (Service::Inventory, Some(keys)) => {
+                    Box::pin(async move { text(svc_inventory::serve(config, bus, keys, listener, stop).await) })
+                }
+                (Service::Order, Some(keys)) => {
+                    Box::pin(async move { text(svc_order::serve(config, bus, keys, listener, stop).await) })
+                }
+                (Service::Notify, Some(keys)) => {
+                    Box::pin(async move { text(svc_notify::serve(config, bus, keys, listener, stop).await) })
+                }
+                (Service::Payment, Some(keys)) => {
+                    Box::pin(async move { text(svc_payment::serve(config, bus, keys, listener, stop).await) })
+                }
+                (_, None) => unreachable!("every service but svc-user was given keys above"),
+            };
+            let name = service.name();
+            tasks.spawn(async move { served.await.map_err(|message| failure(name, message)) });
+        }
+
+        let edge_keys = keys().map_err(|message| failure("edge", message))?;
+        let edge = edge::Edge::new(&edge_config, edge::Settings::from_config(&edge_config), edge_keys)
+            .map_err(|e| failure("edge", e.to_string()))?;
+        let mut edge_task = JoinSet::new();
+        let stop = signal(&edge_stop);
+        edge_task.spawn(async move { edge::serve(edge, http, stop).await.map_err(|e| failure("edge", e.to_string())) });
+
+        Ok(Self { http_addr, services: addresses, bus, edge_stop, services_stop, edge: edge_task, tasks })
+    }
+
+    /// Waits until every service answers its gRPC health check with SERVING — when the edge's
+    /// `/readyz` would answer 200 — or a service fails, or `timeout` passes.
+    pub async fn ready(&mut self, timeout: Duration) -> Result<(), ShopError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        for (name, addr) in &self.services {
+            loop {
+                if let Some(result) = self.tasks.try_join_next() {
+                    return Err(flatten(result)
+                        .err()
+                        .unwrap_or(failure("shop", "a service stopped while starting".to_owned())));
+                }
+                if serving(*addr).await {
+                    break;
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(ShopError::NotReady(format!("svc-{name}")));
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves when any part of the shop stops on its own (an error, since nothing asked it
+    /// to), with what it said.
+    pub async fn failed(&mut self) -> ShopError {
+        let result = tokio::select! {
+            Some(result) = self.tasks.join_next() => result,
+            Some(result) = self.edge.join_next() => result,
+        };
+        flatten(result).err().unwrap_or_else(|| failure("shop", "a part stopped".to_owned()))
+    }
+
+    /// Stops the shop in order: the edge stops taking requests and finishes those in
+    /// flight, then every service drains, finishes its event in hand and flushes its
+    /// outbox. Returns the first error any part reported.
+    pub async fn stop(mut self) -> Result<(), ShopError> {
+        let _ = self.edge_stop.send(true);
+        let mut first_error = None;
+        while let Some(result) = self.edge.join_next().await {
+            if let Err(error) = flatten(result) {
+                first_error.get_or_insert(error);
+            }
+        }
+        let _ = self.services_stop.send(true);
+        while let Some(result) = self.tasks.join_next().await {
+            if let Err(error) = flatten(result) {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+fn failure(service: &str, message: String) -> ShopError {
+    let service = if service == "edge" { "edge".to_owned() } else { format!("svc-{service}") };
+    ShopError::Service { service, message }
+}
+
+fn text<E: std::fmt::Display>(result: Result<(), E>) -> Result<(), String> {
+    result.map_err(|error| error.to_string())
+}
+
+fn flatten(result: Result<Result<(), ShopError>, tokio::task::JoinError>) -> Result<(), ShopError> {
+    match result {
+        Ok(inner) => inner,
+        Err(error) => Err(failure("shop", format!("a task panicked: {error}"))),
+    }
+}
+
+/// Whether the gRPC server at `addr` reports SERVING.
+async fn serving(addr: SocketAddr) -> bool {
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+    let Ok(endpoint) = tonic::transport::Endpoint::from_shared(format!("http://{addr}")) else { return false };
+    let Ok(channel) = endpoint.connect_timeout(Duration::from_millis(200)).connect().await else { return false };
+    matches!(
+        HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }).await,
+        Ok(response) if response.get_ref().status == ServingStatus::Serving as i32
+    )
+}

@@ -1,0 +1,6 @@
+//! The shop's stories end to end: every service and the edge in one process (what `mart up`
+//! runs), driven through the edge's REST API the way a shop front would, with a real SMTP
+//! listener and, for card payments, the Stripe stand-in.
+
+mod checkout;
+mod support;
