@@ -494,7 +494,8 @@ impl Config {
         };
 
         let telemetry = TelemetryConfig {
-            log_filter: var("RUST_LOG").unwrap_or_else(|| "info".to_owned()),
+            // Migrations and SQL statements are worth seeing only when asked for.
+            log_filter: var("RUST_LOG").unwrap_or_else(|| "info,sea_orm_migration=warn,sqlx=warn".to_owned()),
             log_format: parse_or("MART_LOG_FORMAT", var("MART_LOG_FORMAT"), LogFormat::Text, |v| match v {
                 "text" => Ok(LogFormat::Text),
                 "json" => Ok(LogFormat::Json),
