@@ -3,7 +3,8 @@
 //!
 //! Each service keeps its own database and talks to the others over real gRPC, exactly as
 //! in the distributed mode — only the addresses are ephemeral loopback ports and the bus is
-//! shared in memory rather than reached over the network.
+//! one handle shared by all (the embedded log by default, or a bus the caller opened, such
+//! as Kafka). One service can be stopped and started again while the rest keep running.
 
 use std::{collections::BTreeMap, future::Future, net::SocketAddr, pin::Pin, sync::Arc, time::Duration};
 
@@ -12,7 +13,11 @@ use mart_platform::{
     bus::{BusError, EventBus},
     config::{Config, Service},
 };
-use tokio::{net::TcpListener, sync::watch, task::JoinSet};
+use tokio::{
+    net::TcpListener,
+    sync::watch,
+    task::{self, JoinSet},
+};
 
 /// Why the shop could not start, or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -42,8 +47,11 @@ pub struct Shop {
     pub services: BTreeMap<&'static str, SocketAddr>,
     /// The bus every service shares (tests watch it).
     pub bus: EventBus,
+    /// Each service's configuration, addresses filled in: what it is started with again.
+    configs: BTreeMap<&'static str, Config>,
+    /// Each running service's stop signal and task, so one can be stopped alone.
+    running: BTreeMap<&'static str, (watch::Sender<bool>, task::Id)>,
     edge_stop: watch::Sender<bool>,
-    services_stop: watch::Sender<bool>,
     edge: JoinSet<Result<(), ShopError>>,
     tasks: JoinSet<Result<(), ShopError>>,
 }
@@ -55,6 +63,25 @@ impl Shop {
     /// payment and mail settings…), on ephemeral loopback ports, and the edge on `http`.
     /// The bus comes from the user service's configuration and is shared by all.
     pub async fn start(config_for: impl Fn(Service) -> Config, http: TcpListener) -> Result<Self, ShopError> {
+        let events = config_for(Service::User).events;
+        if let Some(parent) = events
+            .log_url
+            .strip_prefix("sqlite://")
+            .and_then(|p| std::path::Path::new(p.split('?').next().unwrap_or(p)).parent().map(|d| d.to_owned()))
+        {
+            std::fs::create_dir_all(&parent).map_err(|e| ShopError::DataDir(parent.display().to_string(), e))?;
+        }
+        let bus = EventBus::connect(&events).await?;
+        Self::start_on(bus, config_for, http).await
+    }
+
+    /// [`Shop::start`] on a bus opened by the caller (a Kafka cluster of its choosing, say)
+    /// instead of the one the configuration names.
+    pub async fn start_on(
+        bus: EventBus,
+        config_for: impl Fn(Service) -> Config,
+        http: TcpListener,
+    ) -> Result<Self, ShopError> {
         let http_addr = http.local_addr().map_err(|source| ShopError::Bind {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             hint: "the edge's listener",
@@ -85,69 +112,100 @@ impl Shop {
             config
         };
 
-        let edge_config = configured(Service::User);
-        if let Some(parent) = edge_config
-            .events
-            .log_url
-            .strip_prefix("sqlite://")
-            .and_then(|p| std::path::Path::new(p.split('?').next().unwrap_or(p)).parent().map(|d| d.to_owned()))
-        {
-            std::fs::create_dir_all(&parent).map_err(|e| ShopError::DataDir(parent.display().to_string(), e))?;
-        }
-        let bus = EventBus::connect(&edge_config.events).await?;
-        let keys = || KeySet::remote(&url("user")).map(Arc::new).map_err(|e| e.to_string());
-
-        let (services_stop, _) = watch::channel(false);
+        let configs: BTreeMap<_, _> = Service::ALL.into_iter().map(|s| (s.name(), configured(s))).collect();
+        let edge_config = configs["user"].clone();
         let (edge_stop, _) = watch::channel(false);
-        let signal = |stop: &watch::Sender<bool>| {
-            let mut rx = stop.subscribe();
-            async move {
-                let _ = rx.wait_for(|stopped| *stopped).await;
-            }
+        let mut shop = Self {
+            http_addr,
+            services: addresses,
+            bus,
+            configs,
+            running: BTreeMap::new(),
+            edge_stop,
+            edge: JoinSet::new(),
+            tasks: JoinSet::new(),
         };
-        let mut take = |name: &str| listeners.remove(name).expect("one listener per service");
-
-        // Every service's `serve`, each with the same arguments: its config, the shared bus,
-        // the token keys from svc-user (which keeps its own), its listener, its stop signal.
-        let mut tasks = JoinSet::new();
         for service in Service::ALL {
-            let (config, bus, listener, stop) =
-                (configured(service), bus.clone(), take(service.name()), signal(&services_stop));
-            let keys = match service {
-                Service::User => None,
-                _ => Some(keys().map_err(|message| failure(service.name(), message))?),
-            };
-            let served: Served = match (service, keys) {
-                (Service::User, _) => Box::pin(async move { text(svc_user::serve(config, bus, listener, stop).await) }),
-                (Service::Product, Some(keys)) => {
-                    Box::pin(async move { text(svc_product::serve(config, bus, keys, listener, stop).await) })
-                }
-                (Service::Inventory, Some(keys)) => {
-                    Box::pin(async move { text(svc_inventory::serve(config, bus, keys, listener, stop).await) })
-                }
-                (Service::Order, Some(keys)) => {
-                    Box::pin(async move { text(svc_order::serve(config, bus, keys, listener, stop).await) })
-                }
-                (Service::Notify, Some(keys)) => {
-                    Box::pin(async move { text(svc_notify::serve(config, bus, keys, listener, stop).await) })
-                }
-                (Service::Payment, Some(keys)) => {
-                    Box::pin(async move { text(svc_payment::serve(config, bus, keys, listener, stop).await) })
-                }
-                (_, None) => unreachable!("every service but svc-user was given keys above"),
-            };
-            let name = service.name();
-            tasks.spawn(async move { served.await.map_err(|message| failure(name, message)) });
+            let listener = listeners.remove(service.name()).expect("one listener per service");
+            shop.spawn(service, listener)?;
         }
 
-        let edge_keys = keys().map_err(|message| failure("edge", message))?;
+        let edge_keys = keys(&edge_config).map_err(|message| failure("edge", message))?;
         let edge = edge::Edge::new(&edge_config, edge::Settings::from_config(&edge_config), edge_keys)
             .map_err(|e| failure("edge", e.to_string()))?;
-        let mut edge_task = JoinSet::new();
-        let stop = signal(&edge_stop);
-        edge_task.spawn(async move { edge::serve(edge, http, stop).await.map_err(|e| failure("edge", e.to_string())) });
+        let stop = signal(&shop.edge_stop);
+        shop.edge.spawn(async move { edge::serve(edge, http, stop).await.map_err(|e| failure("edge", e.to_string())) });
+        Ok(shop)
+    }
 
-        Ok(Self { http_addr, services: addresses, bus, edge_stop, services_stop, edge: edge_task, tasks })
+    /// Stops one service the way SIGTERM stops it alone (it finishes the requests and the
+    /// event in hand and flushes its outbox) while the rest of the shop keeps running and
+    /// publishing: an outage or a deploy of that service. Fails when it stopped with an
+    /// error, or when another part of the shop stopped on its own meanwhile.
+    pub async fn stop_service(&mut self, service: Service) -> Result<(), ShopError> {
+        let Some((stop, id)) = self.running.remove(service.name()) else {
+            return Err(failure(service.name(), "is not running".to_owned()));
+        };
+        let _ = stop.send(true);
+        let result = self.tasks.join_next_with_id().await.expect("the service's task is in the set");
+        let ended = match &result {
+            Ok((ended, _)) => *ended,
+            Err(error) => error.id(),
+        };
+        let result = flatten(result.map(|(_, result)| result));
+        if ended == id {
+            return result;
+        }
+        // Another part ended first, on its own: that is the failure to report.
+        Err(result.err().unwrap_or_else(|| failure("shop", "a part stopped".to_owned())))
+    }
+
+    /// Starts a service [`Shop::stop_service`] stopped, on the same address, database and
+    /// bus; it picks up the events it missed where its consumers left off.
+    /// [`Shop::ready`] tells when it serves again.
+    pub async fn start_service(&mut self, service: Service) -> Result<(), ShopError> {
+        let addr = self.services[service.name()];
+        let listener = TcpListener::bind(addr).await.map_err(|source| ShopError::Bind {
+            addr,
+            hint: "the port the service had before; something else took it",
+            source,
+        })?;
+        self.spawn(service, listener)
+    }
+
+    /// Runs `service` on `listener` with its configuration, the shared bus, the token keys
+    /// from svc-user (which keeps its own) and a stop signal of its own.
+    fn spawn(&mut self, service: Service, listener: TcpListener) -> Result<(), ShopError> {
+        let name = service.name();
+        let config = self.configs[name].clone();
+        let keys = match service {
+            Service::User => None,
+            _ => Some(keys(&config).map_err(|message| failure(name, message))?),
+        };
+        let (stop_sender, _) = watch::channel(false);
+        let (bus, stop) = (self.bus.clone(), signal(&stop_sender));
+        let served: Served = match (service, keys) {
+            (Service::User, _) => Box::pin(async move { text(svc_user::serve(config, bus, listener, stop).await) }),
+            (Service::Product, Some(keys)) => {
+                Box::pin(async move { text(svc_product::serve(config, bus, keys, listener, stop).await) })
+            }
+            (Service::Inventory, Some(keys)) => {
+                Box::pin(async move { text(svc_inventory::serve(config, bus, keys, listener, stop).await) })
+            }
+            (Service::Order, Some(keys)) => {
+                Box::pin(async move { text(svc_order::serve(config, bus, keys, listener, stop).await) })
+            }
+            (Service::Notify, Some(keys)) => {
+                Box::pin(async move { text(svc_notify::serve(config, bus, keys, listener, stop).await) })
+            }
+            (Service::Payment, Some(keys)) => {
+                Box::pin(async move { text(svc_payment::serve(config, bus, keys, listener, stop).await) })
+            }
+            (_, None) => unreachable!("every service but svc-user was given keys above"),
+        };
+        let task = self.tasks.spawn(async move { served.await.map_err(|message| failure(name, message)) });
+        self.running.insert(name, (stop_sender, task.id()));
+        Ok(())
     }
 
     /// Waits until every service answers its gRPC health check with SERVING — when the edge's
@@ -194,13 +252,28 @@ impl Shop {
                 first_error.get_or_insert(error);
             }
         }
-        let _ = self.services_stop.send(true);
+        for (stop, _) in self.running.values() {
+            let _ = stop.send(true);
+        }
         while let Some(result) = self.tasks.join_next().await {
             if let Err(error) = flatten(result) {
                 first_error.get_or_insert(error);
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// The token keys svc-user publishes, as the service configured with `config` reaches it.
+fn keys(config: &Config) -> Result<Arc<KeySet>, String> {
+    KeySet::remote(&config.peers.user).map(Arc::new).map_err(|e| e.to_string())
+}
+
+/// Resolves when `stop` turns true.
+fn signal(stop: &watch::Sender<bool>) -> impl Future<Output = ()> + Send + 'static {
+    let mut rx = stop.subscribe();
+    async move {
+        let _ = rx.wait_for(|stopped| *stopped).await;
     }
 }
 

@@ -5,6 +5,7 @@
 //! - [`db`]: connecting to PostgreSQL or SQLite and running migrations;
 //! - [`events`] and [`outbox`]: domain events written in the same transaction as the change;
 //! - [`auth`]: access tokens, the caller's identity, and the per-RPC access check;
+//! - [`binary`]: the `main` of a service binary (`serve` or `migrate`);
 //! - [`server`]: the gRPC server with health, reflection, tracing and graceful shutdown;
 //! - [`tasks`]: a service's background loops (relay, consumers) and their shutdown order;
 //! - [`wire`]: conversions to the shared wire types;
@@ -13,6 +14,7 @@
 //! - `test_util` (feature `test-util`): fresh databases and listeners for tests.
 
 pub mod auth;
+pub mod binary;
 pub mod bus;
 pub mod config;
 pub mod db;

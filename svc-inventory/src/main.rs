@@ -1,38 +1,14 @@
 //! The svc-inventory binary: serve (the default), or bring the schema up to date.
 
-use clap::{Parser, Subcommand};
-use mart_platform::{auth::KeySet, bus::EventBus, config, server::shutdown_signal, telemetry};
-
-#[derive(Parser)]
-#[command(about = "Online Mart stock service")]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Serve InventoryService on MART_GRPC_ADDR and react to events (the default).
-    Serve,
-    /// Bring the database schema up to date and exit.
-    Migrate,
-}
+use mart_platform::{binary, config::Service};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    let config = config::load_or_exit(config::Service::Inventory);
-    telemetry::init(&config.telemetry);
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            let bus = EventBus::connect(&config.events).await?;
-            let keys = std::sync::Arc::new(KeySet::remote(&config.peers.user)?);
-            let listener = tokio::net::TcpListener::bind(config.grpc_addr).await?;
-            svc_inventory::serve(config, bus, keys, listener, shutdown_signal()).await?;
-        }
-        Command::Migrate => {
-            svc_inventory::open(&config).await?;
-        }
-    }
-    Ok(())
+    binary::run(
+        Service::Inventory,
+        "Online Mart stock service: levels, the ledger, reservations",
+        svc_inventory::serve,
+        |config| async move { svc_inventory::open(&config).await.map(drop) },
+    )
+    .await
 }

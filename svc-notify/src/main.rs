@@ -1,38 +1,14 @@
 //! The svc-notify binary: serve (the default), or bring the schema up to date.
 
-use clap::{Parser, Subcommand};
-use mart_platform::{auth::KeySet, bus::EventBus, config, server::shutdown_signal, telemetry};
-
-#[derive(Parser)]
-#[command(about = "Online Mart notification service")]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Serve NotificationService on MART_GRPC_ADDR, react to events and send mail (the default).
-    Serve,
-    /// Bring the database schema up to date and exit.
-    Migrate,
-}
+use mart_platform::{binary, config::Service};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    let config = config::load_or_exit(config::Service::Notify);
-    telemetry::init(&config.telemetry);
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            let bus = EventBus::connect(&config.events).await?;
-            let keys = std::sync::Arc::new(KeySet::remote(&config.peers.user)?);
-            let listener = tokio::net::TcpListener::bind(config.grpc_addr).await?;
-            svc_notify::serve(config, bus, keys, listener, shutdown_signal()).await?;
-        }
-        Command::Migrate => {
-            svc_notify::open(&config).await?;
-        }
-    }
-    Ok(())
+    binary::run(
+        Service::Notify,
+        "Online Mart notification service: inbox, email, SMS",
+        svc_notify::serve,
+        |config| async move { svc_notify::open(&config).await.map(drop) },
+    )
+    .await
 }

@@ -1,38 +1,11 @@
 //! The svc-payment binary: serve (the default), or bring the schema up to date.
 
-use clap::{Parser, Subcommand};
-use mart_platform::{auth::KeySet, bus::EventBus, config, server::shutdown_signal, telemetry};
-
-#[derive(Parser)]
-#[command(about = "Online Mart payment service")]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Serve PaymentService on MART_GRPC_ADDR and react to order events (the default).
-    Serve,
-    /// Bring the database schema up to date and exit.
-    Migrate,
-}
+use mart_platform::{binary, config::Service};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    let config = config::load_or_exit(config::Service::Payment);
-    telemetry::init(&config.telemetry);
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            let bus = EventBus::connect(&config.events).await?;
-            let keys = std::sync::Arc::new(KeySet::remote(&config.peers.user)?);
-            let listener = tokio::net::TcpListener::bind(config.grpc_addr).await?;
-            svc_payment::serve(config, bus, keys, listener, shutdown_signal()).await?;
-        }
-        Command::Migrate => {
-            svc_payment::open(&config).await?;
-        }
-    }
-    Ok(())
+    binary::run(Service::Payment, "Online Mart payment service", svc_payment::serve, |config| async move {
+        svc_payment::open(&config).await.map(drop)
+    })
+    .await
 }

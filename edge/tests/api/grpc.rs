@@ -79,6 +79,35 @@ async fn grpc_clients_call_through_the_edge_and_reflection_lists_the_contract() 
     shop.stop().await;
 }
 
+#[tokio::test]
+async fn a_grpc_web_client_calls_through_the_edge() {
+    let shop = Shop::start(settings()).await;
+    let admin = shop.admin().await;
+    let product = shop.product(&admin, "WEBCLIENT-1", 420, 3).await;
+
+    // tonic-web's own client: grpc-web over HTTP/1.1, as a browser library sends it.
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let web = tower::ServiceBuilder::new().layer(tonic_web::GrpcWebClientLayer::new()).service(http);
+    let mut catalog = CatalogServiceClient::with_origin(web, format!("http://{}", shop.addr).parse().unwrap());
+    let fetched = catalog
+        .get_product(pb::GetProductRequest { product_id: product["id"].as_str().unwrap().to_owned() })
+        .await
+        .expect("GetProduct over grpc-web")
+        .into_inner();
+    assert_eq!(fetched.product.unwrap().sku, "WEBCLIENT-1");
+    let refused = catalog
+        .create_category(pb::CreateCategoryRequest { name: "Nope".into(), description: String::new() })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    let created = catalog
+        .create_category(authed(&admin, pb::CreateCategoryRequest { name: "Web".into(), description: String::new() }))
+        .await
+        .expect("an admin call over grpc-web");
+    assert_eq!(created.into_inner().category.unwrap().name, "Web");
+    shop.stop().await;
+}
+
 /// One grpc-web frame: flag, big-endian length, payload.
 fn frame(flag: u8, payload: &[u8]) -> Bytes {
     let mut out = BytesMut::with_capacity(5 + payload.len());

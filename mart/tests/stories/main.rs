@@ -2,5 +2,9 @@
 //! runs), driven through the edge's REST API the way a shop front would, with a real SMTP
 //! listener and, for card payments, the Stripe stand-in.
 
+mod access;
 mod checkout;
+mod failures;
+mod kafka;
+mod recovery;
 mod support;

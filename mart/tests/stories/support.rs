@@ -1,16 +1,22 @@
 //! Plumbing for the whole-shop stories: the shop on a temporary data directory with a real
-//! SMTP sink, and the steps every story starts with. Assertions stay in the stories.
+//! SMTP sink, on the embedded bus or on a Kafka mock cluster, stopped and started again on
+//! the same data, and the steps every story starts with. Assertions stay in the stories.
 
 use std::time::Duration;
 
-use edge::test_client::HttpClient;
+use edge::test_client::{Answer, HttpClient};
 use http::StatusCode;
 use mart::shop::Shop;
 use mart_platform::{
-    config::{BootstrapAdmin, Config, PaymentProviderKind, Service},
+    bus::{
+        EventBus, headers,
+        kafka::{KafkaBus, KafkaSettings, MockKafka, TopicCreation},
+    },
+    config::{BootstrapAdmin, Config, EventBusKind, PaymentProviderKind, Service},
     test_util::{eventually, listener, smtp::SmtpSink},
 };
 use serde_json::{Value, json};
+use svc_payment::stripe_fake::{FakeStripe, Webhook};
 
 pub const ADMIN_EMAIL: &str = "admin@shop.example";
 pub const PASSWORD: &str = "correct horse battery";
@@ -20,48 +26,134 @@ pub struct TestShop {
     pub shop: Shop,
     pub http: HttpClient,
     pub smtp: SmtpSink,
-    _dir: tempfile::TempDir,
+    /// How it was started, to start it again the same way.
+    settings: Settings,
+    /// The Kafka cluster of [`Bus::Kafka`]; it outlives a restart of the shop.
+    kafka: Option<MockKafka>,
+    /// The databases and the embedded event log; they outlive a restart of the shop.
+    dir: tempfile::TempDir,
+}
+
+/// How a story's shop is set up.
+#[derive(Clone)]
+pub struct Settings {
+    pub payments: Payments,
+    /// `MART_PAYMENT_TIMEOUT`, when the story needs its own.
+    pub payment_timeout: Option<Duration>,
+    pub bus: Bus,
+}
+
+impl Settings {
+    /// The embedded bus, the default payment timeout and `payments`.
+    pub fn new(payments: Payments) -> Self {
+        Self { payments, payment_timeout: None, bus: Bus::Embedded }
+    }
 }
 
 /// How the payments are taken.
+#[derive(Clone)]
 pub enum Payments {
     Manual,
     Stripe { base_url: String, secret_key: String, webhook_secret: String },
 }
 
+impl Payments {
+    /// Card payments through `stripe`.
+    pub fn stripe(stripe: &FakeStripe) -> Self {
+        Payments::Stripe {
+            base_url: stripe.base_url(),
+            secret_key: stripe.secret_key(),
+            webhook_secret: stripe.webhook_secret(),
+        }
+    }
+}
+
+/// Which event bus the services share.
+#[derive(Clone, Copy)]
+pub enum Bus {
+    /// The durable log in a SQLite file of the data directory, as `mart up` runs.
+    Embedded,
+    /// Kafka: librdkafka's mock cluster, started for the story.
+    Kafka,
+}
+
 impl TestShop {
     pub async fn start(payments: Payments) -> Self {
+        Self::start_with(Settings::new(payments)).await
+    }
+
+    pub async fn start_with(settings: Settings) -> Self {
+        let kafka = match settings.bus {
+            Bus::Embedded => None,
+            Bus::Kafka => Some(MockKafka::start(1).await.expect("the kafka mock cluster starts")),
+        };
         let dir = tempfile::tempdir().unwrap();
-        let smtp = SmtpSink::start().await;
+        Self::open(settings, kafka, dir, SmtpSink::start().await).await
+    }
+
+    /// Stops the shop the way SIGTERM does and starts it again on the same databases, event
+    /// log or cluster, and mail sink: a deploy, or a crash and restart, seen from outside.
+    /// Tokens stay valid (svc-user keeps its keys); the edge gets a new port.
+    pub async fn restart(self) -> Self {
+        let Self { shop, smtp, settings, kafka, dir, .. } = self;
+        shop.stop().await.expect("the shop stops cleanly");
+        Self::open(settings, kafka, dir, smtp).await
+    }
+
+    async fn open(settings: Settings, kafka: Option<MockKafka>, dir: tempfile::TempDir, smtp: SmtpSink) -> Self {
         let data_dir = dir.path().to_owned();
         let smtp_url = smtp.url();
+        let brokers = kafka.as_ref().map(|k| k.bootstrap_servers().to_owned());
+        let configured = settings.clone();
         let config_for = move |service: Service| {
             let mut config = Config::embedded(service);
             config.data_dir = data_dir.clone();
             config.database_url = mart_platform::config::sqlite_url(&data_dir, service);
             config.events.log_url = format!("sqlite://{}?mode=rwc", data_dir.join("events.db").display());
+            if let Some(brokers) = &brokers {
+                config.events.bus = EventBusKind::Kafka;
+                config.events.kafka_brokers = brokers.clone();
+            }
             config.bootstrap_admin =
                 Some(BootstrapAdmin { email: ADMIN_EMAIL.to_owned(), password: PASSWORD.to_owned() });
             config.mail.smtp_url = Some(smtp_url.clone());
             config.edge.rate_per_ip = 0;
             config.edge.rate_per_user = 0;
-            if let Payments::Stripe { base_url, secret_key, webhook_secret } = &payments {
+            if let Payments::Stripe { base_url, secret_key, webhook_secret } = &configured.payments {
                 config.payment.provider = PaymentProviderKind::Stripe;
                 config.payment.stripe_api_base = Some(base_url.clone());
                 config.payment.stripe_secret_key = Some(secret_key.clone());
                 config.payment.stripe_webhook_secret = Some(webhook_secret.clone());
             }
+            if let Some(timeout) = configured.payment_timeout {
+                config.payment.payment_timeout = timeout;
+            }
             config
         };
         let http = listener().await;
-        let mut shop = Shop::start(config_for, http).await.expect("the shop starts");
+        let mut shop = match &kafka {
+            None => Shop::start(config_for, http).await,
+            Some(kafka) => Shop::start_on(kafka_bus(kafka).await, config_for, http).await,
+        }
+        .expect("the shop starts");
         shop.ready(Duration::from_secs(30)).await.expect("the shop gets ready");
         let http = HttpClient { addr: shop.http_addr };
-        Self { shop, http, smtp, _dir: dir }
+        Self { shop, http, smtp, settings, kafka, dir }
     }
 
     pub async fn stop(self) {
         self.shop.stop().await.expect("the shop stops cleanly");
+    }
+
+    /// Stops one service (as SIGTERM would) while the rest of the shop keeps going.
+    pub async fn down(&mut self, service: Service) {
+        self.shop.stop_service(service).await.expect("the service stops cleanly");
+    }
+
+    /// Starts a service [`TestShop::down`] stopped, and waits until it serves.
+    pub async fn up(&mut self, service: Service) {
+        self.shop.start_service(service).await.expect("the service starts again");
+        self.shop.ready(Duration::from_secs(30)).await.expect("the service gets ready");
     }
 
     /// Logs `email` in; the access token.
@@ -129,6 +221,21 @@ impl TestShop {
         .await;
     }
 
+    /// The kinds of `product`'s stock movements (INITIAL, RESERVATION, RELEASE, COMMIT…),
+    /// oldest first: the ledger of everything that happened to its stock.
+    pub async fn movements(&self, product: &str, admin: &str) -> Vec<String> {
+        let listed = self.http.get(&format!("/v1/products/{product}/stock/movements"), Some(admin)).await;
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.json);
+        let mut kinds: Vec<String> = listed.json["movements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["kind"].as_str().unwrap().trim_start_matches("STOCK_MOVEMENT_KIND_").to_owned())
+            .collect();
+        kinds.reverse();
+        kinds
+    }
+
     /// Waits until order `id` is in `status`; the order.
     pub async fn order_reaches(&self, id: &str, token: &str, status: &str) -> Value {
         eventually(&format!("order {id} in {status}"), || async {
@@ -138,17 +245,101 @@ impl TestShop {
         .await
     }
 
-    /// The kinds of the notifications in `token`'s inbox, oldest first.
-    pub async fn inbox(&self, token: &str) -> Vec<String> {
+    /// Fills `customer`'s cart with `lines` (product id, units) and places the order to
+    /// `address`; the new order's id.
+    pub async fn order(&self, customer: &str, address: &str, lines: &[(&str, i32)]) -> String {
+        for (product, quantity) in lines {
+            let added = self
+                .http
+                .send("POST", "/v1/cart/items", Some(customer), json!({"productId": product, "quantity": quantity}))
+                .await;
+            assert_eq!(added.status, StatusCode::OK, "{}", added.json);
+        }
+        let placed = self.http.send("POST", "/v1/orders", Some(customer), json!({"addressId": address})).await;
+        assert_eq!(placed.status, StatusCode::OK, "{}", placed.json);
+        placed.json["order"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Waits until order `id` has a payment; the payment.
+    pub async fn payment(&self, id: &str, token: &str) -> Value {
+        eventually(&format!("the payment of order {id}"), || async {
+            let payment = self.http.get(&format!("/v1/orders/{id}/payment"), Some(token)).await;
+            (payment.status == StatusCode::OK).then(|| payment.json["payment"].clone())
+        })
+        .await
+    }
+
+    /// Delivers a webhook from Stripe to the shop, through the edge, as Stripe sends it.
+    pub async fn deliver(&self, webhook: &Webhook) -> Answer {
+        self.http
+            .call(
+                "POST",
+                "/v1/payments/stripe/webhook",
+                &[("content-type", "application/json"), ("stripe-signature", &webhook.signature)],
+                webhook.body.clone(),
+            )
+            .await
+    }
+
+    /// `token`'s inbox, oldest first.
+    pub async fn notifications(&self, token: &str) -> Vec<Value> {
         let listed = self.http.get("/v1/notifications", Some(token)).await;
         assert_eq!(listed.status, StatusCode::OK, "{}", listed.json);
-        let mut kinds: Vec<String> = listed.json["notifications"]
-            .as_array()
-            .unwrap()
+        let mut notifications = listed.json["notifications"].as_array().cloned().unwrap_or_default();
+        notifications.reverse();
+        notifications
+    }
+
+    /// The kinds of the notifications in `token`'s inbox, oldest first.
+    pub async fn inbox(&self, token: &str) -> Vec<String> {
+        self.notifications(token)
+            .await
             .iter()
             .map(|n| n["kind"].as_str().unwrap().trim_start_matches("NOTIFICATION_KIND_").to_owned())
-            .collect();
-        kinds.reverse();
-        kinds
+            .collect()
     }
+
+    /// The subjects of the emails `email` received so far, in arrival order.
+    pub fn mail_subjects(&self, email: &str) -> Vec<String> {
+        self.smtp.mails().iter().filter(|m| m.to == [email]).filter_map(|m| m.subject()).collect()
+    }
+}
+
+impl TestShop {
+    /// The types of the events about `key` on `topic`, in log order, read from Kafka itself
+    /// (for a shop on [`Bus::Kafka`]).
+    pub async fn kafka_events(&self, topic: &str, key: &str) -> Vec<String> {
+        let EventBus::Kafka(bus) = &self.shop.bus else { panic!("this shop is not on Kafka") };
+        let records = bus.read_all(topic, 1000).await.expect("the topic can be read");
+        records
+            .iter()
+            .filter(|delivery| delivery.record.key == key)
+            .filter_map(|delivery| delivery.record.header(headers::EVENT_TYPE))
+            .map(|kind| kind.trim_start_matches("mart.events.v1.").to_owned())
+            .collect()
+    }
+
+    /// How many events any consumer gave up on, on every topic.
+    pub async fn dead_letters(&self) -> usize {
+        let mut count = 0;
+        for topic in mart_platform::events::TOPICS {
+            count += self.shop.bus.dead_letters(topic, 1000).await.expect("the dead letters can be read").len();
+        }
+        count
+    }
+}
+
+/// A Kafka bus on `kafka` with every domain topic.
+async fn kafka_bus(kafka: &MockKafka) -> EventBus {
+    let topics = mart_platform::events::TOPICS.iter().map(|t| (*t).to_owned()).collect();
+    let partitions = Config::embedded(Service::User).events.partitions;
+    let settings = KafkaSettings {
+        // The least brokers accept: the mock cluster keeps a group its last member left
+        // rebalancing for a session timeout, so a restarted consumer waits that long.
+        session_timeout: Duration::from_secs(6),
+        // The mock cluster waits out every fetch; a saga is a dozen hops.
+        fetch_wait_max: Duration::from_millis(20),
+        ..KafkaSettings::new(kafka.bootstrap_servers(), partitions, topics, TopicCreation::Mock(kafka.clone()))
+    };
+    EventBus::Kafka(KafkaBus::connect(settings).await.expect("the kafka bus connects"))
 }
