@@ -5,6 +5,9 @@
 //! throughput (events/s from a full outbox to the bus) and end-to-end lag from a committed
 //! transaction to the consumer's handler (p50/p99), for the embedded log and for Kafka,
 //! with 1 and 4 partitions.
+//!
+//! `cargo run --release -p mart-bench -- checkout` measures whole checkouts on the embedded
+//! defaults: orders/s and PlaceOrder→PAID p50/p99 with the manual provider ([`checkout`]).
 
 use std::{
     sync::{Arc, Mutex},
@@ -30,6 +33,11 @@ use mart_proto::events::{UserUpdated, envelope::Payload};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use tokio::sync::watch;
+
+use crate::measure::Measured;
+
+mod checkout;
+mod measure;
 
 #[derive(Parser)]
 #[command(about = "Online Mart benchmarks")]
@@ -85,6 +93,22 @@ enum Bench {
         #[arg(long, default_value_t = 64)]
         clients: usize,
     },
+    /// Whole checkouts on the embedded defaults, manual payments: orders/s and the time from
+    /// PlaceOrder to PAID, with the shop in a child process.
+    Checkout {
+        /// Seconds of load.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent customers, each checking out one order after the other.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Products in the catalog, each with plenty of stock.
+        #[arg(long, default_value_t = 8)]
+        products: usize,
+    },
+    /// The child process of `checkout`: the whole shop (not for direct use).
+    #[command(hide = true)]
+    CheckoutServer,
     /// The child process of `catalog` and `edge` (not for direct use).
     #[command(hide = true)]
     CatalogServer {
@@ -128,6 +152,8 @@ async fn main() -> anyhow::Result<()> {
         Bench::Inventory { orders, replicas } => inventory_bench(orders, replicas).await,
         Bench::Catalog { products, seconds } => catalog_bench(products, seconds).await,
         Bench::Edge { products, seconds, clients } => edge_bench(products, seconds, clients).await,
+        Bench::Checkout { seconds, clients, products } => checkout::bench(seconds, clients, products).await,
+        Bench::CheckoutServer => checkout::server().await,
         Bench::CatalogServer { product_db, inventory_db, edge } => catalog_server(product_db, inventory_db, edge).await,
     }
 }
@@ -568,43 +594,6 @@ impl CatalogChild {
         drop(self.child.stdin.take());
         self.child.wait().await?;
         Ok(())
-    }
-}
-
-/// Throughput and latency of `clients` workers calling as fast as they can for `seconds`.
-struct Measured {
-    per_second: f64,
-    p50: Duration,
-    p99: Duration,
-}
-
-impl Measured {
-    /// Runs `worker(n)` for each client; each returns the latencies of its calls.
-    async fn run<F, Fut>(clients: usize, worker: F) -> anyhow::Result<Self>
-    where
-        F: Fn(usize) -> Fut,
-        Fut: std::future::Future<Output = anyhow::Result<Vec<Duration>>>,
-    {
-        let started = Instant::now();
-        let results = futures::future::join_all((0..clients).map(worker)).await;
-        let elapsed = started.elapsed();
-        let mut latencies = Vec::new();
-        for result in results {
-            latencies.extend(result?);
-        }
-        anyhow::ensure!(!latencies.is_empty(), "no call finished");
-        latencies.sort();
-        let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
-        Ok(Self { per_second: latencies.len() as f64 / elapsed.as_secs_f64(), p50: at(0.50), p99: at(0.99) })
-    }
-
-    fn row(&self, name: &str, clients: usize) -> String {
-        format!(
-            "{name:<34} {clients:>8} {:>10.0} {:>7.2}ms {:>7.2}ms",
-            self.per_second,
-            self.p50.as_secs_f64() * 1e3,
-            self.p99.as_secs_f64() * 1e3
-        )
     }
 }
 
