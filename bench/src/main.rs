@@ -38,6 +38,7 @@ use crate::measure::Measured;
 
 mod checkout;
 mod measure;
+mod startup;
 
 #[derive(Parser)]
 #[command(about = "Online Mart benchmarks")]
@@ -109,6 +110,9 @@ enum Bench {
     /// The child process of `checkout`: the whole shop (not for direct use).
     #[command(hide = true)]
     CheckoutServer,
+    /// `mart up` from an empty data directory to ready, idle memory of `mart up` and of one
+    /// service binary (release binaries: `cargo build --release --workspace --bins` first).
+    Startup,
     /// The child process of `catalog` and `edge` (not for direct use).
     #[command(hide = true)]
     CatalogServer {
@@ -152,6 +156,7 @@ async fn main() -> anyhow::Result<()> {
         Bench::Inventory { orders, replicas } => inventory_bench(orders, replicas).await,
         Bench::Catalog { products, seconds } => catalog_bench(products, seconds).await,
         Bench::Edge { products, seconds, clients } => edge_bench(products, seconds, clients).await,
+        Bench::Startup => startup::bench().await,
         Bench::Checkout { seconds, clients, products } => checkout::bench(seconds, clients, products).await,
         Bench::CheckoutServer => checkout::server().await,
         Bench::CatalogServer { product_db, inventory_db, edge } => catalog_server(product_db, inventory_db, edge).await,

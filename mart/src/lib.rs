@@ -1,4 +1,6 @@
 //! `mart`: the command a newcomer meets first. [`shop`] runs all six services and the edge
-//! in one process on the embedded defaults.
+//! in one process on the embedded defaults; [`demo`] fills a running shop with a catalog
+//! to browse.
 
+pub mod demo;
 pub mod shop;

@@ -1,5 +1,6 @@
 //! The `mart` command: `mart up` runs the whole shop in one process; `mart migrate` and
-//! `mart admin create` prepare its databases.
+//! `mart admin create` prepare its databases; `mart demo-data` fills a running shop with a
+//! catalog to browse.
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
@@ -34,11 +35,33 @@ enum Command {
         /// Where the databases live (MART_DATA_DIR).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Migrate one service's database at this URL (`postgres://…` or `sqlite://…`)
+        /// instead of the embedded files: the distributed mode, one database per service.
+        #[arg(long, requires = "service")]
+        database_url: Option<String>,
+        /// The service whose database `--database-url` is: user, product, order, inventory,
+        /// notify or payment.
+        #[arg(long, requires = "database_url", value_parser = parse_service)]
+        service: Option<Service>,
     },
     /// Manage administrators.
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Fill a running shop with demo data through its REST API: categories, about fifty
+    /// products with prices and stock, and a demo customer. Safe to run again: only what
+    /// is missing is created.
+    DemoData {
+        /// The shop's edge.
+        #[arg(long, default_value = "http://127.0.0.1:8000")]
+        url: String,
+        /// An administrator's email address.
+        #[arg(long, env = "MART_BOOTSTRAP_ADMIN_EMAIL")]
+        admin_email: String,
+        /// That administrator's password.
+        #[arg(long, env = "MART_BOOTSTRAP_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: String,
     },
 }
 
@@ -97,6 +120,26 @@ fn settings(data_dir: Option<PathBuf>, http_addr: Option<SocketAddr>) -> impl Fn
     }
 }
 
+/// Brings `service`'s database (at `config.database_url`) up to date.
+async fn migrate(service: Service, config: &Config) -> anyhow::Result<()> {
+    match service {
+        Service::User => svc_user::open(config).await.map(drop)?,
+        Service::Product => svc_product::open(config).await.map(drop)?,
+        Service::Inventory => svc_inventory::open(config).await.map(drop)?,
+        Service::Order => svc_order::open(config).await.map(drop)?,
+        Service::Notify => svc_notify::open(config).await.map(drop)?,
+        Service::Payment => svc_payment::open(config).await.map(drop)?,
+    }
+    Ok(())
+}
+
+fn parse_service(name: &str) -> Result<Service, String> {
+    Service::ALL
+        .into_iter()
+        .find(|service| service.name() == name)
+        .ok_or_else(|| "expected user, product, order, inventory, notify or payment".to_owned())
+}
+
 fn config(service: Service, lookup: &impl Fn(&str) -> Option<String>) -> Result<Config, Failure> {
     Config::from_lookup(service, lookup).map_err(|error: ConfigError| Failure::Usage(error.to_string()))
 }
@@ -143,16 +186,22 @@ async fn run(command: Command) -> Result<(), Failure> {
                 error = shop.failed() => Err(Failure::Run(error.into())),
             }
         }
-        Command::Migrate { data_dir } => {
+        Command::Migrate { data_dir, database_url: Some(url), service: Some(service) } => {
+            let lookup = settings(data_dir, None);
+            let mut config = config(service, &lookup)?;
+            config.database_url = mart_platform::config::check_database_url("--database-url", url)
+                .map_err(|error| Failure::Usage(error.to_string()))?;
+            migrate(service, &config).await?;
+            println!("mart: the {} database is up to date", service.name());
+            Ok(())
+        }
+        Command::Migrate { data_dir, .. } => {
             let lookup = settings(data_dir, None);
             let base = config(Service::User, &lookup)?;
             std::fs::create_dir_all(&base.data_dir)?;
-            svc_user::open(&config(Service::User, &lookup)?).await?;
-            svc_product::open(&config(Service::Product, &lookup)?).await?;
-            svc_inventory::open(&config(Service::Inventory, &lookup)?).await?;
-            svc_order::open(&config(Service::Order, &lookup)?).await?;
-            svc_notify::open(&config(Service::Notify, &lookup)?).await?;
-            svc_payment::open(&config(Service::Payment, &lookup)?).await?;
+            for service in Service::ALL {
+                migrate(service, &config(service, &lookup)?).await?;
+            }
             println!("mart: every database in {} is up to date", base.data_dir.display());
             Ok(())
         }
@@ -165,6 +214,31 @@ async fn run(command: Command) -> Result<(), Failure> {
                 .await
                 .map_err(|error| Failure::Usage(format!("cannot create the admin: {error}")))?;
             println!("mart: admin {} created ({})", admin.email, admin.id);
+            Ok(())
+        }
+        Command::DemoData { url, admin_email, admin_password } => {
+            let options = mart::demo::Options { url: url.clone(), admin_email, admin_password };
+            let summary = mart::demo::demo_data(&options).await.map_err(|error| {
+                if error.is_usage() { Failure::Usage(error.to_string()) } else { Failure::Run(error.into()) }
+            })?;
+            let new = |created: usize, existing: usize| match (created, existing) {
+                (0, _) => "all there already".to_owned(),
+                (_, 0) => "all new".to_owned(),
+                (created, _) => format!("{created} new"),
+            };
+            println!(
+                "mart: demo data in {url}: {} categories ({}), {} products ({})",
+                summary.categories_created + summary.categories_existing,
+                new(summary.categories_created, summary.categories_existing),
+                summary.products_created + summary.products_existing,
+                new(summary.products_created, summary.products_existing),
+            );
+            println!(
+                "mart: demo customer {} (password '{}'){}",
+                mart::demo::CUSTOMER_EMAIL,
+                mart::demo::CUSTOMER_PASSWORD,
+                if summary.customer_created { ", just registered" } else { ", already registered" },
+            );
             Ok(())
         }
     }

@@ -212,7 +212,7 @@ pub enum EventBus {
 
 impl EventBus {
     /// The bus `config` names: the embedded log, or Kafka with every domain topic (and its
-    /// DLQ) created when missing.
+    /// DLQ) created when missing (or checked to exist, when provisioned outside).
     pub async fn connect(config: &EventsConfig) -> Result<Self, BusError> {
         match config.bus {
             EventBusKind::Embedded => {
@@ -224,7 +224,7 @@ impl EventBus {
                     &config.kafka_brokers,
                     config.partitions,
                     topics,
-                    kafka::TopicCreation::Admin,
+                    config.kafka_topics.into(),
                 );
                 Ok(EventBus::Kafka(kafka::KafkaBus::connect(settings).await?))
             }

@@ -152,6 +152,17 @@ pub enum EventBusKind {
     Kafka,
 }
 
+/// Who makes the Kafka topics exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KafkaTopics {
+    /// Each service creates missing topics through the admin API at start (`create`).
+    Create,
+    /// Topics are provisioned outside the services (`external`: by operators, or for a
+    /// broker without the admin API such as librdkafka's mock cluster); a service only
+    /// checks at start that they exist.
+    External,
+}
+
 /// `MART_EVENT_BUS`, `KAFKA_BROKERS` and the event bus's tuning.
 #[derive(Clone, Debug)]
 pub struct EventsConfig {
@@ -159,6 +170,8 @@ pub struct EventsConfig {
     pub bus: EventBusKind,
     /// `KAFKA_BROKERS`: bootstrap servers.
     pub kafka_brokers: String,
+    /// `MART_KAFKA_TOPICS`: `create` (the default) or `external`.
+    pub kafka_topics: KafkaTopics,
     /// `MART_EVENT_LOG_URL`: the embedded bus's log (a SQLite file shared by the services of
     /// one host by default; PostgreSQL also works).
     pub log_url: String,
@@ -354,6 +367,11 @@ impl Config {
                 _ => Err("expected embedded or kafka".to_owned()),
             })?,
             kafka_brokers: var("KAFKA_BROKERS").unwrap_or_else(|| "localhost:9092".to_owned()),
+            kafka_topics: parse_or("MART_KAFKA_TOPICS", var("MART_KAFKA_TOPICS"), KafkaTopics::Create, |v| match v {
+                "create" => Ok(KafkaTopics::Create),
+                "external" => Ok(KafkaTopics::External),
+                _ => Err("expected create or external".to_owned()),
+            })?,
             log_url: match var("MART_EVENT_LOG_URL") {
                 Some(url) => check_database_url("MART_EVENT_LOG_URL", url)?,
                 None => format!("sqlite://{}?mode=rwc", data_dir.join("events.db").display()),
@@ -600,7 +618,9 @@ fn parse_http_url(variable: &'static str, value: String) -> Result<String, Confi
     }
 }
 
-fn check_database_url(variable: &'static str, value: String) -> Result<String, ConfigError> {
+/// `value` if it is a database URL the services can open (`postgres://…`, `sqlite:…`); else an
+/// error naming `variable` (or the flag that carried it).
+pub fn check_database_url(variable: &'static str, value: String) -> Result<String, ConfigError> {
     if value.starts_with("postgres://") || value.starts_with("postgresql://") || value.starts_with("sqlite:") {
         Ok(value)
     } else {
@@ -625,6 +645,7 @@ mod tests {
         assert_eq!(config.grpc_addr, "127.0.0.1:50054".parse().unwrap());
         assert_eq!(config.database_url, "sqlite://./.mart/inventory.db?mode=rwc");
         assert_eq!(config.events.bus, EventBusKind::Embedded);
+        assert_eq!(config.events.kafka_topics, KafkaTopics::Create);
         assert_eq!(config.events.log_url, "sqlite://./.mart/events.db?mode=rwc");
         assert_eq!((config.events.partitions, config.events.max_attempts), (4, 5));
         assert_eq!(config.auth.access_token_ttl, Duration::from_secs(900));
@@ -642,6 +663,7 @@ mod tests {
             ("MART_DATA_DIR", "/var/mart"),
             ("MART_ACCESS_TOKEN_TTL", "5m"),
             ("MART_EVENT_BUS", "kafka"),
+            ("MART_KAFKA_TOPICS", "external"),
             ("STRIPE_SECRET_KEY", "sk_test_x"),
             ("MART_CORS_ORIGINS", "https://a.example, https://b.example"),
             ("MART_LOG_FORMAT", "json"),
@@ -652,6 +674,7 @@ mod tests {
         assert_eq!(config.database_url, "sqlite:///var/mart/user.db?mode=rwc");
         assert_eq!(config.auth.access_token_ttl, Duration::from_secs(300));
         assert_eq!(config.events.bus, EventBusKind::Kafka);
+        assert_eq!(config.events.kafka_topics, KafkaTopics::External);
         assert_eq!(config.payment.provider, PaymentProviderKind::Stripe);
         assert_eq!(config.edge.cors_origins, ["https://a.example", "https://b.example"]);
         assert_eq!(config.telemetry.log_format, LogFormat::Json);
@@ -672,6 +695,7 @@ mod tests {
             ("MART_ACCESS_TOKEN_TTL", "fifteen minutes"),
             ("MART_REFRESH_TOKEN_TTL", "0s"),
             ("MART_EVENT_BUS", "rabbitmq"),
+            ("MART_KAFKA_TOPICS", "skip"),
             ("DATABASE_URL", "mysql://x"),
             ("MART_USER_ADDR", "127.0.0.1:50051"),
             ("MART_LOG_FORMAT", "xml"),

@@ -4,6 +4,7 @@
 
 mod access;
 mod checkout;
+mod demo;
 mod failures;
 mod kafka;
 mod recovery;

@@ -12,7 +12,8 @@
 //!   offsets only. On shutdown the consumer finishes the message in hand, commits
 //!   synchronously and leaves the group.
 //! - Topics: created at start, each with its `<topic>.dlq`, through the admin API on real
-//!   brokers, or through the mock cluster's own API in tests ([`TopicCreation`]).
+//!   brokers, or through the mock cluster's own API in tests; or provisioned outside and
+//!   only checked to exist ([`TopicCreation`]).
 
 use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
@@ -58,6 +59,20 @@ pub enum TopicCreation {
     /// A [`MockKafka`] handle rather than the `MockCluster` itself: the cluster holds a raw
     /// pointer, so it is neither `Send` nor `Sync`, and the bus must be both.
     Mock(MockKafka),
+    /// Provisioned outside this process (by operators, or by whoever made them in a mock
+    /// cluster another process runs): only checked to exist, so a missing topic still stops
+    /// start-up, naming it.
+    External,
+}
+
+impl From<crate::config::KafkaTopics> for TopicCreation {
+    /// `MART_KAFKA_TOPICS`.
+    fn from(topics: crate::config::KafkaTopics) -> Self {
+        match topics {
+            crate::config::KafkaTopics::Create => TopicCreation::Admin,
+            crate::config::KafkaTopics::External => TopicCreation::External,
+        }
+    }
 }
 
 /// What [`KafkaBus::connect`] needs.
@@ -122,8 +137,9 @@ pub struct KafkaBus {
 }
 
 impl KafkaBus {
-    /// Creates missing topics and their `<topic>.dlq` with `partitions` partitions, then
-    /// the producer. Fails when a topic can be neither created nor found to exist.
+    /// Creates missing topics and their `<topic>.dlq` with `partitions` partitions (or, for
+    /// [`TopicCreation::External`], checks they exist), then the producer. Fails when a
+    /// topic can be neither created nor found to exist.
     pub async fn connect(settings: KafkaSettings) -> Result<Arc<Self>, BusError> {
         let partitions = i32::try_from(settings.partitions.max(1))
             .map_err(|_| BusError::Other(format!("{} partitions is more than Kafka allows", settings.partitions)))?;
@@ -138,6 +154,7 @@ impl KafkaBus {
                     mock.create_topic(topic, partitions).await?;
                 }
             }
+            TopicCreation::External => check_topics(&settings.brokers, &topics).await?,
         }
         let producer: FutureProducer = ClientConfig::new()
             .set("bootstrap.servers", &settings.brokers)
@@ -373,6 +390,25 @@ async fn create_topics(
     Ok(())
 }
 
+/// Fails naming the first of `topics` the brokers do not have.
+async fn check_topics(brokers: &str, topics: &BTreeSet<String>) -> Result<(), BusError> {
+    // Metadata only: no group, no subscription; consumers never auto-create topics.
+    let client: BaseConsumer = ClientConfig::new().set("bootstrap.servers", brokers).create()?;
+    let topics = topics.clone();
+    blocking(move || {
+        for topic in &topics {
+            if partitions_of(&client, topic)?.is_empty() {
+                return Err(BusError::Other(format!(
+                    "kafka topic {topic} does not exist (MART_KAFKA_TOPICS=external: it must be provisioned first)"
+                )));
+            }
+        }
+        tracing::info!(topics = topics.len(), "kafka topics exist");
+        Ok(())
+    })
+    .await
+}
+
 /// `duration` as librdkafka's millisecond settings want it.
 fn millis(duration: Duration) -> String {
     duration.as_millis().to_string()
@@ -606,4 +642,35 @@ impl MockKafka {
 /// The mock cluster's thread ended (it failed to start or panicked).
 fn mock_gone() -> BusError {
     BusError::Other("the kafka mock cluster is gone".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Settings for one topic on `mock`, provisioned outside the bus.
+    fn external(mock: &MockKafka) -> KafkaSettings {
+        KafkaSettings::new(mock.bootstrap_servers(), 2, vec!["orders".to_owned()], TopicCreation::External)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn external_topics_are_checked_not_created() {
+        let mock = MockKafka::start(1).await.unwrap();
+
+        // Nothing provisioned: start-up stops, naming the topic.
+        let Err(error) = KafkaBus::connect(external(&mock)).await else { panic!("connected without the topics") };
+        assert!(error.to_string().contains("kafka topic orders does not exist"), "{error}");
+
+        // The topic but not its dead-letter topic: still refused.
+        mock.create_topic("orders", 2).await.unwrap();
+        let Err(error) = KafkaBus::connect(external(&mock)).await else { panic!("connected without the DLQ") };
+        assert!(error.to_string().contains("orders.dlq"), "{error}");
+
+        // Both provisioned: the bus connects and publishes to them.
+        mock.create_topic("orders.dlq", 2).await.unwrap();
+        let bus = KafkaBus::connect(external(&mock)).await.unwrap();
+        let record =
+            Record { topic: "orders".to_owned(), key: "o-1".to_owned(), payload: b"x".to_vec(), headers: vec![] };
+        bus.publish(&[record]).await.unwrap();
+    }
 }
