@@ -75,7 +75,8 @@ enum AdminCommand {
         /// The admin's password (at least 10 characters).
         #[arg(long)]
         password: String,
-        /// Where the databases live (MART_DATA_DIR).
+        /// Where the databases live (MART_DATA_DIR); with DATABASE_URL set, svc-user's
+        /// database is that one instead (the distributed mode).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -117,6 +118,14 @@ fn settings(data_dir: Option<PathBuf>, http_addr: Option<SocketAddr>) -> impl Fn
         "MART_HTTP_ADDR" if http_addr.is_some() => http_addr.map(|a| a.to_string()),
         "DATABASE_URL" | "MART_GRPC_ADDR" => None,
         _ => std::env::var(name).ok(),
+    }
+}
+
+/// Whether svc-user's database already has an active admin (the hint is for first runs).
+async fn has_admin(config: &Config) -> bool {
+    match svc_user::open(config).await {
+        Ok(db) => svc_user::store::users::count_active_admins(&db).await.is_ok_and(|count| count > 0),
+        Err(_) => false,
     }
 }
 
@@ -170,7 +179,7 @@ async fn run(command: Command) -> Result<(), Failure> {
             let url = format!("http://{}", shop.http_addr);
             println!("mart: ready on {url} (in {} ms)", started.elapsed().as_millis());
             println!("mart: API docs at {url}/docs, OpenAPI at {url}/openapi.json, gRPC reflection on the same port");
-            if base.bootstrap_admin.is_none() {
+            if base.bootstrap_admin.is_none() && !has_admin(&config(Service::User, &lookup)?).await {
                 println!(
                     "mart: no admin yet? run `mart admin create --email you@example.com --password '…' --data-dir {}`",
                     base.data_dir.display()
@@ -206,8 +215,14 @@ async fn run(command: Command) -> Result<(), Failure> {
             Ok(())
         }
         Command::Admin { command: AdminCommand::Create { email, password, data_dir } } => {
+            // svc-user's own database: the embedded file, or `DATABASE_URL` when it names one
+            // (the distributed mode).
             let lookup = settings(data_dir, None);
-            let config = config(Service::User, &lookup)?;
+            let mut config = config(Service::User, &lookup)?;
+            if let Ok(url) = std::env::var("DATABASE_URL") {
+                config.database_url = mart_platform::config::check_database_url("DATABASE_URL", url)
+                    .map_err(|error| Failure::Usage(error.to_string()))?;
+            }
             std::fs::create_dir_all(&config.data_dir)?;
             let db = svc_user::open(&config).await?;
             let admin = svc_user::create_admin(&db, &email, &password)

@@ -79,3 +79,29 @@ async fn migrate_prepares_the_embedded_files_or_one_postgres_database() {
     assert!(names.iter().any(|n| n == "outbox"), "{names:?}");
     connection.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_first_admin_goes_into_svc_users_postgres_database_from_database_url() {
+    let db = TestDb::postgres().await;
+    let output = mart(
+        &["admin", "create", "--email", "Ops@Example.com", "--password", "a long passphrase"],
+        &[("DATABASE_URL", &db.url)],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let connection = Database::connect(&db.url).await.unwrap();
+    let admins = connection
+        .query_all(sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Postgres, "SELECT email, role FROM users"))
+        .await
+        .unwrap();
+    let rows: Vec<(String, String)> =
+        admins.iter().map(|row| (row.try_get("", "email").unwrap(), row.try_get("", "role").unwrap())).collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].0, "ops@example.com");
+    assert!(rows[0].1.eq_ignore_ascii_case("admin"), "{rows:?}");
+    connection.close().await.unwrap();
+
+    // A weak password is the user's mistake: exit 2, saying why.
+    let weak =
+        mart(&["admin", "create", "--email", "b@example.com", "--password", "short"], &[("DATABASE_URL", &db.url)]);
+    assert_eq!(weak.status.code(), Some(2), "{}", stderr(&weak));
+}
