@@ -104,6 +104,8 @@ pub struct Config {
     pub payment: PaymentConfig,
     /// Cart and checkout rules.
     pub order: OrderConfig,
+    /// The catalog.
+    pub catalog: CatalogConfig,
     /// Outgoing mail.
     pub mail: MailConfig,
     /// The HTTP edge.
@@ -253,6 +255,15 @@ pub struct OrderConfig {
     /// `MART_ORDER_MAX_QUANTITY`: the most units of one product a cart line (and so an
     /// order line) may hold; 1..=999, the contract's ceiling.
     pub max_quantity: u32,
+}
+
+/// `MART_CATALOG_CACHE_TTL`.
+#[derive(Clone, Debug)]
+pub struct CatalogConfig {
+    /// `MART_CATALOG_CACHE_TTL`: how long svc-product may reuse a GetProduct answer (stock
+    /// figure included) before asking its database and svc-inventory again; `0` switches
+    /// the cache off (default 1 s).
+    pub cache_ttl: Duration,
 }
 
 /// `SMTP_URL`, `MART_MAIL_FROM`.
@@ -464,6 +475,17 @@ impl Config {
             )?,
         };
 
+        let catalog = CatalogConfig {
+            cache_ttl: parse_or(
+                "MART_CATALOG_CACHE_TTL",
+                var("MART_CATALOG_CACHE_TTL"),
+                Duration::from_secs(1),
+                |v| {
+                    if v == "0" { Ok(Duration::ZERO) } else { parse_duration(v) }
+                },
+            )?,
+        };
+
         let order = OrderConfig {
             max_quantity: parse_or("MART_ORDER_MAX_QUANTITY", var("MART_ORDER_MAX_QUANTITY"), 99, |v| {
                 v.parse()
@@ -545,6 +567,7 @@ impl Config {
             bootstrap_admin,
             payment,
             order,
+            catalog,
             mail,
             edge,
             telemetry,
@@ -706,6 +729,7 @@ mod tests {
             ("MART_EVENT_MAX_ATTEMPTS", "many"),
             ("MART_EVENT_LOG_URL", "redis://x"),
             ("MART_OUTBOX_RETENTION", "forever"),
+            ("MART_CATALOG_CACHE_TTL", "a while"),
             ("MART_EDGE_BODY_LIMIT", "0"),
             ("MART_EDGE_TIMEOUT", "soon"),
             ("MART_EDGE_CONCURRENCY", "-1"),

@@ -27,6 +27,7 @@ use crate::{
     error::Error,
     events,
     page_token::PageTokens,
+    product_cache::ProductCache,
     stock::StockClient,
     store::{self, categories, products, settings},
 };
@@ -43,12 +44,21 @@ pub struct CatalogApi {
     tokens: PageTokens,
     /// Asks svc-inventory for GetProduct's `available_stock`.
     stock: StockClient,
+    /// Recent GetProduct answers (see [`ProductCache`] for why that is safe).
+    cache: ProductCache,
 }
 
 impl CatalogApi {
-    /// The API over `db`, waking `relay` after writing events.
-    pub fn new(db: DatabaseConnection, relay: RelayWaker, tokens: PageTokens, stock: StockClient) -> Self {
-        Self { db, relay, tokens, stock }
+    /// The API over `db`, waking `relay` after writing events, reusing GetProduct answers
+    /// through `cache`.
+    pub fn new(
+        db: DatabaseConnection,
+        relay: RelayWaker,
+        tokens: PageTokens,
+        stock: StockClient,
+        cache: ProductCache,
+    ) -> Self {
+        Self { db, relay, tokens, stock, cache }
     }
 }
 
@@ -288,9 +298,18 @@ impl CatalogService for CatalogApi {
         reply(
             async {
                 let id = required("product_id", &request.product_id)?;
+                if let Some(product) = self.cache.get(id) {
+                    return Ok(pb::GetProductResponse { product: Some(product) });
+                }
                 let product = products::find(&self.db, id).await?.ok_or(Error::NotFound("product"))?;
                 let available = self.stock.available(&product.id).await;
-                Ok(pb::GetProductResponse { product: Some(to_proto_product(&product, available)?) })
+                let product = to_proto_product(&product, available)?;
+                // An answer without a stock figure (svc-inventory slow or away) is not kept:
+                // the next reader should get the figure as soon as it is there.
+                if product.available_stock.is_some() {
+                    self.cache.put(&product);
+                }
+                Ok(pb::GetProductResponse { product: Some(product) })
             }
             .await,
         )
@@ -394,6 +413,7 @@ impl CatalogService for CatalogApi {
                     .map_err(|error| product_write_error(error, "product.sku", "product.category_id"))?;
                 events::updated(&txn, &product, &fields).await?;
                 txn.commit().await?;
+                self.cache.forget(&product.id);
                 self.relay.wake();
                 Ok(pb::UpdateProductResponse { product: Some(to_proto_product(&product, None)?) })
             }
@@ -422,6 +442,7 @@ impl CatalogService for CatalogApi {
                 let product = changed.update(&txn).await?;
                 events::archived(&txn, &product).await?;
                 txn.commit().await?;
+                self.cache.forget(&product.id);
                 self.relay.wake();
                 Ok(pb::DeleteProductResponse {})
             }

@@ -30,6 +30,7 @@ pub mod error;
 pub mod events;
 pub mod migration;
 pub mod page_token;
+pub mod product_cache;
 pub mod stock;
 pub mod store;
 
@@ -67,7 +68,8 @@ pub async fn serve(
     let mut background = Background::new();
     let waker = background.relay(db.clone(), bus, config.events.outbox_retention);
 
-    let api = api::CatalogApi::new(db, waker, tokens, stock);
+    let cache = product_cache::ProductCache::new(config.catalog.cache_ttl);
+    let api = api::CatalogApi::new(db, waker, tokens, stock, cache);
     let served = GrpcServer::new(verifier).add_service(CatalogServiceServer::new(api)).serve(listener, shutdown).await;
     background.stop().await;
     served?;

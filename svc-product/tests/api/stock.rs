@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use mart_platform::{db_tests, test_util::TestDb};
 use mart_proto::product as pb;
 
-use crate::support::{Inventory, TestApp, new_product, stand_in_inventory};
+use crate::support::{Inventory, TestApp, authed, new_product, stand_in_inventory};
 
 db_tests!(
     the_real_inventory_shows_live_stock,
@@ -87,7 +87,24 @@ async fn the_real_inventory_shows_live_stock(db: TestDb) {
     };
     mart_platform::test_util::publish(&app.bus, "order-1", mart_proto::events::envelope::Payload::OrderPlaced(placed))
         .await;
+    // The product page may be reused for a moment (MART_CATALOG_CACHE_TTL), so the figure
+    // follows within it rather than at once.
     mart_platform::test_util::eventually("the reservation to show", || stock_of(3)).await;
+
+    // The catalog's own change shows at once: an update drops the reused answer.
+    app.client()
+        .update_product(authed(
+            &app.admin,
+            pb::UpdateProductRequest {
+                product_id: sencha.id.clone(),
+                product: Some(pb::Product { name: "Sencha Superior".into(), ..Default::default() }),
+                update_mask: Some(prost_types::FieldMask { paths: vec!["name".into()] }),
+            },
+        ))
+        .await
+        .expect("update");
+    let page = app.get(&sencha.id).await.unwrap();
+    assert_eq!((page.name.as_str(), page.available_stock), ("Sencha Superior", Some(3)));
 
     stop.send(()).unwrap();
     inventory.await.unwrap().expect("svc-inventory stopped cleanly");
