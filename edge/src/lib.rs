@@ -25,10 +25,12 @@ use hyper_util::{
 use mart_platform::{
     auth::{KeySet, Principal, Verifier},
     config::Config,
+    metrics, telemetry,
 };
 use tonic::body::Body;
 use tower::{Service, ServiceExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tracing::Instrument as _;
 
 pub mod docs;
 pub mod error;
@@ -161,9 +163,51 @@ impl Edge {
             }
         };
         let grpc = is_grpc(&request);
-        let mut response = self.admit(request, peer, grpc).await;
+        let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+        // Probes and scrapes come every few seconds: counted, never traced.
+        let span = if matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics") || path.starts_with("/grpc.health.")
+        {
+            tracing::Span::none()
+        } else {
+            tracing::info_span!(
+                "http.server",
+                otel.name = %format_args!("{method} {path}"),
+                otel.kind = "server",
+                otel.status_code = tracing::field::Empty,
+                http.request.method = %method,
+                url.path = %path,
+                http.route = tracing::field::Empty,
+                http.response.status_code = tracing::field::Empty,
+                request.id = ?request_id,
+            )
+        };
+        telemetry::adopt(&span, "edge", telemetry::parent_from_headers(request.headers()));
+        let started = std::time::Instant::now();
+        let mut response = self.admit(request, peer, grpc).instrument(span.clone()).await;
+        let route = self.route_label(&response, &path, grpc);
+        span.record("http.route", route);
+        span.record("otel.name", format!("{method} {route}"));
+        span.record("http.response.status_code", response.status().as_u16());
+        if response.status().is_server_error() {
+            span.record("otel.status_code", "ERROR");
+        }
+        metrics::http_served(route, &method, response.status(), started.elapsed());
         response.headers_mut().insert(REQUEST_ID, request_id);
         response
+    }
+
+    /// The route a request is counted under: the template it matched (never the raw path,
+    /// which would make a series per product id), the gRPC method, or `unmatched`.
+    fn route_label<'a>(&self, response: &'a Response<Body>, path: &'a str, grpc: bool) -> &'a str {
+        if let Some(rest::MatchedRoute(template)) = response.extensions().get::<rest::MatchedRoute>() {
+            return template;
+        }
+        match path {
+            "/healthz" | "/readyz" | "/metrics" | "/openapi.json" | "/docs" => path,
+            _ if path.starts_with("/docs/") => "/docs/*",
+            _ if grpc && (self.inner.upstreams.for_path(path).is_some() || path.starts_with("/grpc.")) => path,
+            _ => "unmatched",
+        }
     }
 
     /// The edge as a tower service with its CORS policy: what [`serve`] runs per connection,
@@ -211,6 +255,11 @@ impl Edge {
         match path {
             "/healthz" if read => error::json_response(StatusCode::OK, br#"{"status":"SERVING"}"#.to_vec()),
             "/readyz" if read => self.readiness().await,
+            "/metrics" if read => error::bytes_response(
+                StatusCode::OK,
+                "text/plain; version=0.0.4; charset=utf-8",
+                bytes::Bytes::from(metrics::render().await),
+            ),
             "/openapi.json" if read => {
                 error::bytes_response(StatusCode::OK, "application/json", self.inner.openapi.clone())
             }
@@ -223,7 +272,7 @@ impl Edge {
     /// `/readyz`: every upstream's gRPC health, asked at once, each with a short deadline.
     async fn readiness(&self) -> Response<Body> {
         let checks = self.inner.upstreams.iter().map(|(service, channel, address)| {
-            let channel = channel.clone();
+            let channel = channel.untraced();
             async move {
                 let mut client = tonic_health::pb::health_client::HealthClient::new(channel);
                 let request = tonic_health::pb::HealthCheckRequest { service: String::new() };

@@ -16,9 +16,15 @@ async fn main() -> anyhow::Result<()> {
     Cli::parse();
     // The edge has no gRPC address or database of its own; it reads the shared variables.
     let config = config::load_as_or_exit("edge", config::Service::User);
-    telemetry::init(&config.telemetry);
+    let telemetry = telemetry::init(&config.telemetry, &["edge"]);
+    let served = serve(&config).await;
+    telemetry.shutdown().await;
+    served
+}
+
+async fn serve(config: &config::Config) -> anyhow::Result<()> {
     let keys = Arc::new(KeySet::remote(&config.peers.user)?);
-    let edge = edge::Edge::new(&config, edge::Settings::from_config(&config), keys)?;
+    let edge = edge::Edge::new(config, edge::Settings::from_config(config), keys)?;
     let listener = tokio::net::TcpListener::bind(config.edge.http_addr)
         .await
         .with_context(|| format!("cannot listen on {} (set MART_HTTP_ADDR)", config.edge.http_addr))?;

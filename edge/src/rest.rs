@@ -20,13 +20,27 @@ use crate::{
 
 /// Answers a REST request.
 pub async fn handle(edge: &Edge, request: Request<Body>) -> Response<Body> {
-    match forward(edge, request).await {
+    let mut matched = None;
+    let mut response = match forward(edge, request, &mut matched).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
+    };
+    if let Some(template) = matched {
+        response.extensions_mut().insert(MatchedRoute(template));
     }
+    response
 }
 
-async fn forward(edge: &Edge, request: Request<Body>) -> Result<Response<Body>, EdgeError> {
+/// The route template a REST request matched, on its response: what metrics and spans
+/// name the request by.
+#[derive(Clone, Debug)]
+pub struct MatchedRoute(pub String);
+
+async fn forward(
+    edge: &Edge,
+    request: Request<Body>,
+    matched: &mut Option<String>,
+) -> Result<Response<Body>, EdgeError> {
     let inner = &edge.inner;
     let (parts, body) = request.into_parts();
     let verb = if parts.method == Method::HEAD { "GET" } else { parts.method.as_str() };
@@ -35,6 +49,7 @@ async fn forward(edge: &Edge, request: Request<Body>) -> Result<Response<Body>, 
         Resolution::WrongVerb(allow) => return Err(EdgeError::WrongVerb(allow)),
         Resolution::NotFound => return Err(EdgeError::NotFound(parts.uri.path().to_owned())),
     };
+    *matched = Some(route.template.clone());
 
     // The door: a missing, expired or forged token, or the wrong role, ends here.
     let principal = auth::authorize(&inner.verifier, &route.method.path, &parts.headers).await?;

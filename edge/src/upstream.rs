@@ -4,14 +4,14 @@
 use std::{collections::HashMap, str::FromStr, time::Duration};
 
 use http::{HeaderMap, HeaderName, HeaderValue, uri::PathAndQuery};
-use mart_platform::config::Peers;
+use mart_platform::{client::PeerChannel, config::Peers};
 use prost::Message;
 use prost_reflect::{DynamicMessage, MessageDescriptor};
 use tonic::{
     Code, Status,
     codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
     metadata::MetadataMap,
-    transport::{Channel, Endpoint},
+    transport::Endpoint,
 };
 
 /// Headers from the outside that services may see, as metadata. Nothing else crosses.
@@ -21,10 +21,11 @@ pub const FORWARDED_HEADERS: [&str; 6] =
 /// How many times a read is tried when the service is unavailable.
 const READ_ATTEMPTS: u32 = 3;
 
-/// One channel per service, by the service's full proto name.
+/// One channel per service, by the service's full proto name. Calls through them are
+/// client spans of the edge's trace, and `traceparent` is the edge's own.
 #[derive(Clone, Debug)]
 pub struct Upstreams {
-    channels: HashMap<String, Channel>,
+    channels: HashMap<String, PeerChannel>,
     /// Where each service lives, for `/readyz` messages.
     addresses: HashMap<String, String>,
 }
@@ -60,20 +61,20 @@ impl Upstreams {
                 .tcp_nodelay(true)
                 .http2_keep_alive_interval(Duration::from_secs(30))
                 .keep_alive_while_idle(true);
-            channels.insert(service.clone(), endpoint.connect_lazy());
+            channels.insert(service.clone(), PeerChannel::over(endpoint.connect_lazy(), "edge"));
             addresses.insert(service, address.clone());
         }
         Ok(Self { channels, addresses })
     }
 
     /// The channel to the service that owns the gRPC `path` (`/pkg.Service/Method`).
-    pub fn for_path(&self, path: &str) -> Option<&Channel> {
+    pub fn for_path(&self, path: &str) -> Option<&PeerChannel> {
         let service = path.trim_start_matches('/').split('/').next()?;
         self.channels.get(service)
     }
 
     /// Every service with its channel and address.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Channel, &str)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &PeerChannel, &str)> {
         self.channels
             .iter()
             .map(|(name, channel)| (name.as_str(), channel, self.addresses.get(name).map(String::as_str).unwrap_or("")))
@@ -88,7 +89,7 @@ fn domain_of(service: &str) -> &str {
 /// Calls `path` on `channel` with `message`, waiting at most `deadline`. `idempotent` calls
 /// (reads) are tried again, within the same deadline, when the service is unavailable.
 pub async fn unary(
-    channel: &Channel,
+    channel: &PeerChannel,
     path: &str,
     message: DynamicMessage,
     output: MessageDescriptor,

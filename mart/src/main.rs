@@ -162,7 +162,12 @@ async fn run(command: Command) -> Result<(), Failure> {
             for service in Service::ALL {
                 config(service, &lookup)?;
             }
-            telemetry::init(&base.telemetry);
+            // Each service reports its spans under its own name, as when run on its own.
+            let names: Vec<&'static str> =
+                ["mart", "edge"].into_iter().chain(Service::ALL.map(Service::process_name)).collect();
+            let telemetry = telemetry::init(&base.telemetry, &names);
+            let metrics =
+                mart_platform::binary::spawn_metrics(&base).await.map_err(|e| Failure::Usage(e.to_string()))?;
             std::fs::create_dir_all(&base.data_dir).map_err(|e| {
                 Failure::Usage(format!("cannot create the data directory {}: {e}", base.data_dir.display()))
             })?;
@@ -185,15 +190,18 @@ async fn run(command: Command) -> Result<(), Failure> {
                     base.data_dir.display()
                 );
             }
-            tokio::select! {
+            let outcome = tokio::select! {
                 () = shutdown_signal() => {
                     println!("mart: stopping (finishing requests in flight, flushing events)");
-                    shop.stop().await?;
-                    println!("mart: stopped");
-                    Ok(())
+                    shop.stop().await.map(|()| println!("mart: stopped")).map_err(Failure::from)
                 }
                 error = shop.failed() => Err(Failure::Run(error.into())),
+            };
+            if let Some(metrics) = metrics {
+                metrics.abort();
             }
+            telemetry.shutdown().await;
+            outcome
         }
         Command::Migrate { data_dir, database_url: Some(url), service: Some(service) } => {
             let lookup = settings(data_dir, None);

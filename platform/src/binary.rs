@@ -52,18 +52,41 @@ where
     let matches = Cli::command().bin_name(format!("svc-{}", service.name())).about(about).get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     let config = config::load_or_exit(service);
-    telemetry::init(&config.telemetry);
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            let bus = EventBus::connect(&config.events).await?;
-            // Access tokens are svc-user's: trust the keys it publishes.
-            let keys = Arc::new(KeySet::remote(&config.peers.user)?);
-            let listener = TcpListener::bind(config.grpc_addr).await.map_err(|error| {
-                anyhow::anyhow!("cannot listen on {} (set MART_GRPC_ADDR): {error}", config.grpc_addr)
-            })?;
-            serve(config, bus, keys, listener, Box::pin(shutdown_signal())).await?;
-        }
-        Command::Migrate => migrate(config).await?,
+    let telemetry = telemetry::init(&config.telemetry, &[service.process_name()]);
+    let outcome = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve_with_telemetry(service, config, serve).await,
+        Command::Migrate => migrate(config).await.map_err(anyhow::Error::from),
+    };
+    telemetry.shutdown().await;
+    outcome
+}
+
+async fn serve_with_telemetry<S, SF, SE>(service: Service, config: Config, serve: S) -> anyhow::Result<()>
+where
+    S: FnOnce(Config, EventBus, Arc<KeySet>, TcpListener, Shutdown) -> SF,
+    SF: Future<Output = Result<(), SE>>,
+    SE: std::error::Error + Send + Sync + 'static,
+{
+    let bus = EventBus::connect(&config.events).await?;
+    // Access tokens are svc-user's: trust the keys it publishes.
+    let keys = Arc::new(KeySet::remote(&config.peers.user)?);
+    let listener = TcpListener::bind(config.grpc_addr)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot listen on {} (set MART_GRPC_ADDR): {error}", config.grpc_addr))?;
+    let metrics = spawn_metrics(&config).await?;
+    tracing::debug!(service = service.process_name(), "serving");
+    serve(config, bus, keys, listener, Box::pin(shutdown_signal())).await?;
+    if let Some(metrics) = metrics {
+        metrics.abort();
     }
     Ok(())
+}
+
+/// Starts the `/metrics` listener at `MART_METRICS_ADDR`, when set; it runs until aborted.
+pub async fn spawn_metrics(config: &Config) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(addr) = config.telemetry.metrics_addr else { return Ok(None) };
+    let listener = crate::metrics::spawn_listener(addr, std::future::pending())
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot listen on {addr} (set MART_METRICS_ADDR): {error}"))?;
+    Ok(Some(listener))
 }

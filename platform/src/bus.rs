@@ -20,8 +20,12 @@ use prost::Message as _;
 pub use sea_orm::DatabaseTransaction;
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use tokio::sync::watch;
+use tracing::Instrument as _;
 
-use crate::config::{EventBusKind, EventsConfig};
+use crate::{
+    config::{EventBusKind, EventsConfig},
+    telemetry,
+};
 
 pub mod embedded;
 pub mod inbox;
@@ -248,7 +252,18 @@ impl EventBus {
         subscription: Subscription,
         shutdown: watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
-        let processor = Processor { bus: self.clone(), subscription, shutdown: shutdown.clone() };
+        self.subscribe_as(None, subscription, shutdown)
+    }
+
+    /// [`EventBus::subscribe`] for `service` (`svc-order`): the service its consume spans
+    /// belong to.
+    pub fn subscribe_as(
+        &self,
+        service: Option<&'static str>,
+        subscription: Subscription,
+        shutdown: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let processor = Processor { bus: self.clone(), subscription, shutdown: shutdown.clone(), service };
         match self {
             EventBus::Embedded(bus) => tokio::spawn(embedded::consume(bus.clone(), processor, shutdown)),
             EventBus::Kafka(bus) => tokio::spawn(kafka::consume(bus.clone(), processor, shutdown)),
@@ -278,6 +293,8 @@ pub struct Processor {
     bus: EventBus,
     subscription: Subscription,
     shutdown: watch::Receiver<bool>,
+    /// The service whose consumer this is, for its spans.
+    service: Option<&'static str>,
 }
 
 impl Processor {
@@ -293,8 +310,36 @@ impl Processor {
 
     /// Handles `delivery`, retrying with backoff; after the last attempt it publishes the
     /// record to the DLQ. `Err(Stopped)` only when shutdown came during a backoff.
+    ///
+    /// The work is one `event.consume` span, a child of the span that appended the event
+    /// (its `traceparent` header), so the event's reaction joins the trace that caused it.
     pub async fn process(&self, delivery: &Delivery) -> Result<Outcome, Stopped> {
-        let outcome = self.finish(delivery).await?;
+        let record = &delivery.record;
+        let span = tracing::info_span!(
+            "event.consume",
+            otel.name = %format_args!("{} process", record.topic),
+            otel.kind = "consumer",
+            otel.status_code = tracing::field::Empty,
+            messaging.system = self.messaging_system(),
+            messaging.destination.name = %record.topic,
+            messaging.destination.partition.id = delivery.partition,
+            messaging.kafka.offset = delivery.offset,
+            messaging.consumer.group.name = %self.subscription.group,
+            messaging.message.id = record.header(headers::EVENT_ID).unwrap_or_default(),
+            event.r#type = record.header(headers::EVENT_TYPE).unwrap_or_default(),
+            event.outcome = tracing::field::Empty,
+        );
+        let parent = telemetry::remote_parent(record.header(headers::TRACEPARENT), record.header(headers::TRACESTATE));
+        if let Some(service) = self.service {
+            telemetry::adopt(&span, service, parent);
+        } else {
+            let _ = tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(&span, parent);
+        }
+        let outcome = self.finish(delivery).instrument(span.clone()).await?;
+        span.record("event.outcome", format!("{outcome:?}"));
+        if outcome == Outcome::DeadLettered {
+            span.record("otel.status_code", "ERROR");
+        }
         if let Some(metrics) = &self.subscription.metrics {
             let written = Envelope::decode(delivery.record.payload.as_slice())
                 .ok()
@@ -344,8 +389,29 @@ impl Processor {
         }
     }
 
+    fn messaging_system(&self) -> &'static str {
+        match self.bus {
+            EventBus::Embedded(_) => "mart-embedded",
+            EventBus::Kafka(_) => "kafka",
+        }
+    }
+
     /// One try: the inbox row and the handler's changes, in one transaction.
     async fn attempt(&self, event: &Event) -> Result<Outcome, HandlerError> {
+        let span = tracing::info_span!(
+            "event.handle",
+            otel.name = %format_args!("handle {}", event.envelope.r#type.rsplit('.').next().unwrap_or_default()),
+            db.operation.name = "transaction",
+            otel.status_code = tracing::field::Empty,
+        );
+        let result = self.attempt_in_transaction(event).instrument(span.clone()).await;
+        if result.is_err() {
+            span.record("otel.status_code", "ERROR");
+        }
+        result
+    }
+
+    async fn attempt_in_transaction(&self, event: &Event) -> Result<Outcome, HandlerError> {
         let txn = self.subscription.db.begin().await?;
         if !inbox::record(&txn, &self.subscription.group, &event.envelope.id).await? {
             txn.rollback().await?;

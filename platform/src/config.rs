@@ -33,6 +33,18 @@ impl Service {
     pub const ALL: [Service; 6] =
         [Service::User, Service::Product, Service::Order, Service::Inventory, Service::Notify, Service::Payment];
 
+    /// The binary's name, `svc-user`, …: its `service.name` in traces and its metrics label.
+    pub fn process_name(self) -> &'static str {
+        match self {
+            Service::User => "svc-user",
+            Service::Product => "svc-product",
+            Service::Order => "svc-order",
+            Service::Inventory => "svc-inventory",
+            Service::Notify => "svc-notify",
+            Service::Payment => "svc-payment",
+        }
+    }
+
     /// The short name: `user`, `product`, …
     pub fn name(self) -> &'static str {
         match self {
@@ -324,6 +336,9 @@ pub struct TelemetryConfig {
     pub otlp_endpoint: Option<String>,
     /// `OTEL_EXPORTER_OTLP_PROTOCOL`.
     pub otlp_protocol: OtlpProtocol,
+    /// `MART_METRICS_ADDR`: where a service answers `GET /metrics` (Prometheus text);
+    /// unset means no listener (the edge always serves `/metrics` on its own port).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 // === impl Config ===
@@ -554,6 +569,10 @@ impl Config {
                     _ => Err("expected grpc or http/protobuf".to_owned()),
                 },
             )?,
+            metrics_addr: match var("MART_METRICS_ADDR") {
+                None => None,
+                Some(value) => Some(parse_or("MART_METRICS_ADDR", Some(value), default_addr(0), parse_socket_addr)?),
+            },
         };
 
         Ok(Config {

@@ -1,7 +1,9 @@
 //! What every Online Mart service stands on, one job per module:
 //!
 //! - [`config`]: typed settings from the environment, failing fast on bad values;
-//! - [`telemetry`]: logs (and the slot for trace export);
+//! - [`telemetry`]: logs with trace ids, spans exported over OTLP, W3C trace context;
+//! - [`metrics`]: Prometheus metrics and the `/metrics` listener;
+//! - [`client`]: calling another service over a traced, measured channel;
 //! - [`db`]: connecting to PostgreSQL or SQLite and running migrations;
 //! - [`events`] and [`outbox`]: domain events written in the same transaction as the change;
 //! - [`auth`]: access tokens, the caller's identity, and the per-RPC access check;
@@ -16,10 +18,12 @@
 pub mod auth;
 pub mod binary;
 pub mod bus;
+pub mod client;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod metrics;
 pub mod outbox;
 pub mod paging;
 pub mod server;

@@ -10,8 +10,9 @@ use mart_proto::events::Envelope;
 use prost::Message;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
 use sea_orm_migration::prelude::*;
+use tracing::Instrument as _;
 
-use crate::events;
+use crate::{events, telemetry};
 
 pub mod entity;
 pub mod relay;
@@ -20,23 +21,53 @@ pub mod relay;
 ///
 /// Call it with the transaction that makes the change: the event becomes visible to the
 /// relay exactly when that transaction commits.
+///
+/// The row keeps the trace context of an `outbox.append` span under the current one: the
+/// consumers of the event continue that trace, however much later they run.
 pub async fn append<C: ConnectionTrait>(db: &C, envelope: &Envelope) -> Result<(), DbErr> {
+    append_continuing(db, envelope, None).await
+}
+
+/// [`append`], continuing the trace `trace` names (a saga's, stored with its aggregate)
+/// rather than the current span's, which is linked instead: the event belongs to the story
+/// that began elsewhere, and its consumers join that story. With `None`, as [`append`].
+pub async fn append_continuing<C: ConnectionTrait>(
+    db: &C,
+    envelope: &Envelope,
+    trace: Option<&str>,
+) -> Result<(), DbErr> {
     let payload =
         envelope.payload.as_ref().ok_or_else(|| DbErr::Custom(format!("event {} has no payload", envelope.id)))?;
+    let topic = events::topic_of(payload);
+    let span = tracing::info_span!(
+        "outbox.append",
+        otel.name = %format_args!("{topic} append"),
+        otel.kind = "producer",
+        messaging.destination.name = topic,
+        messaging.message.id = %envelope.id,
+        event.r#type = %envelope.r#type,
+    );
+    if let Some(trace) = trace {
+        telemetry::resume(&span, trace);
+    }
+    let (traceparent, tracestate) = match span.in_scope(telemetry::current_trace_context) {
+        Some((traceparent, tracestate)) => (Some(traceparent), tracestate),
+        None => (None, None),
+    };
     entity::ActiveModel {
         event_id: Set(envelope.id.clone()),
-        topic: Set(events::topic_of(payload).to_owned()),
+        topic: Set(topic.to_owned()),
         aggregate_id: Set(envelope.aggregate_id.clone()),
         event_type: Set(envelope.r#type.clone()),
         payload: Set(envelope.encode_to_vec()),
-        // The trace context slot: filled from the current span once trace export exists.
-        traceparent: Set(None),
-        tracestate: Set(None),
+        traceparent: Set(traceparent),
+        tracestate: Set(tracestate),
         created_at: Set(Utc::now()),
         sent_at: Set(None),
         ..Default::default()
     }
     .insert(db)
+    .instrument(span)
     .await?;
     Ok(())
 }

@@ -1,17 +1,32 @@
 //! The gRPC server every service runs: its own service(s) behind the access check, plus
-//! `grpc.health.v1`, server reflection (so `grpcurl list` works) and a tracing span per call.
+//! `grpc.health.v1`, server reflection (so `grpcurl list` works), and per call a server
+//! span continuing the caller's trace (`traceparent` in the metadata) and the
+//! `mart_rpc_*` metrics.
 //!
 //! It serves on a listener the caller bound (port 0 in tests) until `shutdown` resolves;
 //! then health flips to NOT_SERVING for a short grace, new connections are refused, and
 //! calls in flight finish.
 
-use std::{convert::Infallible, future::Future, sync::Arc, time::Duration};
+use std::{
+    convert::Infallible,
+    future::Future,
+    sync::Arc,
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
 
+use futures::future::BoxFuture;
 use tokio::net::TcpListener;
 use tonic::{body::Body, server::NamedService, service::Routes};
 use tonic_health::ServingStatus;
+use tracing::Instrument as _;
 
-use crate::auth::{AccessLayer, Verifier};
+use crate::{
+    auth::{AccessLayer, Verifier},
+    client::{record_code, split_path},
+    config::Service,
+    metrics, telemetry,
+};
 
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +41,8 @@ pub enum ServeError {
 
 /// A gRPC server under construction.
 pub struct GrpcServer {
+    /// Whose server this is: the `service.name` of its spans, the `service` of its metrics.
+    service: &'static str,
     routes: Routes,
     /// Full names of the services added, for health and reflection.
     names: Vec<&'static str>,
@@ -39,9 +56,15 @@ pub struct GrpcServer {
 pub const DRAIN_GRACE: Duration = Duration::from_millis(500);
 
 impl GrpcServer {
-    /// A server that checks tokens with `verifier`.
-    pub fn new(verifier: Arc<Verifier>) -> Self {
-        Self { routes: Routes::default(), names: Vec::new(), verifier, drain_grace: DRAIN_GRACE }
+    /// `service`'s server, checking tokens with `verifier`.
+    pub fn new(service: Service, verifier: Arc<Verifier>) -> Self {
+        Self {
+            service: service.process_name(),
+            routes: Routes::default(),
+            names: Vec::new(),
+            verifier,
+            drain_grace: DRAIN_GRACE,
+        }
     }
 
     /// How long to report NOT_SERVING before closing connections on shutdown.
@@ -100,7 +123,7 @@ impl GrpcServer {
 
         tracing::info!(addr = ?listener.local_addr().ok(), services = ?self.names, "gRPC server listening");
         tonic::transport::Server::builder()
-            .trace_fn(|request| tracing::info_span!("grpc", rpc = %request.uri().path()))
+            .layer(ObserveLayer { service: self.service })
             .layer(AccessLayer::new(self.verifier))
             .add_routes(self.routes)
             .add_service(health_service)
@@ -110,6 +133,88 @@ impl GrpcServer {
             .await?;
         Ok(())
     }
+}
+
+/// Per call: a server span under the caller's trace, adopted by the service, and the
+/// `mart_rpc_*` metrics. Health checks and reflection are counted but not traced: a probe
+/// every few seconds would bury the traces worth reading.
+#[derive(Clone, Copy)]
+struct ObserveLayer {
+    service: &'static str,
+}
+
+impl<S> tower::Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Observe { inner, service: self.service }
+    }
+}
+
+#[derive(Clone)]
+struct Observe<S> {
+    inner: S,
+    service: &'static str,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for Observe<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<Body>> + Send,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let path = request.uri().path().to_owned();
+        let (rpc_service, rpc_method) = split_path(&path);
+        let span = if rpc_service.starts_with("grpc.") {
+            tracing::Span::none()
+        } else {
+            tracing::info_span!(
+                "grpc.server",
+                otel.name = %path.trim_start_matches('/'),
+                otel.kind = "server",
+                otel.status_code = tracing::field::Empty,
+                rpc.system = "grpc",
+                rpc.service = rpc_service,
+                rpc.method = rpc_method,
+                rpc.grpc.status_code = tracing::field::Empty,
+            )
+        };
+        telemetry::adopt(&span, self.service, telemetry::parent_from_headers(request.headers()));
+        let service = self.service;
+        let started = Instant::now();
+        let call = span.in_scope(|| self.inner.call(request));
+        Box::pin(
+            async move {
+                let result = call.await;
+                let code = match &result {
+                    Ok(response) => grpc_code(response.headers()),
+                    Err(_) => tonic::Code::Unknown,
+                };
+                record_code(&tracing::Span::current(), code);
+                metrics::rpc_served(service, &path, code, started.elapsed());
+                result
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// The status of a gRPC answer as far as its headers tell: an error is sent as
+/// trailers-only (`grpc-status` in the headers); an answer with a body is taken as OK.
+pub(crate) fn grpc_code(headers: &http::HeaderMap) -> tonic::Code {
+    headers
+        .get("grpc-status")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<i32>().ok())
+        .map_or(tonic::Code::Ok, tonic::Code::from)
 }
 
 /// The connections of `listener`, with Nagle's algorithm off: gRPC writes a response in

@@ -1,26 +1,390 @@
-//! Logs and traces: `tracing` with an `RUST_LOG` filter, as text or JSON lines.
+//! Logs and traces: `tracing` with a `RUST_LOG` filter, as text or JSON lines, every line
+//! carrying the trace and span ids; spans exported over OTLP (to Jaeger) when
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
 //!
-//! The subscriber is built as a stack of layers so the OpenTelemetry layer (OTLP export to
-//! Jaeger when `OTEL_EXPORTER_OTLP_ENDPOINT` is set) slots in at the one marked place below.
+//! Trace context is W3C `traceparent`/`tracestate` wherever work crosses a boundary: gRPC
+//! metadata ([`inject`], [`parent_from_headers`]), outbox rows and bus headers
+//! ([`current_trace_context`], [`remote_parent`]). So one checkout is one trace, whichever
+//! process each step runs in.
+//!
+//! Each service reports under its own `service.name` (`svc-order`, `edge`), also when
+//! several run in one process (`mart up`): the span that starts a service's work (an
+//! incoming call, an event, a relay round) is [`adopt`]ed by that service, and every span
+//! under it is exported by that service's tracer provider.
+//!
+//! Without an endpoint there is no exporter and no sampling: spans still get ids, so
+//! contexts propagate and logs can be correlated, but nothing is recorded or sent.
 
-use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
+use std::{collections::HashMap, fmt, sync::Arc, time::Duration};
 
-use crate::config::{LogFormat, TelemetryConfig};
+use opentelemetry::{
+    Context, KeyValue,
+    propagation::{Extractor, Injector, TextMapPropagator},
+    trace::{SpanBuilder, TraceContextExt, TracerProvider as _},
+};
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig as _};
+use opentelemetry_sdk::{
+    Resource,
+    propagation::TraceContextPropagator,
+    trace::{Sampler, SdkTracer, SdkTracerProvider},
+};
+use tracing::Subscriber;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::{
+    EnvFilter, Layer,
+    fmt::{FmtContext, FormatEvent, FormatFields, format::Writer},
+    layer::SubscriberExt,
+    registry::LookupSpan,
+    util::SubscriberInitExt,
+};
 
-/// Installs the global subscriber. Calling it twice (several services in one process, or
-/// tests) keeps the first one.
-pub fn init(config: &TelemetryConfig) {
+use crate::config::{LogFormat, OtlpProtocol, TelemetryConfig};
+
+/// The tracer providers of this process; [`Telemetry::shutdown`] flushes what they hold.
+#[must_use = "call shutdown() before exiting, or the last spans are lost"]
+pub struct Telemetry {
+    providers: Vec<SdkTracerProvider>,
+}
+
+impl fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Telemetry").field("providers", &self.providers.len()).finish()
+    }
+}
+
+impl Telemetry {
+    /// Exports every span still waiting in a batch, then stops the exporters. Call it once
+    /// the servers have drained.
+    pub async fn shutdown(self) {
+        if self.providers.is_empty() {
+            return;
+        }
+        // The SDK blocks while the batch threads export, and the gRPC exporter's I/O runs on
+        // this runtime: block on a thread of its own, not on a worker.
+        let flushed = tokio::task::spawn_blocking(move || {
+            for provider in self.providers {
+                if let Err(error) = provider.shutdown_with_timeout(Duration::from_secs(5)) {
+                    eprintln!("telemetry: flushing spans failed: {error}");
+                }
+            }
+        });
+        let _ = flushed.await;
+    }
+}
+
+/// Installs the global subscriber for a process running `services` (the first one is the
+/// name of spans that no service adopted: the binary itself). Calling it twice (tests, or
+/// several services in one process) keeps the first subscriber and returns an empty
+/// [`Telemetry`].
+pub fn init(config: &TelemetryConfig, services: &[&'static str]) -> Telemetry {
     let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|error| {
         eprintln!("RUST_LOG={:?} is not a valid filter ({error}); using `info`", config.log_filter);
         EnvFilter::new("info")
     });
+    if tracing::dispatcher::has_been_set() {
+        return Telemetry { providers: Vec::new() };
+    }
 
-    let fmt = match config.log_format {
-        LogFormat::Text => tracing_subscriber::fmt::layer().with_target(true).boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer().json().flatten_event(true).with_current_span(true).boxed(),
+    let (tracers, providers) = match tracers(config, services) {
+        Ok(built) => built,
+        Err(error) => {
+            eprintln!("telemetry: cannot export traces to {:?}: {error}", config.otlp_endpoint);
+            (Tracers::silent(), Vec::new())
+        }
     };
+    let otel = tracing_opentelemetry::layer().with_tracer(tracers).with_threads(false).with_level(true);
+    let fmt = match config.log_format {
+        LogFormat::Text => {
+            tracing_subscriber::fmt::layer().with_target(true).event_format(WithTraceIds::text()).boxed()
+        }
+        LogFormat::Json => tracing_subscriber::fmt::layer().event_format(WithTraceIds::json()).boxed(),
+    };
+    let installed = tracing_subscriber::registry().with(filter).with(otel).with(fmt).try_init();
+    if installed.is_err() {
+        return Telemetry { providers: Vec::new() };
+    }
+    Telemetry { providers }
+}
 
-    // The OTLP layer goes here, next to `fmt`, when `config.otlp_endpoint` is set: it needs
-    // the same filter and must be installed before the first span is created.
-    let _ = tracing_subscriber::registry().with(filter).with(fmt).try_init();
+fn tracers(
+    config: &TelemetryConfig,
+    services: &[&'static str],
+) -> Result<(Tracers, Vec<SdkTracerProvider>), opentelemetry_otlp::ExporterBuildError> {
+    let Some(endpoint) = &config.otlp_endpoint else {
+        return Ok((Tracers::silent(), Vec::new()));
+    };
+    let mut providers = Vec::new();
+    let mut by_service = HashMap::new();
+    for service in services.iter().copied() {
+        let exporter = match config.otlp_protocol {
+            OtlpProtocol::Grpc => {
+                opentelemetry_otlp::SpanExporter::builder().with_tonic().with_endpoint(endpoint.clone()).build()?
+            }
+            OtlpProtocol::HttpProtobuf => opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                // As the variable's specification says: the signal's path goes after the base.
+                .with_endpoint(format!("{}/v1/traces", endpoint.trim_end_matches('/')))
+                .with_headers(HashMap::new())
+                .build()?,
+        };
+        let provider = SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
+            .with_resource(
+                Resource::builder_empty()
+                    .with_service_name(service)
+                    .with_attribute(KeyValue::new("service.namespace", "mart"))
+                    .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+                    .build(),
+            )
+            .build();
+        by_service.insert(service, provider.tracer("mart"));
+        providers.push(provider);
+    }
+    let default = services.first().and_then(|name| by_service.get(name).cloned()).unwrap_or_else(silent_tracer);
+    Ok((Tracers { default, by_service: Arc::new(by_service) }, providers))
+}
+
+fn silent_tracer() -> SdkTracer {
+    // No processor and nothing sampled: ids for propagation and logs, nothing recorded.
+    SdkTracerProvider::builder().with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOff))).build().tracer("mart")
+}
+
+/// Which service a span's work belongs to, carried in the OpenTelemetry context from the
+/// span that a service [`adopt`]ed down to every span under it.
+#[derive(Clone, Copy, Debug)]
+struct ServiceTag(&'static str);
+
+/// One tracer per service; a span goes to the tracer of the service its context names.
+#[derive(Clone)]
+struct Tracers {
+    default: SdkTracer,
+    by_service: Arc<HashMap<&'static str, SdkTracer>>,
+}
+
+impl Tracers {
+    fn silent() -> Self {
+        Self { default: silent_tracer(), by_service: Arc::default() }
+    }
+}
+
+impl opentelemetry::trace::Tracer for Tracers {
+    type Span = opentelemetry_sdk::trace::Span;
+
+    fn build_with_context(&self, builder: SpanBuilder, parent_cx: &Context) -> Self::Span {
+        let tracer = parent_cx
+            .get::<ServiceTag>()
+            .and_then(|ServiceTag(service)| self.by_service.get(service))
+            .unwrap_or(&self.default);
+        tracer.build_with_context(builder, parent_cx)
+    }
+}
+
+// === propagation ===
+
+/// `span` starts a piece of `service`'s work (an incoming call, an event, a background
+/// round), as a child of `parent` (a remote context from [`parent_from_headers`] or
+/// [`remote_parent`]; `Context::new()` starts a new trace). Call it right after creating
+/// the span, before anything runs in it.
+pub fn adopt(span: &tracing::Span, service: &'static str, parent: Context) {
+    let _ = span.set_parent(parent.with_value(ServiceTag(service)));
+}
+
+/// The remote parent described by W3C `traceparent` (and `tracestate`), or an empty
+/// context when there is none or it does not parse.
+pub fn remote_parent(traceparent: Option<&str>, tracestate: Option<&str>) -> Context {
+    let Some(traceparent) = traceparent else { return Context::new() };
+    let mut carrier = HashMap::new();
+    carrier.insert("traceparent".to_owned(), traceparent.to_owned());
+    if let Some(tracestate) = tracestate {
+        carrier.insert("tracestate".to_owned(), tracestate.to_owned());
+    }
+    TraceContextPropagator::new().extract_with_context(&Context::new(), &carrier)
+}
+
+/// The remote parent in request headers (or gRPC metadata).
+pub fn parent_from_headers(headers: &http::HeaderMap) -> Context {
+    TraceContextPropagator::new().extract_with_context(&Context::new(), &HeaderCarrier(headers))
+}
+
+/// Writes `span`'s context into outgoing headers (or gRPC metadata), replacing any there.
+pub fn inject(span: &tracing::Span, headers: &mut http::HeaderMap) {
+    let context = span.context();
+    if context.span().span_context().is_valid() {
+        TraceContextPropagator::new().inject_context(&context, &mut HeaderInjector(headers));
+    }
+}
+
+/// The W3C `traceparent` and `tracestate` of the current span, for work that continues
+/// later elsewhere (an outbox row); `None` outside any span or without telemetry.
+pub fn current_trace_context() -> Option<(String, Option<String>)> {
+    let context = tracing::Span::current().context();
+    if !context.span().span_context().is_valid() {
+        return None;
+    }
+    let mut carrier: HashMap<String, String> = HashMap::new();
+    TraceContextPropagator::new().inject_context(&context, &mut carrier);
+    let traceparent = carrier.remove("traceparent")?;
+    let tracestate = carrier.remove("tracestate").filter(|state| !state.is_empty());
+    Some((traceparent, tracestate))
+}
+
+/// `span` continues the trace that `traceparent` names (work that belongs to a story begun
+/// earlier, say a payment confirmed long after its checkout), linked to the current span
+/// that caused it now. It stays the current service's.
+pub fn resume(span: &tracing::Span, traceparent: &str) {
+    let parent = remote_parent(Some(traceparent), None);
+    if !parent.span().span_context().is_valid() {
+        return;
+    }
+    let current = tracing::Span::current().context();
+    let cause = current.span().span_context().clone();
+    if cause.trace_id() == parent.span().span_context().trace_id() {
+        // Still inside that story: the current span is the better parent.
+        return;
+    }
+    let parent = match current.get::<ServiceTag>() {
+        Some(tag) => parent.with_value(*tag),
+        None => parent,
+    };
+    let _ = span.set_parent(parent);
+    if cause.is_valid() {
+        span.add_link(cause);
+    }
+}
+
+/// Links `span` to the trace that `traceparent` names (a batch span and the events in it).
+pub fn link(span: &tracing::Span, traceparent: Option<&str>) {
+    let remote = remote_parent(traceparent, None);
+    let context = remote.span().span_context().clone();
+    if context.is_valid() {
+        span.add_link(context);
+    }
+}
+
+/// The trace id of `span`, as 32 hex digits, when it has one.
+pub fn trace_id(span: &tracing::Span) -> Option<String> {
+    let context = span.context();
+    let span_context = context.span().span_context().clone();
+    span_context.is_valid().then(|| span_context.trace_id().to_string())
+}
+
+struct HeaderCarrier<'a>(&'a http::HeaderMap);
+
+impl Extractor for HeaderCarrier<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
+struct HeaderInjector<'a>(&'a mut http::HeaderMap);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(name), Ok(value)) =
+            (http::HeaderName::from_bytes(key.as_bytes()), http::HeaderValue::from_str(&value))
+        {
+            self.0.insert(name, value);
+        }
+    }
+}
+
+// === log lines with trace ids ===
+
+/// The standard text or JSON line, with `trace_id` and `span_id` of the current span
+/// appended, so a log line leads to its trace and the lines of one request to each other.
+struct WithTraceIds {
+    json: bool,
+    text: tracing_subscriber::fmt::format::Format<tracing_subscriber::fmt::format::Full>,
+    json_format: tracing_subscriber::fmt::format::Format<tracing_subscriber::fmt::format::Json>,
+}
+
+impl WithTraceIds {
+    fn text() -> Self {
+        Self::new(false)
+    }
+
+    fn json() -> Self {
+        Self::new(true)
+    }
+
+    fn new(json: bool) -> Self {
+        Self {
+            json,
+            text: tracing_subscriber::fmt::format(),
+            json_format: tracing_subscriber::fmt::format().json().flatten_event(true).with_current_span(true),
+        }
+    }
+}
+
+impl<S, N> FormatEvent<S, N> for WithTraceIds
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> fmt::Result {
+        let ids = ctx.lookup_current().and_then(|span| {
+            let id = span.id();
+            drop(span);
+            tracing::dispatcher::get_default(|dispatch| tracing_opentelemetry::get_otel_context(&id, dispatch))
+        });
+        let ids = ids.map(|context| context.span().span_context().clone()).filter(|context| context.is_valid());
+
+        let mut line = String::new();
+        // Plain text: the ids are appended to the line, so it is written uncoloured.
+        let inner = Writer::new(&mut line);
+        if self.json {
+            self.json_format.format_event(ctx, inner, event)?;
+        } else {
+            self.text.format_event(ctx, inner, event)?;
+        }
+        let Some(ids) = ids else { return writer.write_str(&line) };
+        let body = line.trim_end_matches('\n');
+        if self.json {
+            let body = body.strip_suffix('}').unwrap_or(body);
+            writeln!(writer, r#"{body},"trace_id":"{}","span_id":"{}"}}"#, ids.trace_id(), ids.span_id())
+        } else {
+            writeln!(writer, "{body} trace_id={} span_id={}", ids.trace_id(), ids.span_id())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_parents_parse_w3c_and_ignore_garbage() {
+        let parent = remote_parent(Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"), Some("k=v"));
+        let span = parent.span();
+        let context = span.span_context();
+        assert!(context.is_valid());
+        assert!(context.is_remote());
+        assert_eq!(context.trace_id().to_string(), "0af7651916cd43dd8448eb211c80319c");
+        assert_eq!(context.span_id().to_string(), "b7ad6b7169203331");
+
+        for garbage in
+            [None, Some(""), Some("00-zz-yy-01"), Some("00-00000000000000000000000000000000-b7ad6b7169203331-01")]
+        {
+            assert!(!remote_parent(garbage, None).span().span_context().is_valid(), "{garbage:?}");
+        }
+    }
+
+    #[test]
+    fn headers_round_trip() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse().unwrap());
+        let parent = parent_from_headers(&headers);
+        assert_eq!(parent.span().span_context().trace_id().to_string(), "0af7651916cd43dd8448eb211c80319c");
+    }
 }

@@ -88,12 +88,13 @@ async fn access_is_checked_from_the_contract_and_shutdown_drains() {
     let listener = listener().await;
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(GrpcServer::new(verifier).add_service(NotificationServiceServer::new(service)).serve(
-        listener,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let server = tokio::spawn(
+        GrpcServer::new(mart_platform::config::Service::Notify, verifier)
+            .add_service(NotificationServiceServer::new(service))
+            .serve(listener, async move {
+                let _ = stopped.await;
+            }),
+    );
     let channel = Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
     let mut client = NotificationServiceClient::new(channel.clone());
     let mut health = HealthClient::new(channel.clone());

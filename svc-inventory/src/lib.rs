@@ -13,7 +13,7 @@ use std::{future::Future, sync::Arc};
 use mart_platform::{
     auth::{KeySet, Verifier},
     bus::{EventBus, RetryPolicy, Subscription},
-    config::Config,
+    config::{Config, Service},
     db,
     server::{GrpcServer, ServeError},
     tasks::Background,
@@ -54,7 +54,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
     let db = open(&config).await?;
-    let mut background = Background::new();
+    let mut background = Background::new(Service::Inventory);
     let waker = background.relay(db.clone(), bus.clone(), config.events.outbox_retention);
     background.consume(
         &bus,
@@ -71,8 +71,10 @@ pub async fn serve(
 
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
     let api = api::InventoryApi::new(db, waker);
-    let served =
-        GrpcServer::new(verifier).add_service(InventoryServiceServer::new(api)).serve(listener, shutdown).await;
+    let served = GrpcServer::new(Service::Inventory, verifier)
+        .add_service(InventoryServiceServer::new(api))
+        .serve(listener, shutdown)
+        .await;
     background.stop().await;
     served?;
     Ok(())

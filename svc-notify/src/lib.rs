@@ -14,7 +14,7 @@ use std::{future::Future, sync::Arc};
 use mart_platform::{
     auth::{KeySet, Verifier},
     bus::{EventBus, RetryPolicy, Subscription},
-    config::Config,
+    config::{Config, Service},
     db,
     server::{GrpcServer, ServeError},
     tasks::Background,
@@ -62,7 +62,7 @@ pub async fn serve(
     let db = open(&config).await?;
     let sender_waker = delivery::SenderWaker::new();
 
-    let mut background = Background::new();
+    let mut background = Background::new(Service::Notify);
     background.consume(
         &bus,
         Subscription {
@@ -82,8 +82,10 @@ pub async fn serve(
 
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
     let api = api::NotificationApi::new(db, channels, sender_waker);
-    let served =
-        GrpcServer::new(verifier).add_service(NotificationServiceServer::new(api)).serve(listener, shutdown).await;
+    let served = GrpcServer::new(Service::Notify, verifier)
+        .add_service(NotificationServiceServer::new(api))
+        .serve(listener, shutdown)
+        .await;
     background.stop().await;
     let _ = stop_sender.send(true);
     if let Err(error) = sender.await {

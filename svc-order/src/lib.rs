@@ -15,7 +15,7 @@ use std::{future::Future, sync::Arc};
 use mart_platform::{
     auth::{KeySet, Verifier},
     bus::{EventBus, RetryPolicy, Subscription},
-    config::Config,
+    config::{Config, Service},
     db,
     server::{GrpcServer, ServeError},
     tasks::Background,
@@ -65,7 +65,7 @@ pub async fn serve(
     let catalog = peers::Catalog::new(&config.peers.product)?;
     let address_book = peers::AddressBook::new(&config.peers.user)?;
 
-    let mut background = Background::new();
+    let mut background = Background::new(Service::Order);
     let waker = background.relay(db.clone(), bus.clone(), config.events.outbox_retention);
     background.consume(
         &bus,
@@ -84,7 +84,10 @@ pub async fn serve(
 
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
     let api = api::OrderApi::new(db, waker, catalog, address_book, config.order.max_quantity);
-    let served = GrpcServer::new(verifier).add_service(OrderServiceServer::new(api)).serve(listener, shutdown).await;
+    let served = GrpcServer::new(Service::Order, verifier)
+        .add_service(OrderServiceServer::new(api))
+        .serve(listener, shutdown)
+        .await;
     // The sweeper writes events too: it stops before the relay's last round.
     let _ = stop_sweeper.send(true);
     if let Err(error) = sweeper.await {

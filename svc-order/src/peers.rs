@@ -7,14 +7,12 @@
 
 use std::{collections::HashMap, time::Duration};
 
+use mart_platform::client::PeerChannel;
 use mart_proto::{
     product::{BatchGetProductsRequest, ProductStatus, catalog_service_client::CatalogServiceClient},
     user::{GetAddressRequest, user_service_client::UserServiceClient},
 };
-use tonic::{
-    Code,
-    transport::{Channel, Endpoint},
-};
+use tonic::Code;
 
 use crate::{
     domain::{CatalogEntry, Money, ShippingAddress},
@@ -27,15 +25,15 @@ pub const DEADLINE: Duration = Duration::from_secs(2);
 /// The most ids one BatchGetProducts call takes (the contract's limit).
 const BATCH: usize = 100;
 
-fn channel(addr: &str) -> Result<Channel, tonic::transport::Error> {
+fn channel(addr: &str) -> Result<PeerChannel, tonic::transport::Error> {
     // Lazy: svc-order starts (and serves what it can) whether or not its peers are up.
-    Ok(Endpoint::from_shared(addr.to_owned())?.connect_timeout(DEADLINE).timeout(DEADLINE).connect_lazy())
+    PeerChannel::lazy(addr, "svc-order", DEADLINE)
 }
 
 /// A client of svc-product's catalog.
 #[derive(Clone)]
 pub struct Catalog {
-    client: CatalogServiceClient<Channel>,
+    client: CatalogServiceClient<PeerChannel>,
 }
 
 impl Catalog {
@@ -76,7 +74,7 @@ impl Catalog {
 /// A client of svc-user's address book.
 #[derive(Clone)]
 pub struct AddressBook {
-    client: UserServiceClient<Channel>,
+    client: UserServiceClient<PeerChannel>,
 }
 
 impl AddressBook {

@@ -122,8 +122,10 @@ pub async fn refunded<C: ConnectionTrait>(db: &C, payment: &Model, reason: Optio
     publish(db, payment, Payload::PaymentRefunded(payload)).await
 }
 
+/// Every event of a payment continues the trace of the checkout that opened it (linked
+/// to whatever moved the payment now), so one checkout is one trace to the end.
 async fn publish<C: ConnectionTrait>(db: &C, payment: &Model, payload: Payload) -> Result<(), Error> {
-    Ok(outbox::append(db, &envelope(&payment.order_id, payload)).await?)
+    Ok(outbox::append_continuing(db, &envelope(&payment.order_id, payload), payment.traceparent.as_deref()).await?)
 }
 
 fn amount(payment: &Model) -> Money {

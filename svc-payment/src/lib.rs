@@ -17,7 +17,7 @@ use std::{future::Future, sync::Arc};
 use mart_platform::{
     auth::{KeySet, Verifier},
     bus::{EventBus, RetryPolicy, Subscription},
-    config::Config,
+    config::{Config, Service},
     db,
     server::{GrpcServer, ServeError},
     tasks::Background,
@@ -69,7 +69,7 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let providers = provider::Providers::from_config(&config.payment)?;
     let db = open(&config).await?;
-    let mut background = Background::new();
+    let mut background = Background::new(Service::Payment);
     let waker = background.relay(db.clone(), bus.clone(), config.events.outbox_retention);
     background.consume(
         &bus,
@@ -100,7 +100,10 @@ pub async fn serve(
 
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
     let api = api::PaymentApi::new(db, providers, config.payment.stripe_webhook_secret.clone(), waker);
-    let served = GrpcServer::new(verifier).add_service(PaymentServiceServer::new(api)).serve(listener, shutdown).await;
+    let served = GrpcServer::new(Service::Payment, verifier)
+        .add_service(PaymentServiceServer::new(api))
+        .serve(listener, shutdown)
+        .await;
     let _ = stop_expiry.send(true);
     if let Err(error) = expiry.await {
         tracing::error!(%error, "the payment expiry task failed");

@@ -3,6 +3,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_payments;
+mod m20261126_000001_payment_trace;
 
 /// Every migration of svc-payment.
 #[derive(Debug)]
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(mart_platform::outbox::Migration),
             Box::new(mart_platform::bus::inbox::Migration),
             Box::new(m20261125_000001_payments::Migration),
+            Box::new(m20261126_000001_payment_trace::Migration),
         ]
     }
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use mart_platform::{
     auth::{KeySet, Verifier},
     bus::EventBus,
-    config::Config,
+    config::{Config, Service},
     db,
     server::{GrpcServer, ServeError},
     tasks::Background,
@@ -65,12 +65,15 @@ pub async fn serve(
     let stock = stock::StockClient::new(&config.peers.inventory).map_err(StartError::Inventory)?;
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
 
-    let mut background = Background::new();
+    let mut background = Background::new(Service::Product);
     let waker = background.relay(db.clone(), bus, config.events.outbox_retention);
 
     let cache = product_cache::ProductCache::new(config.catalog.cache_ttl);
     let api = api::CatalogApi::new(db, waker, tokens, stock, cache);
-    let served = GrpcServer::new(verifier).add_service(CatalogServiceServer::new(api)).serve(listener, shutdown).await;
+    let served = GrpcServer::new(Service::Product, verifier)
+        .add_service(CatalogServiceServer::new(api))
+        .serve(listener, shutdown)
+        .await;
     background.stop().await;
     served?;
     Ok(())

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use mart_platform::client::PeerChannel;
 use mart_proto::inventory::{BatchGetStockRequest, inventory_service_client::InventoryServiceClient};
-use tonic::transport::{Channel, Endpoint};
 
 /// How long GetProduct waits for svc-inventory, connecting included.
 pub const DEADLINE: Duration = Duration::from_millis(300);
@@ -16,15 +16,13 @@ pub const DEADLINE: Duration = Duration::from_millis(300);
 pub struct StockClient {
     /// Connected on first use and reconnected as needed, so svc-product starts (and
     /// serves) whether or not svc-inventory is up.
-    client: InventoryServiceClient<Channel>,
+    client: InventoryServiceClient<PeerChannel>,
 }
 
 impl StockClient {
     /// A client of svc-inventory at `addr` (`http://host:port`).
     pub fn new(addr: &str) -> Result<Self, tonic::transport::Error> {
-        let channel =
-            Endpoint::from_shared(addr.to_owned())?.connect_timeout(DEADLINE).timeout(DEADLINE).connect_lazy();
-        Ok(Self { client: InventoryServiceClient::new(channel) })
+        Ok(Self { client: InventoryServiceClient::new(PeerChannel::lazy(addr, "svc-product", DEADLINE)?) })
     }
 
     /// Units of `product_id` available to order, or `None` when svc-inventory does not

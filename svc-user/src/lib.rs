@@ -13,7 +13,7 @@ use std::sync::Arc;
 use mart_platform::{
     auth::Verifier,
     bus::EventBus,
-    config::{BootstrapAdmin, Config},
+    config::{BootstrapAdmin, Config, Service},
     db,
     outbox::relay::RelayWaker,
     server::{GrpcServer, ServeError},
@@ -58,7 +58,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
     let db = open(&config).await?;
-    let mut background = Background::new();
+    let mut background = Background::new(Service::User);
     let waker = background.relay(db.clone(), bus, config.events.outbox_retention);
     if let Some(admin) = &config.bootstrap_admin {
         bootstrap_admin(&db, &waker, admin).await.map_err(StartError::BootstrapAdmin)?;
@@ -68,7 +68,10 @@ pub async fn serve(
     let verifier = Arc::new(Verifier::new(keys.key_set(), &config.auth.issuer, &config.auth.audience));
 
     let api = api::UserApi::new(db, keys, waker, config.auth.clone());
-    let served = GrpcServer::new(verifier).add_service(UserServiceServer::new(api)).serve(listener, shutdown).await;
+    let served = GrpcServer::new(Service::User, verifier)
+        .add_service(UserServiceServer::new(api))
+        .serve(listener, shutdown)
+        .await;
     background.stop().await;
     served?;
     Ok(())

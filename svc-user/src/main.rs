@@ -82,12 +82,22 @@ enum KeysCommand {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = config::load_or_exit(config::Service::User);
-    telemetry::init(&config.telemetry);
+    let telemetry = telemetry::init(&config.telemetry, &[config::Service::User.process_name()]);
+    let outcome = run(cli, config).await;
+    telemetry.shutdown().await;
+    outcome
+}
+
+async fn run(cli: Cli, config: config::Config) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let bus = EventBus::connect(&config.events).await?;
             let listener = tokio::net::TcpListener::bind(config.grpc_addr).await?;
+            let metrics = mart_platform::binary::spawn_metrics(&config).await?;
             svc_user::serve(config, bus, listener, shutdown_signal()).await?;
+            if let Some(metrics) = metrics {
+                metrics.abort();
+            }
         }
         Command::Migrate => {
             svc_user::open(&config).await?;

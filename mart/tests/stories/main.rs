@@ -9,3 +9,4 @@ mod failures;
 mod kafka;
 mod recovery;
 mod support;
+mod traces;

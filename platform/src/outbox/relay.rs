@@ -18,9 +18,13 @@ use sea_orm::{
     sea_query::{Expr, LockBehavior, LockType},
 };
 use tokio::sync::{Notify, watch};
+use tracing::Instrument as _;
 
 use super::entity;
-use crate::bus::{BusError, EventBus, Metrics, Record, headers};
+use crate::{
+    bus::{BusError, EventBus, Metrics, Record, headers},
+    telemetry,
+};
 
 /// Only one relay per service database ships at a time (PostgreSQL advisory lock key).
 const RELAY_LOCK: i64 = 7_243_002;
@@ -63,6 +67,8 @@ pub struct RelayConfig {
     pub poll: Duration,
     /// Where to report shipped batches and failures, if anywhere.
     pub metrics: Option<Arc<dyn Metrics>>,
+    /// Whose outbox this is (`svc-order`): the service its `outbox.relay` spans belong to.
+    pub service: Option<&'static str>,
 }
 
 impl Default for RelayConfig {
@@ -72,6 +78,7 @@ impl Default for RelayConfig {
             retention: Duration::from_secs(7 * 24 * 3600),
             poll: Duration::from_millis(500),
             metrics: None,
+            service: None,
         }
     }
 }
@@ -184,14 +191,29 @@ impl Relay {
         if rows.is_empty() {
             return Ok(0);
         }
+        // A round ships events of many traces: its span starts a trace of its own, linked
+        // to each event's (the consumers continue the events' traces through the headers).
+        let span = tracing::info_span!(
+            "outbox.relay",
+            otel.kind = "producer",
+            otel.status_code = tracing::field::Empty,
+            messaging.batch.message_count = rows.len(),
+        );
+        if let Some(service) = self.config.service {
+            telemetry::adopt(&span, service, opentelemetry::Context::new());
+        }
+        for row in &rows {
+            telemetry::link(&span, row.traceparent.as_deref());
+        }
         let records: Vec<Record> = rows.iter().map(record_of).collect();
-        if let Err(error) = self.bus.publish(&records).await {
+        if let Err(error) = self.bus.publish(&records).instrument(span.clone()).await {
+            span.record("otel.status_code", "ERROR");
             if let Some(metrics) = &self.config.metrics {
                 metrics.relay_failed();
             }
             return Err(error.into());
         }
-        mark_sent(db, rows.iter().map(|row| row.seq)).await?;
+        mark_sent(db, rows.iter().map(|row| row.seq)).instrument(span).await?;
         if let Some(metrics) = &self.config.metrics {
             metrics.relay_shipped(rows.len());
         }

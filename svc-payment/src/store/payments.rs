@@ -38,6 +38,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// When it last changed.
     pub updated_at: DateTimeUtc,
+    /// W3C trace context of the checkout that opened it: its later events continue that
+    /// trace, however they arrive (a webhook, an admin, the expiry sweeper).
+    pub traceparent: Option<String>,
 }
 
 /// No navigable relations.
@@ -97,6 +100,7 @@ pub async fn create<C: ConnectionTrait>(db: &C, row: NewRow<'_>) -> Result<Optio
         expires_at: Set(Some(row.expires_at)),
         created_at: Set(now),
         updated_at: Set(now),
+        traceparent: Set(mart_platform::telemetry::current_trace_context().map(|(traceparent, _)| traceparent)),
     };
     let inserted = Entity::insert(model)
         .on_conflict(sea_orm::sea_query::OnConflict::column(Column::OrderId).do_nothing().to_owned())

@@ -1,0 +1,233 @@
+//! What an operator sees of a checkout: one trace in the tracing backend across the edge and
+//! every service it touched, received here by an OTLP collector of our own (the collector's
+//! real gRPC trace service, from the OpenTelemetry protos), and the shop's `/metrics`.
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::{Arc, Mutex},
+};
+
+use http::StatusCode;
+use mart_platform::{
+    config::{Config, OtlpProtocol, Service},
+    telemetry,
+    test_util::{eventually, listener},
+};
+use opentelemetry_proto::tonic::{
+    collector::trace::v1::{
+        ExportTraceServiceRequest, ExportTraceServiceResponse,
+        trace_service_server::{TraceService, TraceServiceServer},
+    },
+    common::v1::any_value::Value as AnyValue,
+};
+use svc_payment::stripe_fake::FakeStripe;
+
+use crate::support::{ADMIN_EMAIL, Payments, TestShop};
+
+#[tokio::test]
+async fn one_checkout_is_one_trace_from_the_edge_to_the_notification() {
+    let collector = Collector::start().await;
+    let mut settings = Config::embedded(Service::User).telemetry;
+    settings.otlp_endpoint = Some(collector.endpoint.clone());
+    settings.otlp_protocol = OtlpProtocol::Grpc;
+    let names: Vec<&'static str> =
+        ["mart", "edge"].into_iter().chain(Service::ALL.map(Service::process_name)).collect();
+    let exporting = telemetry::init(&settings, &names);
+
+    // A card checkout: the order is placed, stock reserved, the PaymentIntent created; later
+    // Stripe's webhook says paid, the stock is sold and the customer is told.
+    let stripe = FakeStripe::start().await;
+    let shop = TestShop::start(Payments::stripe(&stripe)).await;
+    let admin = shop.login(ADMIN_EMAIL).await;
+    let lamp = shop.product(&admin, "LAMP-1", 4200, 2).await;
+    let (cy, address) = shop.customer("cy@example.com").await;
+    let order_id = shop.order(&cy, &address, &[(&lamp, 1)]).await;
+    shop.order_reaches(&order_id, &cy, "ORDER_STATUS_AWAITING_PAYMENT").await;
+    shop.payment(&order_id, &cy).await;
+    let intent =
+        eventually("the PaymentIntent", || async { stripe.intents().first().map(|intent| intent.id.clone()) }).await;
+    let paid = shop.deliver(&stripe.succeed(&intent)).await;
+    assert_eq!(paid.status, StatusCode::OK, "{}", paid.json);
+    shop.order_reaches(&order_id, &cy, "ORDER_STATUS_PAID").await;
+    shop.stock_is(&lamp, &admin, 1, 0).await;
+    eventually("the payment notification", || async {
+        shop.inbox(&cy).await.contains(&"PAYMENT_SUCCEEDED".to_owned()).then_some(())
+    })
+    .await;
+
+    // The operator's view of the same moment: /metrics on the edge covers every service.
+    let scraped = shop.http.get("/metrics", None).await;
+    assert_eq!(scraped.status, StatusCode::OK);
+    let metrics = String::from_utf8_lossy(&scraped.body);
+    for series in [
+        r#"mart_http_requests_total{service="edge",route="/v1/orders",method="POST",status="200"}"#,
+        r#"mart_rpc_requests_total{service="svc-order",method="/mart.order.v1.OrderService/PlaceOrder",code="OK"}"#,
+        r#"mart_rpc_client_requests_total{service="edge",method="/mart.order.v1.OrderService/PlaceOrder",code="OK"}"#,
+        r#"mart_events_total{service="svc-inventory",group="inventory",topic="mart.order.events",outcome="handled"}"#,
+        r#"mart_outbox_unsent{service="svc-order"}"#,
+        r#"mart_consumer_lag{service="svc-notify",group="notify""#,
+        r#"mart_db_pool_connections{service="svc-payment",state="idle"}"#,
+        "mart_rpc_duration_seconds_bucket{",
+        "mart_event_lag_seconds_bucket{",
+    ] {
+        assert!(metrics.contains(series), "/metrics has no {series}:\n{metrics}");
+    }
+
+    shop.stop().await;
+    exporting.shutdown().await;
+
+    // One trace from the edge's POST /v1/orders down to the notification.
+    let spans = collector.spans();
+    let place_order = spans
+        .iter()
+        .find(|s| s.service == "svc-order" && s.name == "mart.order.v1.OrderService/PlaceOrder" && s.kind == SERVER)
+        .unwrap_or_else(|| panic!("no PlaceOrder server span among {} spans: {:#?}", spans.len(), names_of(&spans)));
+    let trace: Vec<&Span> = spans.iter().filter(|s| s.trace_id == place_order.trace_id).collect();
+    let services: BTreeSet<&str> = trace.iter().map(|s| s.service.as_str()).collect();
+    for service in ["edge", "svc-order", "svc-product", "svc-user", "svc-inventory", "svc-payment", "svc-notify"] {
+        assert!(services.contains(service), "{service} is not in the checkout's trace: {services:?}");
+    }
+
+    // Its shape: the edge's request is the root; the edge's call is PlaceOrder's parent.
+    let by_id: HashMap<&str, &Span> = trace.iter().map(|s| (s.span_id.as_str(), *s)).collect();
+    let parent_of = |span: &Span| by_id.get(span.parent_id.as_str()).copied();
+    let call = parent_of(place_order).expect("PlaceOrder has its parent in the trace");
+    assert_eq!((call.service.as_str(), call.kind), ("edge", CLIENT), "{call:#?}");
+    let request = parent_of(call).expect("the edge's call has its parent");
+    assert_eq!((request.service.as_str(), request.name.as_str(), request.kind), ("edge", "POST /v1/orders", SERVER));
+    assert!(request.parent_id.is_empty(), "the edge's request starts the trace: {request:#?}");
+    let orphans: Vec<_> = trace.iter().filter(|s| !s.parent_id.is_empty() && parent_of(s).is_none()).collect();
+    assert!(orphans.is_empty(), "spans whose parent is not in the trace: {orphans:#?}");
+
+    // Events are children of the span that appended them, in the service that wrote them.
+    let consumed = |service: &str, topic: &str| {
+        trace
+            .iter()
+            .filter(|s| s.service == service && s.kind == CONSUMER && s.name == format!("{topic} process"))
+            .map(|s| parent_of(s).expect("a consumed event has its parent"))
+            .collect::<Vec<_>>()
+    };
+    let reserving = consumed("svc-inventory", "mart.order.events");
+    assert!(!reserving.is_empty(), "inventory consumed no order event in this trace");
+    assert!(
+        reserving
+            .iter()
+            .all(|p| p.service == "svc-order" && p.name == "mart.order.events append" && p.kind == PRODUCER),
+        "{reserving:#?}"
+    );
+    let paying = consumed("svc-payment", "mart.order.events");
+    assert!(paying.iter().any(|p| p.service == "svc-order"), "payment did not react to the order in this trace");
+    let told = consumed("svc-notify", "mart.payment.events");
+    assert!(
+        told.iter().any(|p| p.service == "svc-payment" && p.name == "mart.payment.events append"),
+        "notify was not told of the payment in this trace: {told:#?}"
+    );
+
+    // The webhook is a request of its own (Stripe's); the payment's event continues the
+    // checkout and links back to it.
+    let succeeded = trace
+        .iter()
+        .find(|s| s.service == "svc-payment" && s.name == "mart.payment.events append" && !s.links.is_empty())
+        .expect("the payment's later event links to what caused it");
+    let webhook_trace = &succeeded.links[0];
+    assert_ne!(webhook_trace, &place_order.trace_id);
+    assert!(
+        spans.iter().any(|s| &s.trace_id == webhook_trace
+            && s.service == "edge"
+            && s.name == "POST /v1/payments/stripe/webhook"),
+        "the linked trace is the webhook's request"
+    );
+    // Database work shows as the handler's transaction inside each consume.
+    assert!(trace.iter().any(|s| s.service == "svc-inventory" && s.name.starts_with("handle ")));
+}
+
+#[derive(Clone, Debug)]
+struct Span {
+    service: String,
+    trace_id: String,
+    span_id: String,
+    parent_id: String,
+    name: String,
+    kind: i32,
+    /// Trace ids of the linked spans.
+    links: Vec<String>,
+}
+
+// OTLP span kinds.
+const SERVER: i32 = 2;
+const CLIENT: i32 = 3;
+const PRODUCER: i32 = 4;
+const CONSUMER: i32 = 5;
+
+fn names_of(spans: &[Span]) -> Vec<String> {
+    spans.iter().map(|s| format!("{}: {}", s.service, s.name)).collect()
+}
+
+/// An OTLP/gRPC trace collector: what Jaeger's OTLP port speaks.
+#[derive(Clone)]
+struct Collector {
+    endpoint: String,
+    received: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
+}
+
+impl Collector {
+    async fn start() -> Self {
+        let listener = listener().await;
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let collector = Collector { endpoint, received: Arc::default() };
+        let service = TraceServiceServer::new(collector.clone());
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+        );
+        collector
+    }
+
+    fn spans(&self) -> Vec<Span> {
+        let received = self.received.lock().unwrap();
+        let mut spans = Vec::new();
+        for request in received.iter() {
+            for resource in &request.resource_spans {
+                let service = resource
+                    .resource
+                    .iter()
+                    .flat_map(|r| &r.attributes)
+                    .find(|kv| kv.key == "service.name")
+                    .and_then(|kv| kv.value.as_ref()?.value.as_ref())
+                    .map(|value| match value {
+                        AnyValue::StringValue(name) => name.clone(),
+                        other => format!("{other:?}"),
+                    })
+                    .unwrap_or_default();
+                for span in resource.scope_spans.iter().flat_map(|scope| &scope.spans) {
+                    spans.push(Span {
+                        service: service.clone(),
+                        trace_id: hex(&span.trace_id),
+                        span_id: hex(&span.span_id),
+                        parent_id: hex(&span.parent_span_id),
+                        name: span.name.clone(),
+                        kind: span.kind,
+                        links: span.links.iter().map(|link| hex(&link.trace_id)).collect(),
+                    });
+                }
+            }
+        }
+        spans
+    }
+}
+
+#[tonic::async_trait]
+impl TraceService for Collector {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.received.lock().unwrap().push(request.into_inner());
+        Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success: None }))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
