@@ -21,7 +21,14 @@ use std::{
 
 use edge::test_client::HttpClient;
 use http::StatusCode;
-use mart_platform::{bus::kafka::DEFAULT_SESSION_TIMEOUT, config::Service, test_util::TestDb};
+use mart_platform::{
+    bus::kafka::DEFAULT_SESSION_TIMEOUT,
+    config::Service,
+    test_util::{
+        TestDb,
+        otlp::{CLIENT, CONSUMER, Collector, SERVER},
+    },
+};
 use serde_json::{Value, json};
 
 const ADMIN_EMAIL: &str = "admin@shop.example";
@@ -80,6 +87,59 @@ async fn an_order_completes_across_processes_even_when_inventory_is_killed_midwa
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkout_across_processes_is_one_trace_and_its_log_lines_name_it() {
+    // Every process exports to one collector, as they would to Jaeger; batches leave every
+    // 100 ms so the test need not stop the processes to see them.
+    let collector = Collector::start().await;
+    let shop = Cluster::start_with(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint.clone()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".to_owned()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100".to_owned()),
+        ("MART_LOG_FORMAT", "json".to_owned()),
+    ])
+    .await;
+    let admin = shop.login(ADMIN_EMAIL).await;
+    let tea = shop.product(&admin, "TEA-1", 1250, 5).await;
+    let (ada, address) = shop.customer("ada@example.com").await;
+    let order = shop.order(&ada, &address, &tea, 1).await;
+    shop.order_reaches(&order, &ada, "ORDER_STATUS_AWAITING_PAYMENT", None).await;
+    shop.confirm_payment(&order, &admin, None).await;
+    shop.order_reaches(&order, &ada, "ORDER_STATUS_PAID", None).await;
+    shop.stock_is(&tea, &admin, 4, 0, None).await;
+
+    // One trace: the edge's request, PlaceOrder in svc-order, and what the events set off
+    // in inventory, payment and notify, each process under its own service name, the
+    // events crossing Kafka in record headers.
+    let wanted = ["edge", "svc-order", "svc-product", "svc-user", "svc-inventory", "svc-payment", "svc-notify"];
+    let (trace, spans) = within(STEP, "the checkout's trace at the collector", || async {
+        let spans = collector.spans();
+        let place = spans.iter().find(|s| s.name == "mart.order.v1.OrderService/PlaceOrder" && s.kind == SERVER)?;
+        let trace: Vec<_> = spans.iter().filter(|s| s.trace_id == place.trace_id).cloned().collect();
+        let notified = trace.iter().any(|s| s.service == "svc-notify" && s.name == "mart.payment.events process");
+        (wanted.iter().all(|w| trace.iter().any(|s| s.service == *w)) && notified)
+            .then(|| (place.trace_id.clone(), trace))
+    })
+    .await;
+    let place = spans.iter().find(|s| s.name == "mart.order.v1.OrderService/PlaceOrder" && s.kind == SERVER).unwrap();
+    assert_eq!(place.service, "svc-order");
+    let parent = spans.iter().find(|s| s.span_id == place.parent_id).expect("PlaceOrder's parent is in the trace");
+    assert_eq!((parent.service.as_str(), parent.kind), ("edge", CLIENT));
+    let consumed: Vec<_> = spans.iter().filter(|s| s.kind == CONSUMER).collect();
+    assert!(consumed.iter().all(|s| s.attributes.get("messaging.system").map(String::as_str) == Some("kafka")));
+    for consumer in consumed {
+        let appended =
+            spans.iter().find(|s| s.span_id == consumer.parent_id).expect("an event's parent is in the trace");
+        assert!(appended.name.ends_with(" append"), "{consumer:?} comes from {appended:?}");
+    }
+
+    // The log lines written while serving it carry its id: from a log line to the trace.
+    let placed = shop.log_lines("order").into_iter().find(|line| line["message"] == "order placed");
+    let placed = placed.expect("svc-order logged the order");
+    assert_eq!(placed["trace_id"], trace.as_str(), "{placed}");
+    assert_eq!(placed["order.id"], order.as_str());
+}
+
 // === the shop's processes ===
 
 /// The broker, the six services and the edge, each a child process; all killed when this
@@ -104,6 +164,13 @@ impl Cluster {
     /// Starts the broker (unless `KAFKA_BROKERS` is set), svc-user with the first admin, the
     /// other services, then the edge; returns once the edge's `/readyz` answers 200.
     async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// [`Cluster::start`], with `extra` variables for every process.
+    async fn start_with(extra: &[(&str, String)]) -> Self {
+        let extra: Vec<(String, String)> =
+            extra.iter().map(|(name, value)| ((*name).to_owned(), value.clone())).collect();
         let dir = tempfile::tempdir().expect("a temporary directory");
         let (kafka, brokers, topics) = match std::env::var("KAFKA_BROKERS").ok().filter(|b| !b.is_empty()) {
             // A real broker: the services create the topics through the admin API, as in
@@ -127,6 +194,7 @@ impl Cluster {
             let data_dir = dir.path().join(service.name());
             std::fs::create_dir_all(&data_dir).expect("a data directory");
             let mut env = peers.clone();
+            env.extend(extra.iter().cloned());
             env.extend(
                 [
                     ("MART_GRPC_ADDR", addr.to_string()),
@@ -159,6 +227,7 @@ impl Cluster {
 
         let http_addr = free_port();
         let mut edge_env = peers;
+        edge_env.extend(extra);
         edge_env.extend(
             [
                 ("MART_HTTP_ADDR", http_addr.to_string()),
@@ -206,6 +275,12 @@ impl Cluster {
     async fn ping(&self) -> Option<StatusCode> {
         tokio::net::TcpStream::connect(self.http.addr).await.ok()?;
         Some(self.http.get("/readyz", None).await.status)
+    }
+
+    /// The JSON lines of `service`'s log (what `MART_LOG_FORMAT=json` writes).
+    fn log_lines(&self, service: &str) -> Vec<Value> {
+        let log = std::fs::read_to_string(&self.services[service].log).expect("the service's log");
+        log.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"))).collect()
     }
 
     /// Kills `service` the hard way: SIGKILL, as the OOM killer or a lost machine would.

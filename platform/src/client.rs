@@ -35,6 +35,7 @@ impl PeerChannel {
 
     /// Wraps a channel built elsewhere (its own endpoint settings).
     pub fn over(channel: Channel, caller: &'static str) -> Self {
+        metrics::install();
         Self { channel, caller }
     }
 

@@ -731,6 +731,22 @@ mod tests {
     }
 
     #[test]
+    fn telemetry_is_off_unless_asked_for() {
+        let quiet = with(&[]).unwrap().telemetry;
+        assert_eq!((quiet.otlp_endpoint, quiet.metrics_addr), (None, None));
+        let asked = with(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://jaeger:4318"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            ("MART_METRICS_ADDR", "0.0.0.0:9464"),
+        ])
+        .unwrap()
+        .telemetry;
+        assert_eq!(asked.otlp_endpoint.as_deref(), Some("http://jaeger:4318"));
+        assert_eq!(asked.otlp_protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(asked.metrics_addr, Some("0.0.0.0:9464".parse().unwrap()));
+    }
+
+    #[test]
     fn bad_values_name_the_variable() {
         for (variable, value) in [
             ("MART_GRPC_ADDR", "localhost"),
@@ -743,6 +759,8 @@ mod tests {
             ("MART_LOG_FORMAT", "xml"),
             ("SMTP_URL", "mail.example.com"),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "jaeger:4317"),
+            ("MART_METRICS_ADDR", ":9464"),
             ("MART_PAYMENT_PROVIDER", "paypal"),
             ("MART_EVENT_PARTITIONS", "0"),
             ("MART_EVENT_MAX_ATTEMPTS", "many"),

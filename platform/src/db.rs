@@ -5,8 +5,12 @@
 
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
-use sea_orm_migration::MigratorTrait;
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
+    ExecResult, QueryResult, Statement, TransactionTrait,
+};
+use sea_orm_migration::{MigratorTrait, async_trait};
+use tracing::Instrument as _;
 
 /// Opens a pool to `url` (`postgres://…` or `sqlite://…`). For SQLite the file and its
 /// directory are created when missing, and the connection runs in WAL mode with a busy
@@ -48,7 +52,92 @@ fn sqlite_file(url: &str) -> Option<&str> {
     (!path.is_empty() && path != ":memory:").then_some(path)
 }
 
-/// Begins a transaction that is going to write.
+/// A database transaction with its `db.transaction` span, which lasts from begin to commit
+/// or rollback (a child of the call or event it serves). It is used as the transaction it
+/// wraps: passed as `&txn` where a `&DatabaseTransaction` or any `ConnectionTrait` goes.
+pub struct Transaction {
+    txn: DatabaseTransaction,
+    span: tracing::Span,
+}
+
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction").finish_non_exhaustive()
+    }
+}
+
+impl Transaction {
+    /// Commits; the span ends with it (marked failed if the commit fails).
+    pub async fn commit(self) -> Result<(), DbErr> {
+        let Self { txn, span } = self;
+        let committed = txn.commit().instrument(span.clone()).await;
+        span.record("db.outcome", if committed.is_ok() { "commit" } else { "failed commit" });
+        if committed.is_err() {
+            span.record("otel.status_code", "ERROR");
+        }
+        committed
+    }
+
+    /// Rolls back; the span ends with it.
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        let Self { txn, span } = self;
+        span.record("db.outcome", "rollback");
+        txn.rollback().instrument(span).await
+    }
+}
+
+impl std::ops::Deref for Transaction {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &Self::Target {
+        &self.txn
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Transaction {
+    fn get_database_backend(&self) -> DatabaseBackend {
+        self.txn.get_database_backend()
+    }
+
+    async fn execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.txn.execute(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.txn.execute_unprepared(sql).await
+    }
+
+    async fn query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.txn.query_one(stmt).await
+    }
+
+    async fn query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.txn.query_all(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.txn.support_returning()
+    }
+}
+
+/// Begins a transaction, traced.
+pub async fn begin(db: &DatabaseConnection) -> Result<Transaction, DbErr> {
+    let span = tracing::info_span!(
+        "db.transaction",
+        db.system = match db.get_database_backend() {
+            DatabaseBackend::Postgres => "postgresql",
+            DatabaseBackend::Sqlite => "sqlite",
+            DatabaseBackend::MySql => "mysql",
+        },
+        db.outcome = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    let txn = db.begin().instrument(span.clone()).await?;
+    Ok(Transaction { txn, span })
+}
+
+/// Begins a transaction that is going to write, traced.
 ///
 /// SQLite has one writer at a time, and a transaction that reads first and writes later
 /// fails at once ("database is locked") if another connection committed in between — which
@@ -56,10 +145,9 @@ fn sqlite_file(url: &str) -> Option<&str> {
 /// transaction claims the writer's lock with its first statement (a write to the outbox
 /// that changes nothing; every service has one), and a competing writer then waits its
 /// turn (busy timeout) instead of failing. PostgreSQL needs nothing of the kind.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
-    use sea_orm::{ConnectionTrait, TransactionTrait};
-    let txn = db.begin().await?;
-    if txn.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+pub async fn begin_write(db: &DatabaseConnection) -> Result<Transaction, DbErr> {
+    let txn = begin(db).await?;
+    if txn.get_database_backend() == DatabaseBackend::Sqlite {
         txn.execute_unprepared("UPDATE outbox SET seq = seq WHERE seq = -1").await?;
     }
     Ok(txn)

@@ -58,6 +58,7 @@ pub const DRAIN_GRACE: Duration = Duration::from_millis(500);
 impl GrpcServer {
     /// `service`'s server, checking tokens with `verifier`.
     pub fn new(service: Service, verifier: Arc<Verifier>) -> Self {
+        metrics::install();
         Self {
             service: service.process_name(),
             routes: Routes::default(),

@@ -92,18 +92,36 @@ pub fn init(config: &TelemetryConfig, services: &[&'static str]) -> Telemetry {
             (Tracers::silent(), Vec::new())
         }
     };
-    let otel = tracing_opentelemetry::layer().with_tracer(tracers).with_threads(false).with_level(true);
-    let fmt = match config.log_format {
-        LogFormat::Text => {
-            tracing_subscriber::fmt::layer().with_target(true).event_format(WithTraceIds::text()).boxed()
-        }
-        LogFormat::Json => tracing_subscriber::fmt::layer().event_format(WithTraceIds::json()).boxed(),
-    };
-    let installed = tracing_subscriber::registry().with(filter).with(otel).with(fmt).try_init();
+    let installed = subscriber(filter, tracers, config.log_format, std::io::stdout).try_init();
     if installed.is_err() {
         return Telemetry { providers: Vec::new() };
     }
     Telemetry { providers }
+}
+
+/// The layers: the filter, spans to OpenTelemetry (through `tracers`), and log lines in
+/// `format` with trace ids, written to `writer`.
+fn subscriber<W>(filter: EnvFilter, tracers: Tracers, format: LogFormat, writer: W) -> impl Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let otel = tracing_opentelemetry::layer().with_tracer(tracers).with_threads(false);
+    let fmt = match format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(writer)
+            .with_ansi(false)
+            .event_format(WithTraceIds::text())
+            .boxed(),
+        LogFormat::Json => {
+            // The JSON line formats span fields as JSON too: the fields formatter must match.
+            tracing_subscriber::fmt::layer()
+                .with_writer(writer)
+                .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+                .event_format(WithTraceIds::json())
+                .boxed()
+        }
+    };
+    tracing_subscriber::registry().with(filter).with(otel).with(fmt)
 }
 
 fn tracers(
@@ -333,12 +351,10 @@ where
         mut writer: Writer<'_>,
         event: &tracing::Event<'_>,
     ) -> fmt::Result {
-        let ids = ctx.lookup_current().and_then(|span| {
-            let id = span.id();
-            drop(span);
-            tracing::dispatcher::get_default(|dispatch| tracing_opentelemetry::get_otel_context(&id, dispatch))
-        });
-        let ids = ids.map(|context| context.span().span_context().clone()).filter(|context| context.is_valid());
+        // Entering a span activates its OpenTelemetry context (the layer does it), so the
+        // current context is the current span's.
+        let current = Context::current();
+        let ids = Some(current.span().span_context().clone()).filter(|context| context.is_valid());
 
         let mut line = String::new();
         // Plain text: the ids are appended to the line, so it is written uncoloured.
@@ -378,6 +394,75 @@ mod tests {
         {
             assert!(!remote_parent(garbage, None).span().span_context().is_valid(), "{garbage:?}");
         }
+    }
+
+    /// A writer the test reads back.
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buffer {
+        type Writer = Buffer;
+
+        fn make_writer(&'a self) -> Self::Writer {
+            self.clone()
+        }
+    }
+
+    /// One line logged inside a span that continues a remote trace, and outside any.
+    fn logged(format: LogFormat) -> (Vec<String>, String, String) {
+        let buffer = Buffer::default();
+        let subscriber = subscriber(EnvFilter::new("info"), Tracers::silent(), format, buffer.clone());
+        let (trace, span_id) = tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("work");
+            let parent = remote_parent(Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"), None);
+            adopt(&span, "svc-test", parent);
+            let ids = {
+                let _entered = span.enter();
+                tracing::info!(answer = 42, "inside");
+                let context = span.context();
+                let span_context = context.span().span_context().clone();
+                (span_context.trace_id().to_string(), span_context.span_id().to_string())
+            };
+            tracing::info!("outside");
+            ids
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        (text.lines().map(str::to_owned).collect(), trace, span_id)
+    }
+
+    #[test]
+    fn text_lines_end_with_the_trace_and_span_ids() {
+        let (lines, trace, span) = logged(LogFormat::Text);
+        assert_eq!(trace, "0af7651916cd43dd8448eb211c80319c", "the span continues the remote trace");
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0].contains("inside answer=42"), "{}", lines[0]);
+        assert!(lines[0].ends_with(&format!(" trace_id={trace} span_id={span}")), "{}", lines[0]);
+        assert!(lines[1].ends_with("outside") && !lines[1].contains("trace_id"), "{}", lines[1]);
+    }
+
+    #[test]
+    fn json_lines_carry_the_ids_as_fields() {
+        let (lines, trace, span) = logged(LogFormat::Json);
+        let inside: serde_json::Value = serde_json::from_str(&lines[0]).expect("a JSON line");
+        assert_eq!(inside["message"], "inside");
+        assert_eq!(inside["answer"], 42);
+        assert_eq!(inside["trace_id"], trace.as_str());
+        assert_eq!(inside["span_id"], span.as_str());
+        assert_eq!(inside["span"]["name"], "work");
+        let outside: serde_json::Value = serde_json::from_str(&lines[1]).expect("a JSON line");
+        assert_eq!(outside["message"], "outside");
+        assert!(outside.get("trace_id").is_none());
     }
 
     #[test]

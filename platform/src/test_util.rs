@@ -6,6 +6,7 @@ use std::{future::Future, time::Duration};
 use sea_orm::{ConnectionTrait, Database};
 use tokio::net::TcpListener;
 
+pub mod otlp;
 pub mod smtp;
 
 /// The server tests create their PostgreSQL databases on, unless

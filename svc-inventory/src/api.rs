@@ -4,13 +4,14 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use mart_platform::{
     auth::{self, Principal},
+    db,
     error::{FieldViolation, Violations},
     outbox::relay::RelayWaker,
     paging,
     wire::timestamp,
 };
 use mart_proto::inventory::{self as pb, inventory_service_server::InventoryService};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
 
 use crate::{
@@ -77,7 +78,7 @@ impl InventoryService for InventoryApi {
                 let (Some(product_id), Some(reason)) = (product_id, reason) else { return Err(Error::Invalid(vec![])) };
 
                 let delta = i64::from(request.delta);
-                let txn = self.db.begin().await?;
+                let txn = db::begin(&self.db).await?;
                 if !stock::adjust(&txn, &product_id, delta).await? {
                     let level = stock::find(&txn, &product_id).await?.ok_or(Error::NotFound)?;
                     return Err(Error::BelowReserved { reserved: level.reserved });
@@ -105,7 +106,7 @@ impl InventoryService for InventoryApi {
                 violations.finish().map_err(Error::Invalid)?;
                 let (Some(product_id), Some(reason)) = (product_id, reason) else { return Err(Error::Invalid(vec![])) };
 
-                let txn = self.db.begin().await?;
+                let txn = db::begin(&self.db).await?;
                 // Hold the row, then read it: nothing can change it between the count and
                 // the write.
                 if !stock::lock(&txn, &product_id).await? {

@@ -431,6 +431,7 @@ impl OrderApi {
         events::placed(&txn, &id, user_id, &lines, &total).await?;
         txn.commit().await?;
         self.relay.wake();
+        tracing::info!(order.id = %id, lines = lines.len(), total.minor = total.amount_minor, total.currency = %total.currency, "order placed");
         let order = orders::find(&self.db, &id, None).await?.ok_or(Error::NotFound("order"))?;
         self.full(order).await
     }

@@ -9,7 +9,7 @@ use chrono::Utc;
 use mart_platform::{
     auth::{self, Claims, Principal, jwt},
     config::AuthConfig,
-    db::is_unique_violation,
+    db::{self, is_unique_violation},
     error::Violations,
     outbox::relay::RelayWaker,
     paging,
@@ -17,7 +17,7 @@ use mart_platform::{
 };
 use mart_proto::user::{self as pb, user_service_server::UserService};
 use rand::RngCore;
-use sea_orm::{ActiveModelTrait, DatabaseConnection, IntoActiveModel, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, IntoActiveModel, Set};
 use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status};
 
@@ -109,7 +109,7 @@ impl UserService for UserApi {
                     AccountStatus::Disabled => return Err(Error::AccountDisabled),
                     AccountStatus::Deleted => return Err(Error::InvalidCredentials),
                 }
-                let txn = self.db.begin().await?;
+                let txn = db::begin(&self.db).await?;
                 let tokens = self.issue_tokens(&txn, &user, None).await?;
                 txn.commit().await?;
                 Ok(token_response!(LoginResponse, tokens))
@@ -229,7 +229,7 @@ impl UserService for UserApi {
                 }
                 changed.updated_at = Set(Utc::now());
 
-                let txn = self.db.begin().await?;
+                let txn = db::begin(&self.db).await?;
                 let user = changed.update(&txn).await.map_err(email_taken_or)?;
                 events::updated(&txn, &user).await?;
                 txn.commit().await?;
@@ -263,7 +263,7 @@ impl UserService for UserApi {
                 }
                 let hash = passwords::hash(request.new_password).await?;
 
-                let txn = self.db.begin().await?;
+                let txn = db::begin(&self.db).await?;
                 let mut changed = user.into_active_model();
                 changed.password_hash = Set(hash);
                 changed.updated_at = Set(Utc::now());
@@ -283,7 +283,7 @@ impl UserService for UserApi {
         reply(
             async {
                 let user = self.active_user(&me).await?;
-                let txn = self.db.begin().await?;
+                let txn = db::begin(&self.db).await?;
                 let was_admin = user.role == Role::Admin.as_str();
                 let mut changed = user.into_active_model();
                 changed.status = Set(AccountStatus::Deleted.as_str().to_owned());
@@ -467,7 +467,7 @@ impl UserService for UserApi {
                 if user.role == role.as_str() {
                     return Ok(pb::SetUserRoleResponse { user: Some(to_proto_user(&user)?) });
                 }
-                let txn = self.db.begin().await?;
+                let txn = db::begin(&self.db).await?;
                 let mut changed = user.into_active_model();
                 changed.role = Set(role.as_str().to_owned());
                 changed.updated_at = Set(Utc::now());
@@ -506,7 +506,7 @@ impl UserService for UserApi {
                 if account_status(&user)? == AccountStatus::Deleted {
                     return Err(Error::AccountDeleted);
                 }
-                let txn = self.db.begin().await?;
+                let txn = db::begin(&self.db).await?;
                 let mut changed = user.into_active_model();
                 changed.status = Set(status.as_str().to_owned());
                 changed.updated_at = Set(Utc::now());
@@ -626,7 +626,7 @@ impl UserApi {
         if token.revoked_at.is_some() {
             return Err(Error::InvalidRefreshToken);
         }
-        let txn = self.db.begin().await?;
+        let txn = db::begin(&self.db).await?;
         if token.used_at.is_some() || !refresh_tokens::mark_used(&txn, &token.id).await? {
             tracing::warn!(user_id = %token.user_id, family = %token.family_id, "refresh token reused: revoking its family");
             refresh_tokens::revoke_family(&txn, &token.family_id).await?;
@@ -695,7 +695,7 @@ pub(crate) async fn register(
 ) -> Result<users::Model, Error> {
     let hash = passwords::hash(account.password).await?;
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = db::begin(db).await?;
     let user = users::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         email: Set(account.email.as_str().to_owned()),

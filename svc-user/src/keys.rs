@@ -15,7 +15,7 @@ use chrono::Utc;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use mart_platform::auth::{KeySet, PublicKey};
 use rand::rngs::OsRng;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, Set};
 use tokio::sync::RwLock;
 
 use crate::store::signing_keys;
@@ -81,7 +81,7 @@ impl KeyRing {
 
 /// Creates a new signing key and retires the others; its `kid`.
 pub async fn rotate(db: &DatabaseConnection) -> Result<String, DbErr> {
-    let txn = db.begin().await?;
+    let txn = mart_platform::db::begin(db).await?;
     let kid = create(&txn).await?;
     signing_keys::retire_all_but(&txn, &kid).await?;
     txn.commit().await?;

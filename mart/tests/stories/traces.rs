@@ -2,23 +2,16 @@
 //! every service it touched, received here by an OTLP collector of our own (the collector's
 //! real gRPC trace service, from the OpenTelemetry protos), and the shop's `/metrics`.
 
-use std::{
-    collections::{BTreeSet, HashMap},
-    sync::{Arc, Mutex},
-};
+use std::collections::{BTreeSet, HashMap};
 
 use http::StatusCode;
 use mart_platform::{
     config::{Config, OtlpProtocol, Service},
     telemetry,
-    test_util::{eventually, listener},
-};
-use opentelemetry_proto::tonic::{
-    collector::trace::v1::{
-        ExportTraceServiceRequest, ExportTraceServiceResponse,
-        trace_service_server::{TraceService, TraceServiceServer},
+    test_util::{
+        eventually,
+        otlp::{CLIENT, CONSUMER, Collector, PRODUCER, ReceivedSpan as Span, SERVER},
     },
-    common::v1::any_value::Value as AnyValue,
 };
 use svc_payment::stripe_fake::FakeStripe;
 
@@ -141,93 +134,6 @@ async fn one_checkout_is_one_trace_from_the_edge_to_the_notification() {
     assert!(trace.iter().any(|s| s.service == "svc-inventory" && s.name.starts_with("handle ")));
 }
 
-#[derive(Clone, Debug)]
-struct Span {
-    service: String,
-    trace_id: String,
-    span_id: String,
-    parent_id: String,
-    name: String,
-    kind: i32,
-    /// Trace ids of the linked spans.
-    links: Vec<String>,
-}
-
-// OTLP span kinds.
-const SERVER: i32 = 2;
-const CLIENT: i32 = 3;
-const PRODUCER: i32 = 4;
-const CONSUMER: i32 = 5;
-
 fn names_of(spans: &[Span]) -> Vec<String> {
     spans.iter().map(|s| format!("{}: {}", s.service, s.name)).collect()
-}
-
-/// An OTLP/gRPC trace collector: what Jaeger's OTLP port speaks.
-#[derive(Clone)]
-struct Collector {
-    endpoint: String,
-    received: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
-}
-
-impl Collector {
-    async fn start() -> Self {
-        let listener = listener().await;
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let collector = Collector { endpoint, received: Arc::default() };
-        let service = TraceServiceServer::new(collector.clone());
-        tokio::spawn(
-            tonic::transport::Server::builder()
-                .add_service(service)
-                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
-        );
-        collector
-    }
-
-    fn spans(&self) -> Vec<Span> {
-        let received = self.received.lock().unwrap();
-        let mut spans = Vec::new();
-        for request in received.iter() {
-            for resource in &request.resource_spans {
-                let service = resource
-                    .resource
-                    .iter()
-                    .flat_map(|r| &r.attributes)
-                    .find(|kv| kv.key == "service.name")
-                    .and_then(|kv| kv.value.as_ref()?.value.as_ref())
-                    .map(|value| match value {
-                        AnyValue::StringValue(name) => name.clone(),
-                        other => format!("{other:?}"),
-                    })
-                    .unwrap_or_default();
-                for span in resource.scope_spans.iter().flat_map(|scope| &scope.spans) {
-                    spans.push(Span {
-                        service: service.clone(),
-                        trace_id: hex(&span.trace_id),
-                        span_id: hex(&span.span_id),
-                        parent_id: hex(&span.parent_span_id),
-                        name: span.name.clone(),
-                        kind: span.kind,
-                        links: span.links.iter().map(|link| hex(&link.trace_id)).collect(),
-                    });
-                }
-            }
-        }
-        spans
-    }
-}
-
-#[tonic::async_trait]
-impl TraceService for Collector {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        self.received.lock().unwrap().push(request.into_inner());
-        Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success: None }))
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
