@@ -1,6 +1,6 @@
 //! The `mart` command: `mart up` runs the whole shop in one process; `mart migrate` and
 //! `mart admin create` prepare its databases; `mart demo-data` fills a running shop with a
-//! catalog to browse.
+//! catalog to browse; `mart probe` is a container's health check.
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
@@ -62,6 +62,14 @@ enum Command {
         /// That administrator's password.
         #[arg(long, env = "MART_BOOTSTRAP_ADMIN_PASSWORD", hide_env_values = true)]
         admin_password: String,
+    },
+    /// Check that the service or edge in this container is healthy, for container health
+    /// checks: exit 0 if it is, 1 if not (or if the target makes no sense), saying why.
+    Probe {
+        /// `grpc://host:port` (grpc.health.v1, the whole server) or `http://host:port/path`
+        /// (a 2xx answer). Default: the edge's /healthz at MART_HTTP_ADDR when that is set,
+        /// else gRPC health at MART_GRPC_ADDR, else http://127.0.0.1:8000/healthz.
+        target: Option<String>,
     },
 }
 
@@ -262,6 +270,16 @@ async fn run(command: Command) -> Result<(), Failure> {
                 mart::demo::CUSTOMER_PASSWORD,
                 if summary.customer_created { ", just registered" } else { ", already registered" },
             );
+            Ok(())
+        }
+        // Every failure is exit 1 (a `Failure::Run`), a bad target included: Docker reserves
+        // exit code 2 in health checks.
+        Command::Probe { target } => {
+            let target = match target {
+                Some(target) => mart::probe::Target::parse(&target)?,
+                None => mart::probe::Target::from_env(|name| std::env::var(name).ok())?,
+            };
+            println!("mart: {}", mart::probe::check(&target).await?);
             Ok(())
         }
     }

@@ -1,10 +1,18 @@
 //! The `mart` command as a user meets it: bad flags and bad config are exit 2 with the
-//! problem named, a taken port says which flag moves it, and migrate prepares databases,
-//! embedded or one PostgreSQL database at a time.
+//! problem named, a taken port says which flag moves it, migrate prepares databases,
+//! embedded or one PostgreSQL database at a time, and `mart probe` tells a container's
+//! health check whether the edge or service in it answers.
 
-use std::process::{Command, Output};
+use std::{
+    process::{Command, Output},
+    time::Duration,
+};
 
-use mart_platform::test_util::TestDb;
+use mart::shop::Shop;
+use mart_platform::{
+    config::{Config, Service},
+    test_util::{TestDb, listener},
+};
 use sea_orm::{ConnectionTrait, Database};
 
 fn mart(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -104,4 +112,94 @@ async fn the_first_admin_goes_into_svc_users_postgres_database_from_database_url
     let weak =
         mart(&["admin", "create", "--email", "b@example.com", "--password", "short"], &[("DATABASE_URL", &db.url)]);
     assert_eq!(weak.status.code(), Some(2), "{}", stderr(&weak));
+}
+
+/// `mart probe` as a container's health check runs it: without the caller's own
+/// `MART_HTTP_ADDR`/`MART_GRPC_ADDR`, with `env` instead. Async, so the shop this test runs
+/// in the same process keeps answering meanwhile.
+async fn probe(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_mart"));
+    command.arg("probe").args(args).env_remove("MART_HTTP_ADDR").env_remove("MART_GRPC_ADDR");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().await.expect("mart probe runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_says_healthy_for_a_serving_edge_and_service_and_exit_1_why_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_owned();
+    let config_for = move |service: Service| {
+        let mut config = Config::embedded(service);
+        config.data_dir = data_dir.clone();
+        config.database_url = mart_platform::config::sqlite_url(&data_dir, service);
+        config.events.log_url = format!("sqlite://{}?mode=rwc", data_dir.join("events.db").display());
+        config
+    };
+    let mut shop = Shop::start(config_for, listener().await).await.expect("the shop starts");
+    shop.ready(Duration::from_secs(30)).await.expect("the shop gets ready");
+    let edge = shop.http_addr;
+    let order = shop.services["order"];
+
+    // Given targets, and the defaults a container's own listen addresses imply (a wildcard
+    // address is probed on loopback).
+    let healthy = [
+        probe(&[&format!("http://{edge}/healthz")], &[]).await,
+        probe(&[&format!("grpc://{order}")], &[]).await,
+        probe(&[], &[("MART_HTTP_ADDR", &format!("0.0.0.0:{}", edge.port()))]).await,
+        probe(&[], &[("MART_GRPC_ADDR", &format!("0.0.0.0:{}", order.port()))]).await,
+    ];
+    for output in &healthy {
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(output));
+    }
+    assert!(stdout(&healthy[0]).contains("200 OK"), "{}", stdout(&healthy[0]));
+    assert!(stdout(&healthy[1]).contains("SERVING"), "{}", stdout(&healthy[1]));
+    assert!(stdout(&healthy[2]).contains(&format!("http://127.0.0.1:{}/healthz", edge.port())));
+    assert!(stdout(&healthy[3]).contains(&format!("grpc://127.0.0.1:{}", order.port())));
+
+    // Not 2xx is not healthy.
+    let missing = probe(&[&format!("http://{edge}/no-such-page")], &[]).await;
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("404"), "{}", stderr(&missing));
+
+    // Once the shop has stopped, nothing answers there.
+    shop.stop().await.expect("the shop stops");
+    let gone = probe(&[&format!("grpc://{order}")], &[]).await;
+    assert_eq!(gone.status.code(), Some(1), "{}", stdout(&gone));
+    assert!(stderr(&gone).contains(&format!("grpc://{order}")), "names the target: {}", stderr(&gone));
+}
+
+#[tokio::test]
+async fn probe_fails_with_exit_1_on_a_dead_port_a_silent_one_and_a_bad_target() {
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    for target in [format!("grpc://{dead}"), format!("http://{dead}/healthz")] {
+        let output = probe(&[&target], &[]).await;
+        assert_eq!(output.status.code(), Some(1), "{target}: {}", stdout(&output));
+        assert!(stderr(&output).contains(&target), "names the target: {}", stderr(&output));
+    }
+    // Nothing set: the edge's default address; and a bad variable is named.
+    let unset = probe(&[], &[("MART_HTTP_ADDR", "")]).await;
+    assert!(stdout(&unset).contains("127.0.0.1:8000") || stderr(&unset).contains("127.0.0.1:8000"));
+    let bad = probe(&[], &[("MART_GRPC_ADDR", "svc-user")]).await;
+    assert_eq!(bad.status.code(), Some(1), "Docker reserves exit code 2 in health checks");
+    assert!(stderr(&bad).contains("MART_GRPC_ADDR"), "{}", stderr(&bad));
+    let scheme = probe(&["ftp://127.0.0.1:21/"], &[]).await;
+    assert_eq!(scheme.status.code(), Some(1));
+
+    // Accepts connections but never answers (the backlog takes them; nobody reads): the
+    // probe gives up on its own, within its 2 s, rather than hang the health check.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap();
+    let output = probe(&[&format!("http://{addr}/healthz")], &[]).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("no answer within 2s"), "{}", stderr(&output));
+    drop(silent);
 }
