@@ -181,6 +181,10 @@ pub(crate) async fn bench(seconds: u64, clients: usize, products: usize) -> anyh
 pub(crate) async fn server() -> anyhow::Result<()> {
     use mart_platform::config::ConfigError;
 
+    let names: Vec<&'static str> =
+        ["mart", "edge"].into_iter().chain(Service::ALL.map(Service::process_name)).collect();
+    let _telemetry = crate::child_telemetry(&names);
+
     let dir = tempfile::tempdir()?;
     let data_dir = dir.path().display().to_string();
     // `mart up`'s configuration: the embedded defaults on a data directory, a first admin.

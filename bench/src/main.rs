@@ -462,6 +462,7 @@ async fn catalog_server(product_db: String, inventory_db: String, with_edge: boo
     };
     use tokio::io::AsyncReadExt;
 
+    let _telemetry = child_telemetry(&["svc-product", "svc-inventory", "edge"]);
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("events.db").display());
     let bus = EventBus::Embedded(EmbeddedBus::open(&url, 4).await?);
@@ -518,6 +519,18 @@ async fn catalog_server(product_db: String, inventory_db: String, with_edge: boo
     Ok(())
 }
 
+/// The subscriber a server child runs with, as the real binaries do (spans, trace
+/// context, log lines at `RUST_LOG`, no export), unless `MART_BENCH_TELEMETRY=off`: then
+/// none at all, to measure what telemetry costs.
+pub(crate) fn child_telemetry(names: &[&'static str]) -> Option<mart_platform::telemetry::Telemetry> {
+    if std::env::var("MART_BENCH_TELEMETRY").is_ok_and(|value| value == "off") {
+        return None;
+    }
+    let mut settings = mart_platform::config::Config::embedded(mart_platform::config::Service::User).telemetry;
+    settings.log_filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned());
+    Some(mart_platform::telemetry::init(&settings, names))
+}
+
 /// svc-product and svc-inventory on fresh PostgreSQL databases in a child process (and the
 /// edge in front when asked), with a catalog of `products` products in stock.
 struct CatalogChild {
@@ -532,7 +545,7 @@ struct CatalogChild {
 }
 
 impl CatalogChild {
-    async fn start(products: usize, with_edge: bool) -> anyhow::Result<Self> {
+    async fn start(products: usize, with_edge: bool, telemetry: bool) -> anyhow::Result<Self> {
         use mart_platform::test_util::{TestDb, authed};
         use mart_proto::{common::Money, product as pb};
         use tokio::io::{AsyncBufReadExt, BufReader};
@@ -548,6 +561,7 @@ impl CatalogChild {
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .env("RUST_LOG", "warn")
+            .env("MART_BENCH_TELEMETRY", if telemetry { "on" } else { "off" })
             .kill_on_drop(true)
             .spawn()?;
         let mut lines = BufReader::new(child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?).lines();
@@ -606,7 +620,7 @@ impl CatalogChild {
 async fn catalog_bench(products: usize, seconds: u64) -> anyhow::Result<()> {
     use mart_proto::product as pb;
 
-    let catalog = CatalogChild::start(products, false).await?;
+    let catalog = CatalogChild::start(products, false, true).await?;
     println!("catalog on PostgreSQL over gRPC ({products} products; load from this process, services in a child)");
     println!("{:<34} {:>8} {:>10} {:>9} {:>9}", "scenario", "clients", "req/s", "p50", "p99");
     for (name, list) in [("GetProduct (with stock)", false), ("ListProducts (page of 20)", true)] {
@@ -646,11 +660,9 @@ async fn catalog_bench(products: usize, seconds: u64) -> anyhow::Result<()> {
 /// catalog, same load, one after the other in the same run.
 #[allow(clippy::print_stdout, reason = "the report is the program's output")]
 async fn edge_bench(products: usize, seconds: u64, clients: usize) -> anyhow::Result<()> {
-    use http_body_util::{BodyExt, Empty};
-    use hyper_util::{client::legacy::Client, rt::TokioExecutor};
     use mart_proto::product as pb;
 
-    let catalog = CatalogChild::start(products, true).await?;
+    let catalog = CatalogChild::start(products, true, true).await?;
     let edge = catalog.edge.clone().ok_or_else(|| anyhow::anyhow!("no edge"))?;
     println!(
         "GetProduct: gRPC to svc-product vs REST through the edge (PostgreSQL, {products} products, \
@@ -679,9 +691,45 @@ async fn edge_bench(products: usize, seconds: u64, clients: usize) -> anyhow::Re
     .await?;
     println!("{}", grpc.row("gRPC direct", clients));
 
-    let until = deadline();
-    let rest = Measured::run(clients, |worker| {
-        let (ids, edge) = (catalog.ids.clone(), edge.clone());
+    let rest = rest_load(&catalog, &edge, clients, deadline()).await?;
+    println!("{}", rest.row("REST through the edge", clients));
+    catalog.stop().await?;
+
+    // The same, with no subscriber in the child at all: what spans, trace context and log
+    // plumbing cost when nothing is exported.
+    let bare = CatalogChild::start(products, true, false).await?;
+    let bare_edge = bare.edge.clone().ok_or_else(|| anyhow::anyhow!("no edge"))?;
+    let untraced = rest_load(&bare, &bare_edge, clients, deadline()).await?;
+    println!("{}", untraced.row("REST, no telemetry at all", clients));
+    bare.stop().await?;
+    println!();
+    println!(
+        "telemetry without export: {:+.1}% req/s, p50 {:+.1}%, p99 {:+.1}% (against no subscriber)",
+        (rest.per_second / untraced.per_second - 1.0) * 100.0,
+        (rest.p50.as_secs_f64() / untraced.p50.as_secs_f64() - 1.0) * 100.0,
+        (rest.p99.as_secs_f64() / untraced.p99.as_secs_f64() - 1.0) * 100.0,
+    );
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+    println!(
+        "latency ratio REST/gRPC: p50 {:.2}x, p99 {:.2}x (target <= 1.3x)",
+        ratio(rest.p50, grpc.p50),
+        ratio(rest.p99, grpc.p99)
+    );
+    println!(
+        "REST through the edge: {:.0} req/s (target >= 10000), p99 {:.2} ms (target < 10 ms)",
+        rest.per_second,
+        rest.p99.as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+/// GetProduct as REST through `edge` from `clients` keep-alive connections until `until`.
+async fn rest_load(catalog: &CatalogChild, edge: &str, clients: usize, until: Instant) -> anyhow::Result<Measured> {
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+
+    Measured::run(clients, |worker| {
+        let (ids, edge) = (catalog.ids.clone(), edge.to_owned());
         async move {
             // One keep-alive HTTP/1.1 connection per client, as a browser or app holds one.
             let client =
@@ -700,19 +748,5 @@ async fn edge_bench(products: usize, seconds: u64, clients: usize) -> anyhow::Re
             Ok(latencies)
         }
     })
-    .await?;
-    println!("{}", rest.row("REST through the edge", clients));
-    println!();
-    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
-    println!(
-        "latency ratio REST/gRPC: p50 {:.2}x, p99 {:.2}x (target <= 1.3x)",
-        ratio(rest.p50, grpc.p50),
-        ratio(rest.p99, grpc.p99)
-    );
-    println!(
-        "REST through the edge: {:.0} req/s (target >= 10000), p99 {:.2} ms (target < 10 ms)",
-        rest.per_second,
-        rest.p99.as_secs_f64() * 1e3
-    );
-    catalog.stop().await
+    .await
 }

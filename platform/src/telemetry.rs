@@ -99,13 +99,20 @@ pub fn init(config: &TelemetryConfig, services: &[&'static str]) -> Telemetry {
     Telemetry { providers }
 }
 
-/// The layers: the filter, spans to OpenTelemetry (through `tracers`), and log lines in
-/// `format` with trace ids, written to `writer`.
-fn subscriber<W>(filter: EnvFilter, tracers: Tracers, format: LogFormat, writer: W) -> impl Subscriber + Send + Sync
+/// What becomes a span (and a span event) whatever `RUST_LOG` says: a quieter log must not
+/// make traces lose their spans, nor a chattier one fill them with library internals.
+const SPAN_FILTER: &str = "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn";
+
+/// The layers: spans to OpenTelemetry (through `tracers`), and log lines in `format` with
+/// trace ids, written to `writer`, each with its own filter (`log_filter` for the lines).
+fn subscriber<W>(log_filter: EnvFilter, tracers: Tracers, format: LogFormat, writer: W) -> impl Subscriber + Send + Sync
 where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
-    let otel = tracing_opentelemetry::layer().with_tracer(tracers).with_threads(false);
+    let otel = tracing_opentelemetry::layer()
+        .with_tracer(tracers)
+        .with_threads(false)
+        .with_filter(EnvFilter::new(SPAN_FILTER));
     let fmt = match format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_writer(writer)
@@ -121,7 +128,7 @@ where
                 .boxed()
         }
     };
-    tracing_subscriber::registry().with(filter).with(otel).with(fmt)
+    tracing_subscriber::registry().with(otel).with(fmt.with_filter(log_filter))
 }
 
 fn tracers(
@@ -463,6 +470,23 @@ mod tests {
         let outside: serde_json::Value = serde_json::from_str(&lines[1]).expect("a JSON line");
         assert_eq!(outside["message"], "outside");
         assert!(outside.get("trace_id").is_none());
+    }
+
+    #[test]
+    fn a_quiet_log_keeps_the_spans() {
+        let buffer = Buffer::default();
+        let subscriber = subscriber(EnvFilter::new("warn"), Tracers::silent(), LogFormat::Text, buffer.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("work");
+            adopt(&span, "svc-test", Context::new());
+            let _entered = span.enter();
+            tracing::info!("not logged");
+            tracing::warn!("logged");
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        assert!(lines[0].contains("logged trace_id="), "the span exists though the log is quiet: {text}");
     }
 
     #[test]
