@@ -164,9 +164,7 @@ impl Edge {
         };
         let grpc = is_grpc(&request);
         let (method, path) = (request.method().clone(), request.uri().path().to_owned());
-        // Probes and scrapes come every few seconds: counted, never traced.
-        let span = if matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics") || path.starts_with("/grpc.health.")
-        {
+        let span = if telemetry::is_housekeeping(&path) {
             tracing::Span::none()
         } else {
             tracing::info_span!(
@@ -205,7 +203,7 @@ impl Edge {
         match path {
             "/healthz" | "/readyz" | "/metrics" | "/openapi.json" | "/docs" => path,
             _ if path.starts_with("/docs/") => "/docs/*",
-            _ if grpc && (self.inner.upstreams.for_path(path).is_some() || path.starts_with("/grpc.")) => path,
+            _ if grpc => metrics::method_label(path),
             _ => "unmatched",
         }
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use mart_platform::{auth::KeySet, config, server::shutdown_signal, telemetry};
+use mart_platform::{auth::KeySet, binary, config, server::shutdown_signal};
 
 #[derive(Parser)]
 #[command(about = "Online Mart's HTTP edge: REST, grpc-web and gRPC on one port")]
@@ -16,10 +16,9 @@ async fn main() -> anyhow::Result<()> {
     Cli::parse();
     // The edge has no gRPC address or database of its own; it reads the shared variables.
     let config = config::load_as_or_exit("edge", config::Service::User);
-    let telemetry = telemetry::init(&config.telemetry, &["edge"]);
-    let served = serve(&config).await;
-    telemetry.shutdown().await;
-    served
+    let telemetry = config.telemetry.clone();
+    // `/metrics` is on the edge's own port too; MART_METRICS_ADDR adds a private one.
+    binary::observed(&telemetry, &["edge"], async { binary::with_metrics(&telemetry, serve(&config)).await? }).await
 }
 
 async fn serve(config: &config::Config) -> anyhow::Result<()> {

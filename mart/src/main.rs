@@ -6,9 +6,9 @@ use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Parser, Subcommand};
 use mart_platform::{
+    binary,
     config::{Config, ConfigError, Service},
     server::shutdown_signal,
-    telemetry,
 };
 
 #[derive(Parser)]
@@ -157,6 +157,39 @@ fn parse_service(name: &str) -> Result<Service, String> {
         .ok_or_else(|| "expected user, product, order, inventory, notify or payment".to_owned())
 }
 
+/// `mart up` once its configuration is read: the shop until Ctrl-C or SIGTERM.
+#[allow(clippy::print_stdout, reason = "the ready line and the hints are the command's output")]
+async fn up(base: &Config, lookup: &impl Fn(&str) -> Option<String>) -> Result<(), Failure> {
+    std::fs::create_dir_all(&base.data_dir)
+        .map_err(|e| Failure::Usage(format!("cannot create the data directory {}: {e}", base.data_dir.display())))?;
+    let addr = base.edge.http_addr;
+    let http = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        Failure::Usage(format!("cannot listen on {addr}: {e} (choose another with --http-addr or MART_HTTP_ADDR)"))
+    })?;
+    let started = std::time::Instant::now();
+    let config_for = |service| Config::from_lookup(service, lookup).expect("checked above");
+    let mut shop = mart::shop::Shop::start(config_for, http).await?;
+    shop.ready(Duration::from_secs(30)).await?;
+    let url = format!("http://{}", shop.http_addr);
+    println!("mart: ready on {url} (in {} ms)", started.elapsed().as_millis());
+    println!("mart: API docs at {url}/docs, OpenAPI at {url}/openapi.json, gRPC reflection on the same port");
+    if base.bootstrap_admin.is_none() && !has_admin(&config(Service::User, lookup)?).await {
+        println!(
+            "mart: no admin yet? run `mart admin create --email you@example.com --password '…' --data-dir {}`",
+            base.data_dir.display()
+        );
+    }
+    tokio::select! {
+        () = shutdown_signal() => {
+            println!("mart: stopping (finishing requests in flight, flushing events)");
+            shop.stop().await?;
+            println!("mart: stopped");
+            Ok(())
+        }
+        error = shop.failed() => Err(Failure::Run(error.into())),
+    }
+}
+
 fn config(service: Service, lookup: &impl Fn(&str) -> Option<String>) -> Result<Config, Failure> {
     Config::from_lookup(service, lookup).map_err(|error: ConfigError| Failure::Usage(error.to_string()))
 }
@@ -173,43 +206,13 @@ async fn run(command: Command) -> Result<(), Failure> {
             // Each service reports its spans under its own name, as when run on its own.
             let names: Vec<&'static str> =
                 ["mart", "edge"].into_iter().chain(Service::ALL.map(Service::process_name)).collect();
-            let telemetry = telemetry::init(&base.telemetry, &names);
-            let metrics =
-                mart_platform::binary::spawn_metrics(&base).await.map_err(|e| Failure::Usage(e.to_string()))?;
-            std::fs::create_dir_all(&base.data_dir).map_err(|e| {
-                Failure::Usage(format!("cannot create the data directory {}: {e}", base.data_dir.display()))
-            })?;
-            let addr = base.edge.http_addr;
-            let http = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-                Failure::Usage(format!(
-                    "cannot listen on {addr}: {e} (choose another with --http-addr or MART_HTTP_ADDR)"
-                ))
-            })?;
-            let started = std::time::Instant::now();
-            let config_for = |service| Config::from_lookup(service, &lookup).expect("checked above");
-            let mut shop = mart::shop::Shop::start(config_for, http).await?;
-            shop.ready(Duration::from_secs(30)).await?;
-            let url = format!("http://{}", shop.http_addr);
-            println!("mart: ready on {url} (in {} ms)", started.elapsed().as_millis());
-            println!("mart: API docs at {url}/docs, OpenAPI at {url}/openapi.json, gRPC reflection on the same port");
-            if base.bootstrap_admin.is_none() && !has_admin(&config(Service::User, &lookup)?).await {
-                println!(
-                    "mart: no admin yet? run `mart admin create --email you@example.com --password '…' --data-dir {}`",
-                    base.data_dir.display()
-                );
-            }
-            let outcome = tokio::select! {
-                () = shutdown_signal() => {
-                    println!("mart: stopping (finishing requests in flight, flushing events)");
-                    shop.stop().await.map(|()| println!("mart: stopped")).map_err(Failure::from)
-                }
-                error = shop.failed() => Err(Failure::Run(error.into())),
-            };
-            if let Some(metrics) = metrics {
-                metrics.abort();
-            }
-            telemetry.shutdown().await;
-            outcome
+            let telemetry = base.telemetry.clone();
+            binary::observed(&telemetry, &names, async {
+                binary::with_metrics(&telemetry, Box::pin(up(&base, &lookup)))
+                    .await
+                    .map_err(|error| Failure::Usage(error.to_string()))?
+            })
+            .await
         }
         Command::Migrate { data_dir, database_url: Some(url), service: Some(service) } => {
             let lookup = settings(data_dir, None);

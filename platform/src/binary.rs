@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use crate::{
     auth::KeySet,
     bus::EventBus,
-    config::{self, Config, Service},
+    config::{self, Config, Service, TelemetryConfig},
     server::shutdown_signal,
     telemetry,
 };
@@ -52,16 +52,18 @@ where
     let matches = Cli::command().bin_name(format!("svc-{}", service.name())).about(about).get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     let config = config::load_or_exit(service);
-    let telemetry = telemetry::init(&config.telemetry, &[service.process_name()]);
-    let outcome = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve_with_telemetry(service, config, serve).await,
-        Command::Migrate => migrate(config).await.map_err(anyhow::Error::from),
-    };
-    telemetry.shutdown().await;
-    outcome
+    let telemetry = config.telemetry.clone();
+    observed(&telemetry, &[service.process_name()], async {
+        match cli.command.unwrap_or(Command::Serve) {
+            // Boxed: a service's whole serving future is large.
+            Command::Serve => with_metrics(&telemetry, Box::pin(serve_service(config, serve))).await?,
+            Command::Migrate => migrate(config).await.map_err(anyhow::Error::from),
+        }
+    })
+    .await
 }
 
-async fn serve_with_telemetry<S, SF, SE>(service: Service, config: Config, serve: S) -> anyhow::Result<()>
+async fn serve_service<S, SF, SE>(config: Config, serve: S) -> anyhow::Result<()>
 where
     S: FnOnce(Config, EventBus, Arc<KeySet>, TcpListener, Shutdown) -> SF,
     SF: Future<Output = Result<(), SE>>,
@@ -73,20 +75,39 @@ where
     let listener = TcpListener::bind(config.grpc_addr)
         .await
         .map_err(|error| anyhow::anyhow!("cannot listen on {} (set MART_GRPC_ADDR): {error}", config.grpc_addr))?;
-    let metrics = spawn_metrics(&config).await?;
-    tracing::debug!(service = service.process_name(), "serving");
     serve(config, bus, keys, listener, Box::pin(shutdown_signal())).await?;
-    if let Some(metrics) = metrics {
-        metrics.abort();
-    }
     Ok(())
 }
 
-/// Starts the `/metrics` listener at `MART_METRICS_ADDR`, when set; it runs until aborted.
-pub async fn spawn_metrics(config: &Config) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
-    let Some(addr) = config.telemetry.metrics_addr else { return Ok(None) };
-    let listener = crate::metrics::spawn_listener(addr, std::future::pending())
-        .await
-        .map_err(|error| anyhow::anyhow!("cannot listen on {addr} (set MART_METRICS_ADDR): {error}"))?;
-    Ok(Some(listener))
+/// Runs `work` with this process's logs and traces (spans named after `names`, the first
+/// for spans no service adopted), and flushes the spans still in a batch when it ends:
+/// what every binary's `main` wraps itself in.
+pub async fn observed<T>(config: &TelemetryConfig, names: &[&'static str], work: impl Future<Output = T>) -> T {
+    let telemetry = telemetry::init(config, names);
+    let outcome = work.await;
+    telemetry.shutdown().await;
+    outcome
+}
+
+/// Runs `serving` with the `/metrics` listener at `MART_METRICS_ADDR` when it is set; the
+/// listener stops when `serving` ends. Fails when the address cannot be bound.
+pub async fn with_metrics<T>(config: &TelemetryConfig, serving: impl Future<Output = T>) -> anyhow::Result<T> {
+    let listener = match config.metrics_addr {
+        None => None,
+        Some(addr) => {
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let task = crate::metrics::spawn_listener(addr, async move {
+                let _ = stopped.await;
+            })
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot listen on {addr} (set MART_METRICS_ADDR): {error}"))?;
+            Some((stop, task))
+        }
+    };
+    let outcome = serving.await;
+    if let Some((stop, task)) = listener {
+        let _ = stop.send(());
+        let _ = task.await;
+    }
+    Ok(outcome)
 }

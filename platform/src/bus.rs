@@ -18,7 +18,7 @@ use futures::future::BoxFuture;
 use mart_proto::events::Envelope;
 use prost::Message as _;
 pub use sea_orm::DatabaseTransaction;
-use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::watch;
 use tracing::Instrument as _;
 
@@ -401,7 +401,6 @@ impl Processor {
         let span = tracing::info_span!(
             "event.handle",
             otel.name = %format_args!("handle {}", event.envelope.r#type.rsplit('.').next().unwrap_or_default()),
-            db.operation.name = "transaction",
             otel.status_code = tracing::field::Empty,
         );
         let result = self.attempt_in_transaction(event).instrument(span.clone()).await;
@@ -412,7 +411,7 @@ impl Processor {
     }
 
     async fn attempt_in_transaction(&self, event: &Event) -> Result<Outcome, HandlerError> {
-        let txn = self.subscription.db.begin().await?;
+        let txn = crate::db::begin(&self.subscription.db).await?;
         if !inbox::record(&txn, &self.subscription.group, &event.envelope.id).await? {
             txn.rollback().await?;
             return Ok(Outcome::Duplicate);

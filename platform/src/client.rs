@@ -77,7 +77,7 @@ impl tower::Service<http::Request<Body>> for PeerChannel {
                 let result = call.await;
                 let code = match &result {
                     Ok(response) => grpc_code(response.headers()),
-                    Err(_) => tonic::Code::Unavailable,
+                    Err(error) => transport_code(error),
                 };
                 record_code(&tracing::Span::current(), code);
                 metrics::rpc_made(caller, &path, code, started.elapsed());
@@ -86,6 +86,19 @@ impl tower::Service<http::Request<Body>> for PeerChannel {
             .instrument(span),
         )
     }
+}
+
+/// What the caller of a call that failed in the transport gets: the endpoint's timeout is
+/// a deadline passing; anything else, an unreachable peer.
+fn transport_code(error: &tonic::transport::Error) -> tonic::Code {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = source {
+        if cause.is::<tonic::TimeoutExpired>() {
+            return tonic::Code::DeadlineExceeded;
+        }
+        source = cause.source();
+    }
+    tonic::Code::Unavailable
 }
 
 /// `("mart.order.v1.OrderService", "PlaceOrder")` from `/mart.order.v1.OrderService/PlaceOrder`.

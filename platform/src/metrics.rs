@@ -33,6 +33,10 @@ const LATENCY_BUCKETS: [f64; 14] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
+/// Probes run at most this often, however often `/metrics` is asked: they query databases
+/// and the bus, and the edge's `/metrics` is on its public port.
+const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+
 /// Installs the process-wide recorder (the first call does; later ones return the same
 /// handle). `None` when another recorder was installed first.
 pub fn install() -> Option<&'static PrometheusHandle> {
@@ -82,12 +86,22 @@ pub async fn render() -> String {
     let Some(handle) = install() else {
         return "# metrics are recorded by another recorder in this process\n".to_owned();
     };
-    let probes: Vec<Arc<dyn Probe>> =
-        probes().lock().map(|probes| probes.values().cloned().collect()).unwrap_or_default();
-    // A probe that hangs (a database that does not answer) must not hang the scrape.
-    let sampled = futures::future::join_all(probes.iter().map(|probe| probe.sample()));
-    if tokio::time::timeout(Duration::from_secs(5), sampled).await.is_err() {
-        tracing::warn!("a metrics probe took over 5 s; rendering what is known");
+    static LAST_SAMPLED: Mutex<Option<tokio::time::Instant>> = Mutex::new(None);
+    let due = LAST_SAMPLED.lock().map(|mut last| {
+        let due = last.is_none_or(|at| at.elapsed() >= PROBE_INTERVAL);
+        if due {
+            *last = Some(tokio::time::Instant::now());
+        }
+        due
+    });
+    if due.unwrap_or(true) {
+        let probes: Vec<Arc<dyn Probe>> =
+            probes().lock().map(|probes| probes.values().cloned().collect()).unwrap_or_default();
+        // A probe that hangs (a database that does not answer) must not hang the scrape.
+        let sampled = futures::future::join_all(probes.iter().map(|probe| probe.sample()));
+        if tokio::time::timeout(Duration::from_secs(5), sampled).await.is_err() {
+            tracing::warn!("a metrics probe took over 5 s; rendering what is known");
+        }
     }
     handle.run_upkeep();
     handle.render()
@@ -300,9 +314,42 @@ impl crate::bus::Metrics for BusMetrics {
     }
 }
 
+/// The gRPC methods that are not in the contract but are served: health and reflection.
+const INFRASTRUCTURE_METHODS: [&str; 4] = [
+    "/grpc.health.v1.Health/Check",
+    "/grpc.health.v1.Health/Watch",
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+];
+
+/// The `method` label of a gRPC path: the path when it names a method that exists, else
+/// `unknown`. Anyone can send any path; a series per made-up path would grow without end.
+pub fn method_label(path: &str) -> &str {
+    if mart_proto::contract::method(path).is_some() || INFRASTRUCTURE_METHODS.contains(&path) {
+        path
+    } else {
+        "unknown"
+    }
+}
+
+/// The `method` label of an HTTP request: the standard methods, else `_OTHER` (any token is
+/// a valid method to hyper).
+pub fn http_method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "_OTHER",
+    }
+}
+
 /// Records one served gRPC call.
 pub fn rpc_served(service: &'static str, method: &str, code: tonic::Code, elapsed: Duration) {
-    let method = method.to_owned();
+    let method = method_label(method).to_owned();
     metrics::counter!("mart_rpc_requests_total", "service" => service, "method" => method.clone(), "code" => code_name(code)).increment(1);
     metrics::histogram!("mart_rpc_duration_seconds", "service" => service, "method" => method)
         .record(elapsed.as_secs_f64());
@@ -310,7 +357,7 @@ pub fn rpc_served(service: &'static str, method: &str, code: tonic::Code, elapse
 
 /// Records one gRPC call made to a peer.
 pub fn rpc_made(service: &'static str, method: &str, code: tonic::Code, elapsed: Duration) {
-    let method = method.to_owned();
+    let method = method_label(method).to_owned();
     metrics::counter!("mart_rpc_client_requests_total", "service" => service, "method" => method.clone(), "code" => code_name(code)).increment(1);
     metrics::histogram!("mart_rpc_client_duration_seconds", "service" => service, "method" => method)
         .record(elapsed.as_secs_f64());
@@ -318,8 +365,8 @@ pub fn rpc_made(service: &'static str, method: &str, code: tonic::Code, elapsed:
 
 /// Records one HTTP request at the edge; `route` is the template, never the raw path.
 pub fn http_served(route: &str, method: &Method, status: StatusCode, elapsed: Duration) {
-    let (route, method) = (route.to_owned(), method.as_str().to_owned());
-    metrics::counter!("mart_http_requests_total", "service" => "edge", "route" => route.clone(), "method" => method.clone(), "status" => status.as_u16().to_string()).increment(1);
+    let (route, method) = (route.to_owned(), http_method_label(method));
+    metrics::counter!("mart_http_requests_total", "service" => "edge", "route" => route.clone(), "method" => method, "status" => status.as_u16().to_string()).increment(1);
     metrics::histogram!("mart_http_duration_seconds", "service" => "edge", "route" => route, "method" => method)
         .record(elapsed.as_secs_f64());
 }

@@ -137,8 +137,7 @@ impl GrpcServer {
 }
 
 /// Per call: a server span under the caller's trace, adopted by the service, and the
-/// `mart_rpc_*` metrics. Health checks and reflection are counted but not traced: a probe
-/// every few seconds would bury the traces worth reading.
+/// `mart_rpc_*` metrics. Housekeeping (health, reflection) is counted but not traced.
 #[derive(Clone, Copy)]
 struct ObserveLayer {
     service: &'static str,
@@ -174,7 +173,7 @@ where
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let path = request.uri().path().to_owned();
         let (rpc_service, rpc_method) = split_path(&path);
-        let span = if rpc_service.starts_with("grpc.") {
+        let span = if telemetry::is_housekeeping(&path) {
             tracing::Span::none()
         } else {
             tracing::info_span!(

@@ -51,8 +51,8 @@ impl Background {
         waker
     }
 
-    /// Starts consuming `subscription` from `bus`. `/metrics` shows the group's lag, and
-    /// what it handled unless the subscription reports elsewhere.
+    /// Starts consuming `subscription` from `bus`. `/metrics` shows the group's lag, its
+    /// database's pool, and what it handled unless the subscription reports elsewhere.
     pub fn consume(&mut self, bus: &EventBus, mut subscription: Subscription) {
         subscription.metrics.get_or_insert_with(|| Arc::new(BusMetrics { service: self.service }));
         let probe = ConsumerLagProbe {
@@ -62,6 +62,9 @@ impl Background {
             topics: subscription.topics.clone(),
         };
         self.probes.push(metrics::register(format!("lag/{}/{}", self.service, subscription.group), Arc::new(probe)));
+        // The same database as the relay's, for a service that has one: the same key.
+        let database = DatabaseProbe { service: self.service, db: subscription.db.clone() };
+        self.probes.push(metrics::register(format!("db/{}", self.service), Arc::new(database)));
         self.consumers.push(bus.subscribe_as(Some(self.service), subscription, self.stopped.clone()));
     }
 

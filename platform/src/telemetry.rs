@@ -61,12 +61,18 @@ impl Telemetry {
         }
         // The SDK blocks while the batch threads export, and the gRPC exporter's I/O runs on
         // this runtime: block on a thread of its own, not on a worker.
+        // All at once (`mart up` has one per service), each bounded: a collector that is
+        // down costs the same 5 s however many providers wait for it.
         let flushed = tokio::task::spawn_blocking(move || {
-            for provider in self.providers {
-                if let Err(error) = provider.shutdown_with_timeout(Duration::from_secs(5)) {
-                    eprintln!("telemetry: flushing spans failed: {error}");
+            std::thread::scope(|scope| {
+                for provider in &self.providers {
+                    scope.spawn(move || {
+                        if let Err(error) = provider.shutdown_with_timeout(Duration::from_secs(5)) {
+                            eprintln!("telemetry: flushing spans failed: {error}");
+                        }
+                    });
                 }
-            }
+            });
         });
         let _ = flushed.await;
     }
@@ -214,6 +220,20 @@ impl opentelemetry::trace::Tracer for Tracers {
 /// the span, before anything runs in it.
 pub fn adopt(span: &tracing::Span, service: &'static str, parent: Context) {
     let _ = span.set_parent(parent.with_value(ServiceTag(service)));
+}
+
+/// Whether requests for `path` go untraced: health checks, readiness, scrapes and
+/// reflection come every few seconds from machines and would bury the traces worth reading
+/// (they are still counted in the metrics).
+pub fn is_housekeeping(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics")
+        || path.starts_with("/grpc.health.")
+        || path.starts_with("/grpc.reflection.")
+}
+
+/// `span` starts a new trace of `service`'s own (a background round: a sweep, a timer).
+pub fn new_trace(span: &tracing::Span, service: &'static str) {
+    adopt(span, service, Context::new());
 }
 
 /// The remote parent described by W3C `traceparent` (and `tracestate`), or an empty

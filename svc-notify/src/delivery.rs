@@ -11,12 +11,17 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
-use mart_platform::config::MailConfig;
+use mart_platform::{
+    config::{MailConfig, Service},
+    telemetry,
+};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use tokio::{
     sync::{Notify, watch},
     task::JoinHandle,
 };
+
+use tracing::Instrument as _;
 
 use crate::{
     domain::{
@@ -221,8 +226,21 @@ impl Sender {
             if !deliveries::claim(&self.db, &row.id, now, lease_until).await? {
                 continue; // another replica took it
             }
-            let outcome = self.attempt(&row).await?;
-            deliveries::finish(&self.db, &row, outcome).await?;
+            // Sending is the last step of the story that queued the message: its trace.
+            let span = tracing::info_span!(
+                "notify.send",
+                otel.name = %format_args!("send {}", row.channel),
+                delivery.id = %row.id,
+                delivery.channel = %row.channel,
+                delivery.attempt = row.attempts + 1,
+            );
+            telemetry::adopt(
+                &span,
+                Service::Notify.process_name(),
+                telemetry::remote_parent(row.traceparent.as_deref(), None),
+            );
+            let outcome = self.attempt(&row).instrument(span.clone()).await?;
+            deliveries::finish(&self.db, &row, outcome).instrument(span).await?;
             handled += 1;
         }
         Ok(handled)

@@ -3,6 +3,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261210_000001_notify;
+mod m20261211_000001_delivery_trace;
 
 /// Every migration of svc-notify.
 #[derive(Debug)]
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(mart_platform::outbox::Migration),
             Box::new(mart_platform::bus::inbox::Migration),
             Box::new(m20261210_000001_notify::Migration),
+            Box::new(m20261211_000001_delivery_trace::Migration),
         ]
     }
 }

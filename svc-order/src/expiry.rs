@@ -7,9 +7,10 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use mart_platform::{db, outbox::relay::RelayWaker};
+use mart_platform::{config::Service, db, outbox::relay::RelayWaker, telemetry};
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::{sync::watch, task::JoinHandle};
+use tracing::Instrument as _;
 
 use crate::{
     domain::{Actor, CancellationSource, Change},
@@ -53,15 +54,27 @@ pub async fn sweep(db: &DatabaseConnection) -> Result<usize, DbErr> {
     };
     let mut cancelled = 0;
     for id in orders::overdue(db, Utc::now(), BATCH).await? {
-        let txn = db::begin_write(db).await?;
-        match events::drive(&txn, &id, None, &change, &Actor::PaymentDeadline, None).await? {
-            Moved::Done => {
-                txn.commit().await?;
-                cancelled += 1;
-            }
-            // Paid or cancelled since the query: nothing to do.
-            Moved::Refused(_) | Moved::NotFound => txn.rollback().await?,
+        let span = tracing::info_span!("order.expire", order.id = %id);
+        telemetry::new_trace(&span, Service::Order.process_name());
+        if expire(db, &id, &change).instrument(span).await? {
+            cancelled += 1;
         }
     }
     Ok(cancelled)
+}
+
+/// Cancels order `id` if it still awaits its payment; whether it did.
+async fn expire(db: &DatabaseConnection, id: &str, change: &Change) -> Result<bool, DbErr> {
+    let txn = db::begin_write(db).await?;
+    match events::drive(&txn, id, None, change, &Actor::PaymentDeadline, None).await? {
+        Moved::Done => {
+            txn.commit().await?;
+            Ok(true)
+        }
+        // Paid or cancelled since the query: nothing to do.
+        Moved::Refused(_) | Moved::NotFound => {
+            txn.rollback().await?;
+            Ok(false)
+        }
+    }
 }

@@ -7,9 +7,10 @@
 
 use std::time::Duration;
 
-use mart_platform::{db, outbox::relay::RelayWaker};
+use mart_platform::{config::Service, db, outbox::relay::RelayWaker, telemetry};
 use sea_orm::DatabaseConnection;
 use tokio::{sync::watch, task::JoinHandle};
+use tracing::Instrument as _;
 
 use crate::{error::Error, payments, provider::Providers, store};
 
@@ -54,17 +55,25 @@ impl Expiry {
     async fn round(&self) -> Result<(), Error> {
         let now = chrono::Utc::now();
         for order_id in store::payments::overdue(&self.db, now, BATCH).await? {
-            let txn = db::begin_write(&self.db).await?;
-            match payments::expire(&txn, &self.providers, &order_id, now).await {
-                Ok(()) => {
-                    txn.commit().await?;
-                    self.relay.wake();
-                }
-                // One payment the provider cannot cancel right now must not hold up the rest.
-                Err(error) => {
-                    txn.rollback().await?;
-                    tracing::warn!(%error, order_id, "could not expire an unpaid payment");
-                }
+            let span = tracing::info_span!("payment.expire", order.id = %order_id);
+            telemetry::new_trace(&span, Service::Payment.process_name());
+            self.expire(&order_id, now).instrument(span).await?;
+        }
+        Ok(())
+    }
+
+    /// Fails the unpaid payment of `order_id` (its events continue the checkout's trace).
+    async fn expire(&self, order_id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<(), Error> {
+        let txn = db::begin_write(&self.db).await?;
+        match payments::expire(&txn, &self.providers, order_id, now).await {
+            Ok(()) => {
+                txn.commit().await?;
+                self.relay.wake();
+            }
+            // One payment the provider cannot cancel right now must not hold up the rest.
+            Err(error) => {
+                txn.rollback().await?;
+                tracing::warn!(%error, order_id, "could not expire an unpaid payment");
             }
         }
         Ok(())

@@ -1,7 +1,7 @@
 //! The svc-user binary: serve (the default), or run an operator command.
 
 use clap::{Parser, Subcommand};
-use mart_platform::{bus::EventBus, config, server::shutdown_signal, telemetry};
+use mart_platform::{binary, bus::EventBus, config, server::shutdown_signal};
 
 #[derive(Parser)]
 #[command(about = "Online Mart accounts service")]
@@ -82,10 +82,8 @@ enum KeysCommand {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = config::load_or_exit(config::Service::User);
-    let telemetry = telemetry::init(&config.telemetry, &[config::Service::User.process_name()]);
-    let outcome = run(cli, config).await;
-    telemetry.shutdown().await;
-    outcome
+    let telemetry = config.telemetry.clone();
+    binary::observed(&telemetry, &[config::Service::User.process_name()], Box::pin(run(cli, config))).await
 }
 
 async fn run(cli: Cli, config: config::Config) -> anyhow::Result<()> {
@@ -93,11 +91,8 @@ async fn run(cli: Cli, config: config::Config) -> anyhow::Result<()> {
         Command::Serve => {
             let bus = EventBus::connect(&config.events).await?;
             let listener = tokio::net::TcpListener::bind(config.grpc_addr).await?;
-            let metrics = mart_platform::binary::spawn_metrics(&config).await?;
-            svc_user::serve(config, bus, listener, shutdown_signal()).await?;
-            if let Some(metrics) = metrics {
-                metrics.abort();
-            }
+            let telemetry = config.telemetry.clone();
+            binary::with_metrics(&telemetry, svc_user::serve(config, bus, listener, shutdown_signal())).await??;
         }
         Command::Migrate => {
             svc_user::open(&config).await?;

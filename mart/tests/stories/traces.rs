@@ -47,6 +47,11 @@ async fn one_checkout_is_one_trace_from_the_edge_to_the_notification() {
         shop.inbox(&cy).await.contains(&"PAYMENT_SUCCEEDED".to_owned()).then_some(())
     })
     .await;
+    shop.smtp
+        .wait_for("welcome, order placed and payment emails", |mails| {
+            mails.iter().filter(|m| m.to == ["cy@example.com"]).count() >= 3
+        })
+        .await;
 
     // The operator's view of the same moment: /metrics on the edge covers every service.
     let scraped = shop.http.get("/metrics", None).await;
@@ -130,8 +135,12 @@ async fn one_checkout_is_one_trace_from_the_edge_to_the_notification() {
             && s.name == "POST /v1/payments/stripe/webhook"),
         "the linked trace is the webhook's request"
     );
+    // The emails went out from svc-notify's sender loop, later, still in the checkout's trace.
+    let sent: Vec<_> = trace.iter().filter(|s| s.service == "svc-notify" && s.name == "send email").collect();
+    assert!(sent.len() >= 2, "the order-placed and payment emails are sent in the trace: {sent:#?}");
     // Database work shows as the handler's transaction inside each consume.
     assert!(trace.iter().any(|s| s.service == "svc-inventory" && s.name.starts_with("handle ")));
+    assert!(trace.iter().any(|s| s.service == "svc-order" && s.name == "db.transaction"));
 }
 
 fn names_of(spans: &[Span]) -> Vec<String> {

@@ -50,6 +50,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// When it was handed over.
     pub sent_at: Option<DateTimeUtc>,
+    /// W3C trace context of the event that queued it: sending continues that trace.
+    pub traceparent: Option<String>,
 }
 
 /// No navigable relations.
@@ -111,6 +113,7 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, new: NewDelivery<'_>) -> Result
         created_at: Set(now),
         updated_at: Set(now),
         sent_at: Set(None),
+        traceparent: Set(mart_platform::telemetry::current_trace_context().map(|(traceparent, _)| traceparent)),
     };
     let inserted = Entity::insert(row)
         .on_conflict(OnConflict::columns([Column::SourceId, Column::Channel]).do_nothing().to_owned())
