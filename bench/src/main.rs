@@ -519,16 +519,28 @@ async fn catalog_server(product_db: String, inventory_db: String, with_edge: boo
     Ok(())
 }
 
-/// The subscriber a server child runs with, as the real binaries do (spans, trace
-/// context, log lines at `RUST_LOG`, no export), unless `MART_BENCH_TELEMETRY=off`: then
-/// none at all, to measure what telemetry costs.
+/// The subscriber a server child runs with, as the real binaries do: log lines at
+/// `RUST_LOG`, spans exported to `OTEL_EXPORTER_OTLP_ENDPOINT` when it is set; unless
+/// `MART_BENCH_TELEMETRY=off`: then none at all, to measure what telemetry costs.
 pub(crate) fn child_telemetry(names: &[&'static str]) -> Option<mart_platform::telemetry::Telemetry> {
     if std::env::var("MART_BENCH_TELEMETRY").is_ok_and(|value| value == "off") {
         return None;
     }
     let mut settings = mart_platform::config::Config::embedded(mart_platform::config::Service::User).telemetry;
     settings.log_filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned());
+    settings.otlp_endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok();
     Some(mart_platform::telemetry::init(&settings, names))
+}
+
+/// How a server child observes itself.
+#[derive(Clone, Debug)]
+enum ChildTelemetry {
+    /// No subscriber at all.
+    Off,
+    /// As the binaries run by default: log lines, no trace export.
+    Logs,
+    /// Log lines, and every span exported over OTLP to this endpoint.
+    Export(String),
 }
 
 /// svc-product and svc-inventory on fresh PostgreSQL databases in a child process (and the
@@ -545,7 +557,7 @@ struct CatalogChild {
 }
 
 impl CatalogChild {
-    async fn start(products: usize, with_edge: bool, telemetry: bool) -> anyhow::Result<Self> {
+    async fn start(products: usize, with_edge: bool, telemetry: ChildTelemetry) -> anyhow::Result<Self> {
         use mart_platform::test_util::{TestDb, authed};
         use mart_proto::{common::Money, product as pb};
         use tokio::io::{AsyncBufReadExt, BufReader};
@@ -556,14 +568,19 @@ impl CatalogChild {
         if with_edge {
             args.push("--edge");
         }
-        let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        let mut command = tokio::process::Command::new(std::env::current_exe()?);
+        command
             .args(args)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .env("RUST_LOG", "warn")
-            .env("MART_BENCH_TELEMETRY", if telemetry { "on" } else { "off" })
-            .kill_on_drop(true)
-            .spawn()?;
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env("MART_BENCH_TELEMETRY", if matches!(telemetry, ChildTelemetry::Off) { "off" } else { "on" })
+            .kill_on_drop(true);
+        if let ChildTelemetry::Export(endpoint) = &telemetry {
+            command.env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint);
+        }
+        let mut child = command.spawn()?;
         let mut lines = BufReader::new(child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?).lines();
         let (mut addr, mut token, mut edge) = (String::new(), String::new(), None);
         while addr.is_empty() || token.is_empty() {
@@ -620,7 +637,7 @@ impl CatalogChild {
 async fn catalog_bench(products: usize, seconds: u64) -> anyhow::Result<()> {
     use mart_proto::product as pb;
 
-    let catalog = CatalogChild::start(products, false, true).await?;
+    let catalog = CatalogChild::start(products, false, ChildTelemetry::Logs).await?;
     println!("catalog on PostgreSQL over gRPC ({products} products; load from this process, services in a child)");
     println!("{:<34} {:>8} {:>10} {:>9} {:>9}", "scenario", "clients", "req/s", "p50", "p99");
     for (name, list) in [("GetProduct (with stock)", false), ("ListProducts (page of 20)", true)] {
@@ -662,7 +679,7 @@ async fn catalog_bench(products: usize, seconds: u64) -> anyhow::Result<()> {
 async fn edge_bench(products: usize, seconds: u64, clients: usize) -> anyhow::Result<()> {
     use mart_proto::product as pb;
 
-    let catalog = CatalogChild::start(products, true, true).await?;
+    let catalog = CatalogChild::start(products, true, ChildTelemetry::Logs).await?;
     let edge = catalog.edge.clone().ok_or_else(|| anyhow::anyhow!("no edge"))?;
     println!(
         "GetProduct: gRPC to svc-product vs REST through the edge (PostgreSQL, {products} products, \
@@ -695,20 +712,24 @@ async fn edge_bench(products: usize, seconds: u64, clients: usize) -> anyhow::Re
     println!("{}", rest.row("REST through the edge", clients));
     catalog.stop().await?;
 
-    // The same, with no subscriber in the child at all: what spans, trace context and log
-    // plumbing cost when nothing is exported.
-    let bare = CatalogChild::start(products, true, false).await?;
-    let bare_edge = bare.edge.clone().ok_or_else(|| anyhow::anyhow!("no edge"))?;
-    let untraced = rest_load(&bare, &bare_edge, clients, deadline()).await?;
-    println!("{}", untraced.row("REST, no telemetry at all", clients));
-    bare.stop().await?;
+    // The same with no subscriber in the child at all, and with every span exported (to a
+    // collector in this process): what telemetry costs, unset and on.
+    let bare = rest_child(products, clients, deadline, ChildTelemetry::Off).await?;
+    println!("{}", bare.row("REST, no subscriber at all", clients));
+    let collector = mart_platform::test_util::otlp::Collector::start().await;
+    let traced = rest_child(products, clients, deadline, ChildTelemetry::Export(collector.endpoint.clone())).await?;
+    println!("{}", traced.row("REST, traces exported (OTLP)", clients));
     println!();
-    println!(
-        "telemetry without export: {:+.1}% req/s, p50 {:+.1}%, p99 {:+.1}% (against no subscriber)",
-        (rest.per_second / untraced.per_second - 1.0) * 100.0,
-        (rest.p50.as_secs_f64() / untraced.p50.as_secs_f64() - 1.0) * 100.0,
-        (rest.p99.as_secs_f64() / untraced.p99.as_secs_f64() - 1.0) * 100.0,
-    );
+    let change = |a: f64, b: f64| (a / b - 1.0) * 100.0;
+    for (what, measured) in [("logs only (OTLP unset)", &rest), ("traces exported", &traced)] {
+        println!(
+            "telemetry, {what}: {:+.1}% req/s, p50 {:+.1}%, p99 {:+.1}% against no subscriber",
+            change(measured.per_second, bare.per_second),
+            change(measured.p50.as_secs_f64(), bare.p50.as_secs_f64()),
+            change(measured.p99.as_secs_f64(), bare.p99.as_secs_f64()),
+        );
+    }
+    println!("spans received by the collector: {}", collector.spans().len());
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
     println!(
         "latency ratio REST/gRPC: p50 {:.2}x, p99 {:.2}x (target <= 1.3x)",
@@ -721,6 +742,20 @@ async fn edge_bench(products: usize, seconds: u64, clients: usize) -> anyhow::Re
         rest.p99.as_secs_f64() * 1e3
     );
     Ok(())
+}
+
+/// A fresh catalog child observed as `telemetry`, loaded as REST through its edge.
+async fn rest_child(
+    products: usize,
+    clients: usize,
+    deadline: impl Fn() -> Instant,
+    telemetry: ChildTelemetry,
+) -> anyhow::Result<Measured> {
+    let child = CatalogChild::start(products, true, telemetry).await?;
+    let edge = child.edge.clone().ok_or_else(|| anyhow::anyhow!("no edge"))?;
+    let measured = rest_load(&child, &edge, clients, deadline()).await?;
+    child.stop().await?;
+    Ok(measured)
 }
 
 /// GetProduct as REST through `edge` from `clients` keep-alive connections until `until`.
