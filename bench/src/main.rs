@@ -539,8 +539,9 @@ enum ChildTelemetry {
     Off,
     /// As the binaries run by default: log lines, no trace export.
     Logs,
-    /// Log lines, and every span exported over OTLP to this endpoint.
-    Export(String),
+    /// Log lines, and spans exported over OTLP to this endpoint: all of them, or the
+    /// traces the sampler picks with this ratio.
+    Export(String, Option<f64>),
 }
 
 /// svc-product and svc-inventory on fresh PostgreSQL databases in a child process (and the
@@ -577,8 +578,13 @@ impl CatalogChild {
             .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
             .env("MART_BENCH_TELEMETRY", if matches!(telemetry, ChildTelemetry::Off) { "off" } else { "on" })
             .kill_on_drop(true);
-        if let ChildTelemetry::Export(endpoint) = &telemetry {
+        command.env_remove("OTEL_TRACES_SAMPLER").env_remove("OTEL_TRACES_SAMPLER_ARG");
+        if let ChildTelemetry::Export(endpoint, ratio) = &telemetry {
             command.env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint);
+            if let Some(ratio) = ratio {
+                command.env("OTEL_TRACES_SAMPLER", "parentbased_traceidratio");
+                command.env("OTEL_TRACES_SAMPLER_ARG", ratio.to_string());
+            }
         }
         let mut child = command.spawn()?;
         let mut lines = BufReader::new(child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?).lines();
@@ -712,16 +718,25 @@ async fn edge_bench(products: usize, seconds: u64, clients: usize) -> anyhow::Re
     println!("{}", rest.row("REST through the edge", clients));
     catalog.stop().await?;
 
-    // The same with no subscriber in the child at all, and with every span exported (to a
-    // collector in this process): what telemetry costs, unset and on.
-    let bare = rest_child(products, clients, deadline, ChildTelemetry::Off).await?;
-    println!("{}", bare.row("REST, no subscriber at all", clients));
+    // What telemetry costs: the same REST load on a fresh child each, observed four ways
+    // (spans go to a collector in this process).
     let collector = mart_platform::test_util::otlp::Collector::start().await;
-    let traced = rest_child(products, clients, deadline, ChildTelemetry::Export(collector.endpoint.clone())).await?;
-    println!("{}", traced.row("REST, traces exported (OTLP)", clients));
+    let endpoint = collector.endpoint.clone();
+    let mut costs = Vec::new();
+    for (what, telemetry) in [
+        ("no subscriber at all", ChildTelemetry::Off),
+        ("logs only (OTLP unset)", ChildTelemetry::Logs),
+        ("traces, 10% sampled", ChildTelemetry::Export(endpoint.clone(), Some(0.1))),
+        ("traces, all exported", ChildTelemetry::Export(endpoint, None)),
+    ] {
+        let measured = rest_child(products, clients, deadline, telemetry).await?;
+        println!("{}", measured.row(&format!("REST, {what}"), clients));
+        costs.push((what, measured));
+    }
     println!();
     let change = |a: f64, b: f64| (a / b - 1.0) * 100.0;
-    for (what, measured) in [("logs only (OTLP unset)", &rest), ("traces exported", &traced)] {
+    let bare = &costs[0].1;
+    for (what, measured) in &costs[1..] {
         println!(
             "telemetry, {what}: {:+.1}% req/s, p50 {:+.1}%, p99 {:+.1}% against no subscriber",
             change(measured.per_second, bare.per_second),

@@ -57,17 +57,7 @@ impl tower::Service<http::Request<Body>> for PeerChannel {
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         let path = request.uri().path().to_owned();
-        let (rpc_service, rpc_method) = split_path(&path);
-        let span = tracing::info_span!(
-            "grpc.client",
-            otel.name = %path.trim_start_matches('/'),
-            otel.kind = "client",
-            otel.status_code = tracing::field::Empty,
-            rpc.system = "grpc",
-            rpc.service = rpc_service,
-            rpc.method = rpc_method,
-            rpc.grpc.status_code = tracing::field::Empty,
-        );
+        let span = rpc_span("client", &path);
         telemetry::inject(&span, request.headers_mut());
         let caller = self.caller;
         let started = Instant::now();
@@ -99,6 +89,22 @@ fn transport_code(error: &tonic::transport::Error) -> tonic::Code {
         source = cause.source();
     }
     tonic::Code::Unavailable
+}
+
+/// The span of one gRPC call seen from `kind`'s side (`client` or `server`), named as the
+/// OpenTelemetry conventions name it (`mart.order.v1.OrderService/PlaceOrder`).
+pub(crate) fn rpc_span(kind: &'static str, path: &str) -> tracing::Span {
+    let (rpc_service, rpc_method) = split_path(path);
+    tracing::info_span!(
+        "grpc",
+        otel.name = %path.trim_start_matches('/'),
+        otel.kind = kind,
+        otel.status_code = tracing::field::Empty,
+        rpc.system = "grpc",
+        rpc.service = rpc_service,
+        rpc.method = rpc_method,
+        rpc.grpc.status_code = tracing::field::Empty,
+    )
 }
 
 /// `("mart.order.v1.OrderService", "PlaceOrder")` from `/mart.order.v1.OrderService/PlaceOrder`.

@@ -26,7 +26,10 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
-use crate::bus::{EventBus, Outcome};
+use crate::{
+    bus::{EventBus, Outcome},
+    error::code_name,
+};
 
 /// Latency buckets (seconds) for every `_seconds` histogram: 1 ms to 10 s.
 const LATENCY_BUCKETS: [f64; 14] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -369,28 +372,4 @@ pub fn http_served(route: &str, method: &Method, status: StatusCode, elapsed: Du
     metrics::counter!("mart_http_requests_total", "service" => "edge", "route" => route.clone(), "method" => method, "status" => status.as_u16().to_string()).increment(1);
     metrics::histogram!("mart_http_duration_seconds", "service" => "edge", "route" => route, "method" => method)
         .record(elapsed.as_secs_f64());
-}
-
-/// `OK`, `NOT_FOUND`, …: the code as the gRPC spec spells it.
-pub fn code_name(code: tonic::Code) -> &'static str {
-    use tonic::Code;
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
 }

@@ -23,7 +23,7 @@ use tracing::Instrument as _;
 
 use crate::{
     auth::{AccessLayer, Verifier},
-    client::{record_code, split_path},
+    client::{record_code, rpc_span},
     config::Service,
     metrics, telemetry,
 };
@@ -172,21 +172,7 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let path = request.uri().path().to_owned();
-        let (rpc_service, rpc_method) = split_path(&path);
-        let span = if telemetry::is_housekeeping(&path) {
-            tracing::Span::none()
-        } else {
-            tracing::info_span!(
-                "grpc.server",
-                otel.name = %path.trim_start_matches('/'),
-                otel.kind = "server",
-                otel.status_code = tracing::field::Empty,
-                rpc.system = "grpc",
-                rpc.service = rpc_service,
-                rpc.method = rpc_method,
-                rpc.grpc.status_code = tracing::field::Empty,
-            )
-        };
+        let span = if telemetry::is_housekeeping(&path) { tracing::Span::none() } else { rpc_span("server", &path) };
         telemetry::adopt(&span, self.service, telemetry::parent_from_headers(request.headers()));
         let service = self.service;
         let started = Instant::now();

@@ -168,7 +168,8 @@ fn tracers(
         };
         let provider = SdkTracerProvider::builder()
             .with_batch_exporter(exporter)
-            .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
+            // The sampler is the SDK's: ParentBased(AlwaysOn) unless OTEL_TRACES_SAMPLER
+            // (and OTEL_TRACES_SAMPLER_ARG) say otherwise, as everywhere in OpenTelemetry.
             .with_resource(
                 Resource::builder_empty()
                     .with_service_name(service)

@@ -15,14 +15,13 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+use mart_platform::test_util::otlp::spans_of;
 use mart_platform::{
     config::{Config, OtlpProtocol, Service},
     metrics, telemetry,
     test_util::listener,
 };
-use opentelemetry_proto::tonic::{
-    collector::trace::v1::ExportTraceServiceRequest, common::v1::any_value::Value as AnyValue,
-};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 
 /// What an OTLP/HTTP collector received: path and decoded body of each POST.
@@ -74,26 +73,13 @@ async fn spans_go_over_otlp_http_under_their_service_name_and_are_flushed_on_shu
 
     let received = received.lock().unwrap();
     assert!(!received.is_empty(), "shutdown flushed the batch");
-    let mut seen = Vec::new();
-    for (path, content_type, request) in received.iter() {
+    for (path, content_type, _) in received.iter() {
         assert_eq!(path, "/v1/traces");
         assert_eq!(content_type, "application/x-protobuf");
-        for resource in &request.resource_spans {
-            let service = resource
-                .resource
-                .iter()
-                .flat_map(|r| &r.attributes)
-                .find(|kv| kv.key == "service.name")
-                .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
-                    AnyValue::StringValue(name) => Some(name.clone()),
-                    _ => None,
-                })
-                .unwrap_or_default();
-            for span in resource.scope_spans.iter().flat_map(|scope| &scope.spans) {
-                seen.push((service.clone(), span.name.clone()));
-            }
-        }
     }
+    let requests: Vec<ExportTraceServiceRequest> = received.iter().map(|(_, _, request)| request.clone()).collect();
+    let mut seen: Vec<(String, String)> =
+        spans_of(&requests).into_iter().map(|span| (span.service, span.name)).collect();
     seen.sort();
     let expected = [
         ("svc-inventory", "reserving"),

@@ -70,37 +70,41 @@ impl Collector {
 
     /// Every span received so far.
     pub fn spans(&self) -> Vec<ReceivedSpan> {
-        let received = self.received.lock().expect("not poisoned");
-        let mut spans = Vec::new();
-        for request in received.iter() {
-            for resource in &request.resource_spans {
-                let service = resource
-                    .resource
-                    .iter()
-                    .flat_map(|r| &r.attributes)
-                    .find(|kv| kv.key == "service.name")
-                    .and_then(|kv| string(kv.value.as_ref()?.value.as_ref()?))
-                    .unwrap_or_default();
-                for span in resource.scope_spans.iter().flat_map(|scope| &scope.spans) {
-                    spans.push(ReceivedSpan {
-                        service: service.clone(),
-                        trace_id: hex(&span.trace_id),
-                        span_id: hex(&span.span_id),
-                        parent_id: hex(&span.parent_span_id),
-                        name: span.name.clone(),
-                        kind: span.kind,
-                        links: span.links.iter().map(|link| hex(&link.trace_id)).collect(),
-                        attributes: span
-                            .attributes
-                            .iter()
-                            .filter_map(|kv| Some((kv.key.clone(), string(kv.value.as_ref()?.value.as_ref()?)?)))
-                            .collect(),
-                    });
-                }
+        spans_of(&self.received.lock().expect("not poisoned"))
+    }
+}
+
+/// The spans of OTLP export requests, flattened (whatever carried them: gRPC or HTTP).
+pub fn spans_of(requests: &[ExportTraceServiceRequest]) -> Vec<ReceivedSpan> {
+    let mut spans = Vec::new();
+    for request in requests {
+        for resource in &request.resource_spans {
+            let service = resource
+                .resource
+                .iter()
+                .flat_map(|r| &r.attributes)
+                .find(|kv| kv.key == "service.name")
+                .and_then(|kv| string(kv.value.as_ref()?.value.as_ref()?))
+                .unwrap_or_default();
+            for span in resource.scope_spans.iter().flat_map(|scope| &scope.spans) {
+                spans.push(ReceivedSpan {
+                    service: service.clone(),
+                    trace_id: hex(&span.trace_id),
+                    span_id: hex(&span.span_id),
+                    parent_id: hex(&span.parent_span_id),
+                    name: span.name.clone(),
+                    kind: span.kind,
+                    links: span.links.iter().map(|link| hex(&link.trace_id)).collect(),
+                    attributes: span
+                        .attributes
+                        .iter()
+                        .filter_map(|kv| Some((kv.key.clone(), string(kv.value.as_ref()?.value.as_ref()?)?)))
+                        .collect(),
+                });
             }
         }
-        spans
     }
+    spans
 }
 
 #[tonic::async_trait]
