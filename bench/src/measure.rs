@@ -38,6 +38,16 @@ impl Measured {
         })
     }
 
+    /// The mean of several runs of one scenario (of each figure).
+    pub(crate) fn mean(runs: &[Measured]) -> Measured {
+        let n = runs.len().max(1) as u32;
+        Measured {
+            per_second: runs.iter().map(|run| run.per_second).sum::<f64>() / f64::from(n),
+            p50: runs.iter().map(|run| run.p50).sum::<Duration>() / n,
+            p99: runs.iter().map(|run| run.p99).sum::<Duration>() / n,
+        }
+    }
+
     pub(crate) fn row(&self, name: &str, clients: usize) -> String {
         format!(
             "{name:<34} {clients:>8} {:>10.0} {:>7.2}ms {:>7.2}ms",
