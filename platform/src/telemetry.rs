@@ -124,7 +124,15 @@ where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
     let otel = tracers.map(|tracers| {
-        tracing_opentelemetry::layer().with_tracer(tracers).with_threads(false).with_filter(EnvFilter::new(SPAN_FILTER))
+        // Per span, only what a trace reader uses: no busy/idle timings, thread, source
+        // location or target (each is work and allocation on every span of every call).
+        tracing_opentelemetry::layer()
+            .with_tracer(tracers)
+            .with_threads(false)
+            .with_tracked_inactivity(false)
+            .with_location(false)
+            .with_target(false)
+            .with_filter(EnvFilter::new(SPAN_FILTER))
     });
     let fmt = match format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
