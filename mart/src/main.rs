@@ -167,6 +167,9 @@ async fn up(base: &Config, lookup: &impl Fn(&str) -> Option<String>) -> Result<(
         Failure::Usage(format!("cannot listen on {addr}: {e} (choose another with --http-addr or MART_HTTP_ADDR)"))
     })?;
     let started = std::time::Instant::now();
+    // Listening for Ctrl-C and SIGTERM from here on: a signal right after the ready line
+    // stops the shop cleanly.
+    let shutdown = shutdown_signal();
     let config_for = |service| Config::from_lookup(service, lookup).expect("checked above");
     let mut shop = mart::shop::Shop::start(config_for, http).await?;
     shop.ready(Duration::from_secs(30)).await?;
@@ -180,7 +183,7 @@ async fn up(base: &Config, lookup: &impl Fn(&str) -> Option<String>) -> Result<(
         );
     }
     tokio::select! {
-        () = shutdown_signal() => {
+        () = shutdown => {
             println!("mart: stopping (finishing requests in flight, flushing events)");
             shop.stop().await?;
             println!("mart: stopped");
