@@ -176,7 +176,7 @@ impl Edge {
                 url.path = %path,
                 http.route = tracing::field::Empty,
                 http.response.status_code = tracing::field::Empty,
-                request.id = ?request_id,
+                request.id = request_id.to_str().unwrap_or_default(),
             )
         };
         telemetry::adopt(&span, "edge", telemetry::parent_from_headers(request.headers()));

@@ -13,6 +13,7 @@ use mart_platform::{
         otlp::{CLIENT, CONSUMER, Collector, PRODUCER, ReceivedSpan as Span, SERVER},
     },
 };
+use serde_json::json;
 use svc_payment::stripe_fake::FakeStripe;
 
 use crate::support::{ADMIN_EMAIL, Payments, TestShop};
@@ -34,7 +35,13 @@ async fn one_checkout_is_one_trace_from_the_edge_to_the_notification() {
     let admin = shop.login(ADMIN_EMAIL).await;
     let lamp = shop.product(&admin, "LAMP-1", 4200, 2).await;
     let (cy, address) = shop.customer("cy@example.com").await;
-    let order_id = shop.order(&cy, &address, &[(&lamp, 1)]).await;
+    let added = shop.http.send("POST", "/v1/cart/items", Some(&cy), json!({"productId": lamp, "quantity": 1})).await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.json);
+    let placed = shop.http.send("POST", "/v1/orders", Some(&cy), json!({"addressId": address})).await;
+    assert_eq!(placed.status, StatusCode::OK, "{}", placed.json);
+    let order_id = placed.json["order"]["id"].as_str().unwrap().to_owned();
+    // The edge names every request; the id leads to its trace.
+    let request_id = placed.headers["x-request-id"].to_str().unwrap().to_owned();
     shop.order_reaches(&order_id, &cy, "ORDER_STATUS_AWAITING_PAYMENT").await;
     shop.payment(&order_id, &cy).await;
     let intent =
@@ -76,11 +83,15 @@ async fn one_checkout_is_one_trace_from_the_edge_to_the_notification() {
 
     // One trace from the edge's POST /v1/orders down to the notification.
     let spans = collector.spans();
-    let place_order = spans
+    let request = spans
+        .iter()
+        .find(|s| s.service == "edge" && s.attributes.get("request.id") == Some(&request_id))
+        .unwrap_or_else(|| panic!("no span of request {request_id} among: {:#?}", names_of(&spans)));
+    let trace: Vec<&Span> = spans.iter().filter(|s| s.trace_id == request.trace_id).collect();
+    let place_order = trace
         .iter()
         .find(|s| s.service == "svc-order" && s.name == "mart.order.v1.OrderService/PlaceOrder" && s.kind == SERVER)
-        .unwrap_or_else(|| panic!("no PlaceOrder server span among {} spans: {:#?}", spans.len(), names_of(&spans)));
-    let trace: Vec<&Span> = spans.iter().filter(|s| s.trace_id == place_order.trace_id).collect();
+        .unwrap_or_else(|| panic!("no PlaceOrder server span in the request's trace: {:#?}", names_of(&spans)));
     let services: BTreeSet<&str> = trace.iter().map(|s| s.service.as_str()).collect();
     for service in ["edge", "svc-order", "svc-product", "svc-user", "svc-inventory", "svc-payment", "svc-notify"] {
         assert!(services.contains(service), "{service} is not in the checkout's trace: {services:?}");
@@ -91,7 +102,7 @@ async fn one_checkout_is_one_trace_from_the_edge_to_the_notification() {
     let parent_of = |span: &Span| by_id.get(span.parent_id.as_str()).copied();
     let call = parent_of(place_order).expect("PlaceOrder has its parent in the trace");
     assert_eq!((call.service.as_str(), call.kind), ("edge", CLIENT), "{call:#?}");
-    let request = parent_of(call).expect("the edge's call has its parent");
+    assert_eq!(parent_of(call).map(|s| &s.span_id), Some(&request.span_id), "the edge's call is the request's");
     assert_eq!((request.service.as_str(), request.name.as_str(), request.kind), ("edge", "POST /v1/orders", SERVER));
     assert!(request.parent_id.is_empty(), "the edge's request starts the trace: {request:#?}");
     let orphans: Vec<_> = trace.iter().filter(|s| !s.parent_id.is_empty() && parent_of(s).is_none()).collect();
