@@ -153,6 +153,48 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<Transaction, DbErr> 
     Ok(txn)
 }
 
+/// A migration that adds a nullable `traceparent` column to `table`: where an aggregate
+/// keeps the W3C trace context of the story that created it, so that what happens to it
+/// later (a webhook, a sweep, a sender loop) continues that trace.
+#[derive(Debug)]
+pub struct AddTraceparent<T, C> {
+    name: &'static str,
+    table: T,
+    column: C,
+}
+
+impl<T, C> AddTraceparent<T, C> {
+    /// The migration `name` (its row in the migrations table) adding `column` to `table`.
+    pub fn new(name: &'static str, table: T, column: C) -> Self {
+        Self { name, table, column }
+    }
+}
+
+impl<T, C> sea_orm_migration::MigrationName for AddTraceparent<T, C> {
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
+#[allow(elided_lifetimes_in_paths, reason = "the trait is declared with an elided lifetime")]
+#[async_trait::async_trait]
+impl<T, C> sea_orm_migration::MigrationTrait for AddTraceparent<T, C>
+where
+    T: sea_orm::Iden + Copy + Send + Sync + 'static,
+    C: sea_orm::Iden + Copy + Send + Sync + 'static,
+{
+    async fn up(&self, manager: &sea_orm_migration::SchemaManager) -> Result<(), DbErr> {
+        use sea_orm_migration::prelude::{ColumnDef, Table};
+        let add = Table::alter().table(self.table).add_column(ColumnDef::new(self.column).string().null()).to_owned();
+        manager.alter_table(add).await
+    }
+
+    async fn down(&self, manager: &sea_orm_migration::SchemaManager) -> Result<(), DbErr> {
+        use sea_orm_migration::prelude::Table;
+        manager.alter_table(Table::alter().table(self.table).drop_column(self.column).to_owned()).await
+    }
+}
+
 /// A `LIKE` pattern (for use with `ESCAPE '\'`) in which `%`, `_` and `\` of `literal`
 /// match only themselves.
 pub fn like_literal(literal: &str) -> String {

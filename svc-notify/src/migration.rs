@@ -1,9 +1,11 @@
 //! svc-notify's schema, in order. Runs at start-up and from `svc-notify migrate`.
 
+use mart_platform::db::AddTraceparent;
 use sea_orm_migration::prelude::*;
 
+use crate::store::deliveries;
+
 mod m20261210_000001_notify;
-mod m20261211_000001_delivery_trace;
 
 /// Every migration of svc-notify.
 #[derive(Debug)]
@@ -17,7 +19,12 @@ impl MigratorTrait for Migrator {
             Box::new(mart_platform::outbox::Migration),
             Box::new(mart_platform::bus::inbox::Migration),
             Box::new(m20261210_000001_notify::Migration),
-            Box::new(m20261211_000001_delivery_trace::Migration),
+            // The trace context of the story that created each row (see `AddTraceparent`).
+            Box::new(AddTraceparent::new(
+                "m20261211_000001_delivery_trace",
+                deliveries::Entity,
+                deliveries::Column::Traceparent,
+            )),
         ]
     }
 }

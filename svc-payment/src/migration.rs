@@ -1,9 +1,11 @@
 //! svc-payment's schema, in order. Runs at start-up and from `svc-payment migrate`.
 
+use mart_platform::db::AddTraceparent;
 use sea_orm_migration::prelude::*;
 
+use crate::store::payments;
+
 mod m20261125_000001_payments;
-mod m20261126_000001_payment_trace;
 
 /// Every migration of svc-payment.
 #[derive(Debug)]
@@ -15,7 +17,12 @@ impl MigratorTrait for Migrator {
             Box::new(mart_platform::outbox::Migration),
             Box::new(mart_platform::bus::inbox::Migration),
             Box::new(m20261125_000001_payments::Migration),
-            Box::new(m20261126_000001_payment_trace::Migration),
+            // The trace context of the story that created each row (see `AddTraceparent`).
+            Box::new(AddTraceparent::new(
+                "m20261126_000001_payment_trace",
+                payments::Entity,
+                payments::Column::Traceparent,
+            )),
         ]
     }
 }
