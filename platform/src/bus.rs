@@ -1,7 +1,7 @@
 //! The event bus: one API, two backends.
 //!
-//! Services never publish directly: they append to their outbox ([`crate::outbox`]) in the
-//! transaction that makes a change, and the relay ([`crate::outbox::relay`]) publishes what
+//! Services never publish directly: they append to their outbox (the `outbox` module) in the
+//! transaction that makes a change, and the outbox relay publishes what
 //! committed. Consumers [`EventBus::subscribe`] with a [`Handler`] that runs in a database
 //! transaction together with an inbox row keyed by (group, event id), so a redelivered
 //! event commits nothing twice. Offsets move only after that transaction commits. A failing
@@ -24,7 +24,9 @@ use tracing::Instrument as _;
 
 use crate::{
     config::{EventBusKind, EventsConfig},
+    retry::Backoff,
     telemetry,
+    wake::Waker,
 };
 
 pub mod embedded;
@@ -147,22 +149,19 @@ pub enum BusError {
 pub struct RetryPolicy {
     /// Attempts in all, the first included.
     pub max_attempts: u32,
-    /// The wait after the first failure; doubled after each further one.
-    pub initial_backoff: Duration,
-    /// The longest wait.
-    pub max_backoff: Duration,
+    /// The waits between attempts.
+    pub backoff: Backoff,
 }
 
 impl RetryPolicy {
     /// `max_attempts` attempts, waiting 100 ms, 200 ms, … up to 10 s in between.
     pub fn new(max_attempts: u32) -> Self {
-        Self { max_attempts, initial_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(10) }
+        Self { max_attempts, backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(10)) }
     }
 
     /// The wait after failed attempt number `attempt` (1-based).
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-        self.initial_backoff.saturating_mul(factor).min(self.max_backoff)
+        self.backoff.after(attempt)
     }
 }
 
@@ -183,13 +182,13 @@ pub struct Subscription {
     pub metrics: Option<Arc<dyn Metrics>>,
     /// The service's relay, woken after each handled event: handlers write events too, and
     /// those should leave at once rather than at the relay's next poll.
-    pub wake_relay: Option<crate::outbox::relay::RelayWaker>,
+    pub wake_relay: Option<Waker>,
 }
 
 /// The hook a metrics system plugs into: the bus reports what it does as it does it.
 /// Every method has a default that does nothing; implement the ones you record.
 /// Point-in-time figures (consumer lag per partition, unsent outbox rows) are pulled
-/// instead: [`EventBus::consumer_lag`], [`crate::outbox::relay::lag`].
+/// instead: [`EventBus::consumer_lag`], and the outbox relay's `lag`.
 pub trait Metrics: Send + Sync + 'static {
     /// A consumer of `group` finished an event of `topic` with `outcome`,
     /// `since_written` after the transaction that wrote it (end-to-end lag).

@@ -15,7 +15,11 @@ use tonic::{
 };
 use tracing::Instrument as _;
 
-use crate::{metrics, server::grpc_code, telemetry};
+use crate::{
+    metrics,
+    rpc::{grpc_code, record_code, rpc_span},
+    telemetry,
+};
 
 /// A lazily connected channel to a peer, traced and measured as `caller`.
 #[derive(Clone, Debug)]
@@ -89,41 +93,4 @@ fn transport_code(error: &tonic::transport::Error) -> tonic::Code {
         source = cause.source();
     }
     tonic::Code::Unavailable
-}
-
-/// The span of one gRPC call seen from `kind`'s side (`client` or `server`), named as the
-/// OpenTelemetry conventions name it (`mart.order.v1.OrderService/PlaceOrder`).
-pub(crate) fn rpc_span(kind: &'static str, path: &str) -> tracing::Span {
-    let (rpc_service, rpc_method) = split_path(path);
-    tracing::info_span!(
-        "grpc",
-        otel.name = %path.trim_start_matches('/'),
-        otel.kind = kind,
-        otel.status_code = tracing::field::Empty,
-        rpc.system = "grpc",
-        rpc.service = rpc_service,
-        rpc.method = rpc_method,
-        rpc.grpc.status_code = tracing::field::Empty,
-    )
-}
-
-/// `("mart.order.v1.OrderService", "PlaceOrder")` from `/mart.order.v1.OrderService/PlaceOrder`.
-pub(crate) fn split_path(path: &str) -> (&str, &str) {
-    path.trim_start_matches('/').split_once('/').unwrap_or((path, ""))
-}
-
-/// Puts the call's gRPC code on its span (and marks the span failed for server-side codes).
-pub(crate) fn record_code(span: &tracing::Span, code: tonic::Code) {
-    span.record("rpc.grpc.status_code", code as i32);
-    if matches!(
-        code,
-        tonic::Code::Unknown
-            | tonic::Code::DeadlineExceeded
-            | tonic::Code::Unimplemented
-            | tonic::Code::Internal
-            | tonic::Code::Unavailable
-            | tonic::Code::DataLoss
-    ) {
-        span.record("otel.status_code", "ERROR");
-    }
 }

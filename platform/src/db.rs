@@ -2,12 +2,24 @@
 //!
 //! [`connect`] opens the pool with settings that suit each backend; [`connect_and_migrate`]
 //! also brings the schema up to date with the service's `sea-orm-migration` migrator.
+//!
+//! **`begin` or `begin_write`.** A transaction that may write anything (a row, an outbox
+//! event, an inbox row) starts with [`begin_write`]: every command does. [`begin`] is for
+//! a transaction that only reads (a consistent snapshot of several queries). On SQLite the
+//! difference matters: a reading transaction that starts writing halfway fails when
+//! another writer committed in between; see [`begin_write`].
+//!
+//! **Idempotent inserts and row locks.** "Record this once" is [`insert_once`] (a unique
+//! key and `ON CONFLICT DO NOTHING`, never check-then-insert), and "nobody changes this
+//! row until I commit" is [`lock_row`] (a write that changes nothing, which takes the
+//! row's lock on PostgreSQL and the writer's lock on SQLite alike).
 
 use std::time::Duration;
 
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
-    ExecResult, QueryResult, Statement, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, ExecResult, QueryFilter, QueryResult, Statement, TransactionTrait,
+    sea_query::{Expr, OnConflict},
 };
 use sea_orm_migration::{MigratorTrait, async_trait};
 use tracing::Instrument as _;
@@ -193,6 +205,39 @@ where
         use sea_orm_migration::prelude::Table;
         manager.alter_table(Table::alter().table(self.table).drop_column(self.column).to_owned()).await
     }
+}
+
+/// Inserts `row` unless a row with the same `key` (a unique key of the table) exists; whether
+/// it was inserted. The way to record something exactly once under races: two callers
+/// inserting at once both succeed, and exactly one of them learns it was first.
+pub async fn insert_once<A, C>(
+    db: &C,
+    row: A,
+    key: impl IntoIterator<Item = <A::Entity as EntityTrait>::Column>,
+) -> Result<bool, DbErr>
+where
+    A: ActiveModelTrait,
+    <A::Entity as EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+    C: ConnectionTrait,
+{
+    let inserted = <A::Entity as EntityTrait>::insert(row)
+        .on_conflict(OnConflict::columns(key).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    Ok(inserted > 0)
+}
+
+/// Takes the write lock of the rows of `E` whose `column` is `value`, for the rest of the
+/// transaction `db` (a write that changes nothing); whether there was such a row. What the
+/// caller reads after it cannot change before it commits, and a racing transaction doing
+/// the same waits, then sees the outcome.
+pub async fn lock_row<E, C>(db: &C, column: E::Column, value: impl Into<sea_orm::Value>) -> Result<bool, DbErr>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let result = E::update_many().col_expr(column, Expr::col(column).into()).filter(column.eq(value)).exec(db).await?;
+    Ok(result.rows_affected > 0)
 }
 
 /// A `LIKE` pattern (for use with `ESCAPE '\'`) in which `%`, `_` and `\` of `literal`

@@ -12,7 +12,11 @@
 //! - [`tasks`]: a service's background loops (relay, consumers) and their shutdown order;
 //! - [`wire`]: conversions to the shared wire types;
 //! - [`error`]: one way from a service's errors to `tonic::Status`;
-//! - [`paging`]: the `page_size` convention every list RPC shares;
+//! - [`fields`]: the request fields every service parses alike (lines, text, ids);
+//! - [`money`]: amounts in minor units of ISO 4217 currencies, checked;
+//! - [`paging`]: page sizes, and signed page tokens bound to their query;
+//! - [`retry`]: exponential backoff; [`wake`]: waking a background loop at once;
+//! - [`rpc`]: the span and code of a gRPC call, for both sides;
 //! - `test_util` (feature `test-util`): fresh databases and listeners for tests.
 
 pub mod auth;
@@ -23,12 +27,17 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod fields;
 pub mod metrics;
+pub mod money;
 pub mod outbox;
 pub mod paging;
+pub mod retry;
+pub mod rpc;
 pub mod server;
 pub mod tasks;
 pub mod telemetry;
+pub mod wake;
 pub mod wire;
 
 #[cfg(feature = "test-util")]

@@ -23,9 +23,10 @@ use tracing::Instrument as _;
 
 use crate::{
     auth::{AccessLayer, Verifier},
-    client::{record_code, rpc_span},
     config::Service,
-    metrics, telemetry,
+    metrics,
+    rpc::{grpc_code, record_code, rpc_span},
+    telemetry,
 };
 
 /// Why the server could not run.
@@ -191,16 +192,6 @@ where
             .instrument(span),
         )
     }
-}
-
-/// The status of a gRPC answer as far as its headers tell: an error is sent as
-/// trailers-only (`grpc-status` in the headers); an answer with a body is taken as OK.
-pub(crate) fn grpc_code(headers: &http::HeaderMap) -> tonic::Code {
-    headers
-        .get("grpc-status")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<i32>().ok())
-        .map_or(tonic::Code::Ok, tonic::Code::from)
 }
 
 /// The connections of `listener`, with Nagle's algorithm off: gRPC writes a response in

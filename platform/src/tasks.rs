@@ -1,9 +1,20 @@
-//! A service's background loops — its outbox relay and its event consumers — run as peer
-//! tasks of the gRPC server with one shared shutdown: when the server has drained, the
-//! consumers finish the event in hand and store its offset, then the relay ships what the
-//! last requests wrote. Every service's `serve` follows that order through [`Background`].
+//! A service's background loops — its outbox relay, its event consumers and its own loops
+//! (expiry sweeps, senders) — run as peer tasks of the gRPC server with one shared
+//! shutdown, stopped in order: when the server has drained, the service's own loops finish
+//! their round, then the consumers finish the event in hand and store its offset, then the
+//! relay ships what all of them wrote. Every service's `serve` follows that order through
+//! [`Background`]:
+//!
+//! ```text
+//! let mut background = Background::new(Service::Order);
+//! let relay = background.relay(db.clone(), bus.clone(), retention);
+//! background.consume(&bus, subscription);
+//! background.every("order.expiry", Every::new(INTERVAL), move |_stop| sweep(db.clone(), relay.clone()));
+//! let served = server.serve(listener, shutdown).await;
+//! background.stop().await;
+//! ```
 
-use std::{sync::Arc, time::Duration};
+use std::{fmt::Display, future::Future, sync::Arc, time::Duration};
 
 use sea_orm::DatabaseConnection;
 use tokio::{sync::watch, task::JoinHandle};
@@ -12,8 +23,57 @@ use crate::{
     bus::{EventBus, Subscription},
     config::Service,
     metrics::{self, BusMetrics, ConsumerLagProbe, DatabaseProbe, ProbeGuard},
-    outbox::relay::{Relay, RelayConfig, RelayWaker},
+    outbox::relay::{Relay, RelayConfig},
+    wake::Waker,
 };
+
+/// What a running loop is told of the shutdown.
+#[derive(Clone, Debug)]
+pub struct Stop(watch::Receiver<bool>);
+
+impl Stop {
+    /// Whether the service is stopping: a loop in the middle of a batch finishes the item
+    /// in hand and returns.
+    pub fn is_stopped(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves when the service stops.
+    pub async fn stopped(&mut self) {
+        let _ = self.0.wait_for(|stopped| *stopped).await;
+    }
+}
+
+/// When a service's own loop runs a round: after each `interval`, at once when `waker` is
+/// woken, and again right away after a round that says more work is waiting.
+#[derive(Clone, Debug)]
+pub struct Every {
+    /// The longest wait between two rounds.
+    pub interval: Duration,
+    /// Wakes the loop before its interval is up (work was just queued).
+    pub waker: Option<Waker>,
+}
+
+impl Every {
+    /// A round every `interval`.
+    pub fn new(interval: Duration) -> Self {
+        Self { interval, waker: None }
+    }
+
+    /// A round every `interval`, or when `waker` is woken.
+    pub fn or_when_woken(interval: Duration, waker: Waker) -> Self {
+        Self { interval, waker: Some(waker) }
+    }
+}
+
+/// What one round of a loop found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Round {
+    /// Wait for the next interval or wake.
+    Idle,
+    /// A full batch: run the next round at once.
+    More,
+}
 
 /// The background loops of one service.
 pub struct Background {
@@ -23,6 +83,8 @@ pub struct Background {
     probes: Vec<ProbeGuard>,
     stop: watch::Sender<bool>,
     stopped: watch::Receiver<bool>,
+    /// The service's own loops stop first: what they write is relayed.
+    loops: Vec<JoinHandle<()>>,
     /// Consumers stop before the relay, so the events they write still ship.
     consumers: Vec<JoinHandle<()>>,
     relay: Option<JoinHandle<()>>,
@@ -32,13 +94,21 @@ impl Background {
     /// No loops yet, for `service`.
     pub fn new(service: Service) -> Self {
         let (stop, stopped) = watch::channel(false);
-        Self { service: service.process_name(), probes: Vec::new(), stop, stopped, consumers: Vec::new(), relay: None }
+        Self {
+            service: service.process_name(),
+            probes: Vec::new(),
+            stop,
+            stopped,
+            loops: Vec::new(),
+            consumers: Vec::new(),
+            relay: None,
+        }
     }
 
     /// Starts the relay of `db`'s outbox to `bus`, woken by the returned waker, keeping sent
     /// rows for `retention`. `/metrics` shows the outbox backlog and the pool of `db`.
-    pub fn relay(&mut self, db: DatabaseConnection, bus: EventBus, retention: Duration) -> RelayWaker {
-        let waker = RelayWaker::new();
+    pub fn relay(&mut self, db: DatabaseConnection, bus: EventBus, retention: Duration) -> Waker {
+        let waker = Waker::new();
         let config = RelayConfig {
             retention,
             service: Some(self.service),
@@ -68,9 +138,49 @@ impl Background {
         self.consumers.push(bus.subscribe_as(Some(self.service), subscription, self.stopped.clone()));
     }
 
-    /// Stops the loops in order (consumers, then the relay) and waits for them.
+    /// Starts the service's own loop `name`, running `round` as `every` says until the
+    /// service stops. A failed round is logged and tried again at the next interval.
+    pub fn every<F, Fut, E>(&mut self, name: &'static str, every: Every, mut round: F)
+    where
+        F: FnMut(Stop) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Round, E>> + Send,
+        E: Display,
+    {
+        let mut stop = Stop(self.stopped.clone());
+        self.loops.push(tokio::spawn(async move {
+            loop {
+                if stop.is_stopped() {
+                    return;
+                }
+                match round(stop.clone()).await {
+                    Ok(Round::More) => continue,
+                    Ok(Round::Idle) => {}
+                    Err(error) => tracing::warn!(%error, task = name, "a background round failed; trying again"),
+                }
+                let woken = async {
+                    match &every.waker {
+                        Some(waker) => waker.woken().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    () = woken => {}
+                    () = tokio::time::sleep(every.interval) => {}
+                    () = stop.stopped() => return,
+                }
+            }
+        }));
+    }
+
+    /// Stops the loops in order (the service's own, consumers, then the relay) and waits
+    /// for them.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
+        for task in self.loops {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "a background loop failed");
+            }
+        }
         for consumer in self.consumers {
             if let Err(error) = consumer.await {
                 tracing::error!(%error, "an event consumer task failed");
@@ -81,5 +191,52 @@ impl Background {
         {
             tracing::error!(%error, "the outbox relay task failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn loops_run_on_wake_and_at_once_after_a_full_batch_and_stop_first() {
+        let mut background = Background::new(Service::Notify);
+        let waker = Waker::new();
+        let rounds = Arc::new(AtomicU32::new(0));
+        let counted = rounds.clone();
+        // A long interval: only wakes and full batches make rounds.
+        background.every("test.loop", Every::or_when_woken(Duration::from_secs(3600), waker.clone()), move |_| {
+            let counted = counted.clone();
+            async move {
+                let n = counted.fetch_add(1, Ordering::SeqCst) + 1;
+                // The first three rounds find a full batch; a failing round is retried later.
+                match n {
+                    1..=2 => Ok(Round::More),
+                    3 => Err("the database went away"),
+                    _ => Ok(Round::Idle),
+                }
+            }
+        });
+        let eventually = |want: u32| {
+            let rounds = rounds.clone();
+            async move {
+                for _ in 0..200 {
+                    if rounds.load(Ordering::SeqCst) >= want {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                panic!("expected {want} rounds, saw {}", rounds.load(Ordering::SeqCst));
+            }
+        };
+        eventually(3).await;
+        waker.wake();
+        eventually(4).await;
+        waker.wake();
+        eventually(5).await;
+        tokio::time::timeout(Duration::from_secs(5), background.stop()).await.expect("the loop stopped");
+        assert_eq!(rounds.load(Ordering::SeqCst), 5, "no round after the stop");
     }
 }

@@ -393,3 +393,53 @@ pub async fn serving_status(
     let response = HealthClient::new(channel).check(HealthCheckRequest { service: service.to_owned() }).await;
     response.expect("a health answer").into_inner().status()
 }
+
+/// A service under test, started on a port-0 listener: where it listens, and how to stop
+/// it. What every service's test support builds its `TestApp` on.
+pub struct Running<E> {
+    /// Where it serves gRPC.
+    pub addr: std::net::SocketAddr,
+    /// Which service, for the failure message.
+    name: &'static str,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), E>>,
+}
+
+impl<E: std::fmt::Display + Send + 'static> Running<E> {
+    /// Starts `serve` (a service's `serve` with all but its listener and shutdown given) on
+    /// a free port and waits until it reports SERVING: it has migrated its database and
+    /// accepts calls. `name` names it when it fails.
+    pub async fn start<F, Fut>(name: &'static str, serve: F) -> Self
+    where
+        F: FnOnce(TcpListener, futures::future::BoxFuture<'static, ()>) -> Fut,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+    {
+        let listener = listener().await;
+        let addr = listener.local_addr().expect("a bound listener has an address");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shutdown: futures::future::BoxFuture<'static, ()> = Box::pin(async move {
+            let _ = stopped.await;
+        });
+        let task = tokio::spawn(serve(listener, shutdown));
+        wait_until_serving(addr).await;
+        Self { addr, name, stop, task }
+    }
+
+    /// A lazily connecting channel to it.
+    pub fn channel(&self) -> tonic::transport::Channel {
+        match tonic::transport::Channel::from_shared(format!("http://{}", self.addr)) {
+            Ok(endpoint) => endpoint.connect_lazy(),
+            Err(error) => panic!("not an address: {error}"),
+        }
+    }
+
+    /// Stops it and waits; panics unless it stopped cleanly.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        match self.task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => panic!("{} stopped with an error: {error}", self.name),
+            Err(error) => panic!("{} panicked: {error}", self.name),
+        }
+    }
+}

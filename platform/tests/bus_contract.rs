@@ -222,8 +222,7 @@ impl Service {
                 handler: Arc::new(handler),
                 retry: RetryPolicy {
                     max_attempts: 3,
-                    initial_backoff: Duration::from_millis(10),
-                    max_backoff: Duration::from_millis(40),
+                    backoff: mart_platform::retry::Backoff::new(Duration::from_millis(10), Duration::from_millis(40)),
                 },
                 metrics: Some(metrics.clone()),
                 wake_relay: None,

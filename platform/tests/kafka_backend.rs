@@ -403,8 +403,7 @@ impl Service {
             handler: recorder.clone(),
             retry: RetryPolicy {
                 max_attempts: 3,
-                initial_backoff: Duration::from_millis(10),
-                max_backoff: Duration::from_millis(50),
+                backoff: mart_platform::retry::Backoff::new(Duration::from_millis(10), Duration::from_millis(50)),
             },
             metrics: None,
             wake_relay: None,

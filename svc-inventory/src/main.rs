@@ -8,7 +8,7 @@ async fn main() -> anyhow::Result<()> {
         Service::Inventory,
         "Online Mart stock service: levels, the ledger, reservations",
         svc_inventory::serve,
-        |config| async move { svc_inventory::open(&config).await.map(drop) },
+        |config| async move { svc_inventory::open(&config).await },
     )
     .await
 }

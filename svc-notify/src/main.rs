@@ -8,7 +8,7 @@ async fn main() -> anyhow::Result<()> {
         Service::Notify,
         "Online Mart notification service: inbox, email, SMS",
         svc_notify::serve,
-        |config| async move { svc_notify::open(&config).await.map(drop) },
+        |config| async move { svc_notify::open(&config).await },
     )
     .await
 }

@@ -5,7 +5,7 @@ use mart_platform::{binary, config::Service};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     binary::run(Service::Order, "Online Mart cart and order service", svc_order::serve, |config| async move {
-        svc_order::open(&config).await.map(drop)
+        svc_order::open(&config).await
     })
     .await
 }

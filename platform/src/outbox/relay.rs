@@ -17,33 +17,24 @@ use sea_orm::{
     QueryOrder, QuerySelect, Statement, TransactionTrait,
     sea_query::{Expr, LockBehavior, LockType},
 };
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tracing::Instrument as _;
 
 use super::entity;
 use crate::{
     bus::{BusError, EventBus, Metrics, Record, headers},
+    retry::Backoff,
     telemetry,
 };
+
+/// The wait after failed rounds: 200 ms after the first, doubling up to 10 s.
+const RETRY: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
 
 /// Only one relay per service database ships at a time (PostgreSQL advisory lock key).
 const RELAY_LOCK: i64 = 7_243_002;
 
-/// Tells the relay that new rows committed.
-#[derive(Clone, Default, Debug)]
-pub struct RelayWaker(Arc<Notify>);
-
-impl RelayWaker {
-    /// A waker not yet connected to a relay.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Call after committing a transaction that appended events.
-    pub fn wake(&self) {
-        self.0.notify_one();
-    }
-}
+/// Tells the relay that new rows committed: call `wake` after a commit that appended events.
+pub type RelayWaker = crate::wake::Waker;
 
 /// Why a relay round failed; it is retried with backoff.
 #[derive(Debug, thiserror::Error)]
@@ -136,9 +127,7 @@ impl Relay {
                 Err(error) => {
                     failures += 1;
                     tracing::warn!(%error, failures, "outbox relay round failed; retrying");
-                    Duration::from_millis(100)
-                        .saturating_mul(2u32.saturating_pow(failures.min(7)))
-                        .min(Duration::from_secs(10))
+                    RETRY.after(failures + 1)
                 }
             };
             if last_prune.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
@@ -150,7 +139,7 @@ impl Relay {
                 last_prune = Some(tokio::time::Instant::now());
             }
             tokio::select! {
-                () = self.waker.0.notified() => {}
+                () = self.waker.woken() => {}
                 () = tokio::time::sleep(wait) => {}
                 _ = shutdown.changed() => {}
             }

@@ -1,0 +1,50 @@
+//! The shape of one gRPC call in traces, the same on both sides: the span's name and
+//! attributes, and the code read off an answer. The traced client channel and the server
+//! layer both use it.
+
+/// The status of a gRPC answer as far as its headers tell: an error is sent as
+/// trailers-only (`grpc-status` in the headers); an answer with a body is taken as OK.
+pub(crate) fn grpc_code(headers: &http::HeaderMap) -> tonic::Code {
+    headers
+        .get("grpc-status")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<i32>().ok())
+        .map_or(tonic::Code::Ok, tonic::Code::from)
+}
+
+/// The span of one gRPC call seen from `kind`'s side (`client` or `server`), named as the
+/// OpenTelemetry conventions name it (`mart.order.v1.OrderService/PlaceOrder`).
+pub(crate) fn rpc_span(kind: &'static str, path: &str) -> tracing::Span {
+    let (rpc_service, rpc_method) = split_path(path);
+    tracing::info_span!(
+        "grpc",
+        otel.name = %path.trim_start_matches('/'),
+        otel.kind = kind,
+        otel.status_code = tracing::field::Empty,
+        rpc.system = "grpc",
+        rpc.service = rpc_service,
+        rpc.method = rpc_method,
+        rpc.grpc.status_code = tracing::field::Empty,
+    )
+}
+
+/// `("mart.order.v1.OrderService", "PlaceOrder")` from `/mart.order.v1.OrderService/PlaceOrder`.
+pub(crate) fn split_path(path: &str) -> (&str, &str) {
+    path.trim_start_matches('/').split_once('/').unwrap_or((path, ""))
+}
+
+/// Puts the call's gRPC code on its span (and marks the span failed for server-side codes).
+pub(crate) fn record_code(span: &tracing::Span, code: tonic::Code) {
+    span.record("rpc.grpc.status_code", code as i32);
+    if matches!(
+        code,
+        tonic::Code::Unknown
+            | tonic::Code::DeadlineExceeded
+            | tonic::Code::Unimplemented
+            | tonic::Code::Internal
+            | tonic::Code::Unavailable
+            | tonic::Code::DataLoss
+    ) {
+        span.record("otel.status_code", "ERROR");
+    }
+}
