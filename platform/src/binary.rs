@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 use crate::{
     auth::KeySet,
     bus::EventBus,
-    config::{self, Config, Service, TelemetryConfig},
+    config::{self, Config, Service, Settings, TelemetryConfig},
     server::shutdown_signal,
     telemetry,
 };
@@ -110,19 +110,20 @@ impl Subcommand for NoCommands {
 /// config, the bus from `MART_EVENT_BUS`, svc-user's published token keys, the bound
 /// listener and the shutdown signal; `open` opens (and so migrates) the service's
 /// database, for `migrate` and `events status`.
-pub async fn run<S, SF, SE, O, OF>(service: Service, about: &'static str, serve: S, open: O) -> anyhow::Result<()>
+pub async fn run<T, S, SF, SE, O, OF>(service: Service, about: &'static str, serve: S, open: O) -> anyhow::Result<()>
 where
-    S: FnOnce(Config, EventBus, Arc<KeySet>, TcpListener, Shutdown) -> SF,
+    T: Settings,
+    S: FnOnce(Config<T>, EventBus, Arc<KeySet>, TcpListener, Shutdown) -> SF,
     SF: Future<Output = Result<(), SE>>,
     SE: std::error::Error + Send + Sync + 'static,
-    O: FnOnce(Config) -> OF,
+    O: FnOnce(Config<T>) -> OF,
     OF: Future<Output = Result<DatabaseConnection, DbErr>>,
 {
     run_with(service, about, serve, open, |command: NoCommands, _| async move { match command {} }).await
 }
 
 /// [`run`], with the service's own subcommands `X` beside the shared ones, run by `extra`.
-pub async fn run_with<S, SF, SE, O, OF, X, XR, XF>(
+pub async fn run_with<T, S, SF, SE, O, OF, X, XR, XF>(
     service: Service,
     about: &'static str,
     serve: S,
@@ -130,13 +131,14 @@ pub async fn run_with<S, SF, SE, O, OF, X, XR, XF>(
     extra: XR,
 ) -> anyhow::Result<()>
 where
-    S: FnOnce(Config, EventBus, Arc<KeySet>, TcpListener, Shutdown) -> SF,
+    T: Settings,
+    S: FnOnce(Config<T>, EventBus, Arc<KeySet>, TcpListener, Shutdown) -> SF,
     SF: Future<Output = Result<(), SE>>,
     SE: std::error::Error + Send + Sync + 'static,
-    O: FnOnce(Config) -> OF,
+    O: FnOnce(Config<T>) -> OF,
     OF: Future<Output = Result<DatabaseConnection, DbErr>>,
     X: Subcommand,
-    XR: FnOnce(X, Config) -> XF,
+    XR: FnOnce(X, Config<T>) -> XF,
     XF: Future<Output = anyhow::Result<()>>,
 {
     let command = clap::Command::new(service.process_name()).about(about);
@@ -147,7 +149,7 @@ where
         Some(_) => Ok(Builtin::from_arg_matches(&matches)),
         None => Ok(Ok(Builtin::Serve)),
     };
-    let config = config::load_or_exit(service);
+    let config = config::load_or_exit::<T>(service);
     let telemetry = config.telemetry.clone();
     observed(&telemetry, &[service.process_name()], async {
         match chosen {
@@ -163,9 +165,9 @@ where
     .await
 }
 
-async fn serve_service<S, SF, SE>(config: Config, serve: S) -> anyhow::Result<()>
+async fn serve_service<T, S, SF, SE>(config: Config<T>, serve: S) -> anyhow::Result<()>
 where
-    S: FnOnce(Config, EventBus, Arc<KeySet>, TcpListener, Shutdown) -> SF,
+    S: FnOnce(Config<T>, EventBus, Arc<KeySet>, TcpListener, Shutdown) -> SF,
     SF: Future<Output = Result<(), SE>>,
     SE: std::error::Error + Send + Sync + 'static,
 {
@@ -181,9 +183,9 @@ where
 
 /// `<service> events …`: reports for operators, on standard output.
 #[allow(clippy::print_stdout, reason = "a report is the command's output")]
-async fn events<O, OF>(service: Service, command: EventsCommand, config: Config, open: O) -> anyhow::Result<()>
+async fn events<T, O, OF>(service: Service, command: EventsCommand, config: Config<T>, open: O) -> anyhow::Result<()>
 where
-    O: FnOnce(Config) -> OF,
+    O: FnOnce(Config<T>) -> OF,
     OF: Future<Output = Result<DatabaseConnection, DbErr>>,
 {
     // The service's own topic, where a `--topic` is not given.

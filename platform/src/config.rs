@@ -3,13 +3,118 @@
 //! Every variable has a default that works for the embedded mode; a value that does not
 //! parse stops start-up with a message naming the variable ([`ConfigError`], exit code 2).
 //! Tests never touch the process environment: they build a [`Config`] with
-//! [`Config::from_lookup`] or adjust the fields of [`Config::embedded`].
+//! [`Config::from_vars`] or adjust the fields of [`Config::embedded`].
+//!
+//! The mechanism lives here — [`Vars`], the lookup, with parse helpers that name the
+//! variable in their error — and so do the settings every service shares: addresses, its
+//! database, the event bus, token claims, telemetry. A service's own knobs live in its own
+//! crate (`svc-payment/src/config.rs`), as a type implementing [`Settings`] that [`Config`]
+//! carries as `own`: adding a knob touches one crate.
 
 use std::{
+    collections::HashMap,
     net::SocketAddr,
     path::{Path, PathBuf},
+    str::FromStr,
     time::Duration,
 };
+
+// === Vars ===
+
+/// The variables a configuration is read from: a snapshot of the process environment, or
+/// a test's own pairs. An empty value counts as unset.
+#[derive(Clone, Debug, Default)]
+pub struct Vars(HashMap<String, String>);
+
+impl Vars {
+    /// The process environment, as it is now.
+    pub fn from_env() -> Self {
+        Self(std::env::vars().collect())
+    }
+
+    /// Exactly `pairs` (tests).
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self(pairs.into_iter().map(|(name, value)| (name.to_owned(), value.to_owned())).collect())
+    }
+
+    /// `name`'s value, trimmed; `None` when unset or blank.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    /// `name`'s value as given, spaces kept (a password); `None` when unset or empty.
+    pub fn get_raw(&self, name: &str) -> Option<String> {
+        self.0.get(name).filter(|v| !v.is_empty()).cloned()
+    }
+
+    /// `name` parsed by `parse`, `default` when unset; a failed parse names `name`.
+    pub fn parse_or<T>(
+        &self,
+        name: &'static str,
+        default: T,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        parse_or(name, self.get(name), default, parse)
+    }
+
+    /// `name` as a duration (`90s`, `15m`, `30d`; never zero), `default` when unset.
+    pub fn duration_or(&self, name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
+        self.parse_or(name, default, parse_duration)
+    }
+
+    /// `name` as a whole number within `range`, `default` when unset.
+    pub fn number_in<T>(
+        &self,
+        name: &'static str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + std::fmt::Display,
+    {
+        self.parse_or(name, default, |v| {
+            v.parse()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| format!("expected a number from {} to {}", range.start(), range.end()))
+        })
+    }
+
+    /// `name` as a positive whole number, `default` when unset.
+    pub fn positive_or(&self, name: &'static str, default: usize) -> Result<usize, ConfigError> {
+        self.parse_or(name, default, parse_positive)
+    }
+
+    /// `name` as `host:port`, `default` when unset.
+    pub fn socket_addr_or(&self, name: &'static str, default: SocketAddr) -> Result<SocketAddr, ConfigError> {
+        self.parse_or(name, default, parse_socket_addr)
+    }
+
+    /// `name` as an `http://` or `https://` URL, if set.
+    pub fn http_url(&self, name: &'static str) -> Result<Option<String>, ConfigError> {
+        self.get(name).map(|v| parse_http_url(name, v)).transpose()
+    }
+
+    /// `name` as a comma-separated list, empty items dropped; empty when unset.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        self.get(name)
+            .map(|v| v.split(',').map(|item| item.trim().to_owned()).filter(|item| !item.is_empty()).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// A service's own settings, read from [`Vars`] by the service's crate.
+pub trait Settings: Clone + std::fmt::Debug + Send + Sync + Sized + 'static {
+    /// Reads them; a bad value is an error naming its variable.
+    fn from_vars(vars: &Vars) -> Result<Self, ConfigError>;
+}
+
+/// A service with no settings of its own.
+impl Settings for () {
+    fn from_vars(_: &Vars) -> Result<Self, ConfigError> {
+        Ok(())
+    }
+}
 
 /// The six services, for their defaults (port, database file).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -93,9 +198,10 @@ pub struct ConfigError {
     pub message: String,
 }
 
-/// Everything a service binary needs to start.
+/// Everything a service binary needs to start: the settings every service shares, and
+/// its own (`S`, defined in its crate) as `own`.
 #[derive(Clone, Debug)]
-pub struct Config {
+pub struct Config<S = ()> {
     /// Which service this is; picks the defaults below.
     pub service: Service,
     /// `MART_GRPC_ADDR`: where this service listens.
@@ -124,6 +230,8 @@ pub struct Config {
     pub edge: EdgeConfig,
     /// Logs and traces.
     pub telemetry: TelemetryConfig,
+    /// The service's own settings, read by its crate.
+    pub own: S,
 }
 
 /// Addresses (`http://host:port`) of every service, for gRPC clients.
@@ -343,18 +451,66 @@ pub struct TelemetryConfig {
 
 // === impl Config ===
 
-impl Config {
+impl<S: Settings> Config<S> {
     /// Reads the process environment.
     pub fn from_env(service: Service) -> Result<Self, ConfigError> {
-        Self::from_lookup(service, |name| std::env::var(name).ok())
+        Self::from_vars(service, &Vars::from_env())
     }
 
     /// The embedded defaults, as with an empty environment.
     pub fn embedded(service: Service) -> Self {
         // With no variable set nothing can fail to parse.
-        Self::from_lookup(service, |_| None).expect("defaults are valid")
+        Self::from_vars(service, &Vars::default()).expect("defaults are valid")
     }
 
+    /// Reads `vars`: the shared settings here, the service's own with `S`.
+    pub fn from_vars(service: Service, vars: &Vars) -> Result<Self, ConfigError> {
+        let shared = Config::from_lookup(service, |name| vars.0.get(name).cloned())?;
+        Ok(shared.with(S::from_vars(vars)?))
+    }
+}
+
+impl<S> Config<S> {
+    /// This configuration with `own` as the service's own settings.
+    pub fn with<T>(self, own: T) -> Config<T> {
+        let Config {
+            service,
+            grpc_addr,
+            data_dir,
+            database_url,
+            peers,
+            events,
+            auth,
+            bootstrap_admin,
+            payment,
+            order,
+            catalog,
+            mail,
+            edge,
+            telemetry,
+            own: _,
+        } = self;
+        Config {
+            service,
+            grpc_addr,
+            data_dir,
+            database_url,
+            peers,
+            events,
+            auth,
+            bootstrap_admin,
+            payment,
+            order,
+            catalog,
+            mail,
+            edge,
+            telemetry,
+            own,
+        }
+    }
+}
+
+impl Config {
     /// Reads variables through `lookup`; an empty value counts as unset.
     pub fn from_lookup(service: Service, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
@@ -590,19 +746,20 @@ impl Config {
             mail,
             edge,
             telemetry,
+            own: (),
         })
     }
 }
 
 /// Reads the environment or ends the process with exit code 2 and a message naming the
 /// variable: what a binary's `main` calls first.
-pub fn load_or_exit(service: Service) -> Config {
-    load_as_or_exit(&format!("svc-{}", service.name()), service)
+pub fn load_or_exit<S: Settings>(service: Service) -> Config<S> {
+    load_as_or_exit(service.process_name(), service)
 }
 
 /// The configuration of a program that is not one service (the edge, `mart`): the same
 /// variables, read as `service` reads them; a bad value is reported under `program`'s name.
-pub fn load_as_or_exit(program: &str, service: Service) -> Config {
+pub fn load_as_or_exit<S: Settings>(program: &str, service: Service) -> Config<S> {
     match Config::from_env(service) {
         Ok(config) => config,
         Err(error) => {
@@ -672,18 +829,15 @@ pub fn check_database_url(variable: &'static str, value: String) -> Result<Strin
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
 
     fn with(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        Config::from_lookup(Service::User, move |k| vars.get(k).cloned())
+        Config::from_vars(Service::User, &Vars::from_pairs(vars.iter().copied()))
     }
 
     #[test]
     fn defaults_are_the_embedded_mode() {
-        let config = Config::embedded(Service::Inventory);
+        let config = Config::<()>::embedded(Service::Inventory);
         assert_eq!(config.grpc_addr, "127.0.0.1:50054".parse().unwrap());
         assert_eq!(config.database_url, "sqlite://./.mart/inventory.db?mode=rwc");
         assert_eq!(config.events.bus, EventBusKind::Embedded);

@@ -14,6 +14,12 @@ use tonic_types::{ErrorDetails, StatusExt};
 /// The `ErrorInfo.domain` every Online Mart error carries.
 pub const ERROR_DOMAIN: &str = "mart";
 
+/// The answer of an RPC handler: its message, or its error as the service's one mapping
+/// to a `Status` makes it.
+pub fn reply<T, E: Into<Status>>(result: Result<T, E>) -> Result<tonic::Response<T>, Status> {
+    result.map(tonic::Response::new).map_err(Into::into)
+}
+
 /// One bad field in a request, named as in the proto (`email`, `lines[2].quantity`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldViolation {

@@ -52,7 +52,7 @@ async fn spans_go_over_otlp_http_under_their_service_name_and_are_flushed_on_shu
         }
     }));
 
-    let mut settings = Config::embedded(Service::Order).telemetry;
+    let mut settings = Config::<()>::embedded(Service::Order).telemetry;
     settings.otlp_endpoint = Some(format!("{endpoint}/"));
     settings.otlp_protocol = OtlpProtocol::HttpProtobuf;
     let exporting = telemetry::init(&settings, &["svc-order", "svc-inventory"]);

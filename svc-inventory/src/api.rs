@@ -4,9 +4,7 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use mart_platform::{
     auth::{self, Principal},
-    db,
     error::{FieldViolation, Violations},
-    outbox::relay::RelayWaker,
     paging,
     wire::timestamp,
 };
@@ -15,13 +13,10 @@ use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    domain::{self, MovementKind},
+    commands::Commands,
+    domain::{self, Adjustment, MovementKind, StockTake},
     error::Error,
-    events,
-    store::{
-        movements::{self, Movement},
-        stock,
-    },
+    store::{movements, stock},
 };
 
 /// The most product ids BatchGetStock answers at once.
@@ -29,15 +24,16 @@ const MAX_BATCH: usize = 500;
 
 /// The InventoryService implementation.
 pub struct InventoryApi {
+    /// For the reads.
     db: DatabaseConnection,
-    /// Nudged after every commit that wrote events.
-    relay: RelayWaker,
+    /// For the changes.
+    commands: Commands,
 }
 
 impl InventoryApi {
-    /// The API over `db`, waking `relay` after writing events.
-    pub fn new(db: DatabaseConnection, relay: RelayWaker) -> Self {
-        Self { db, relay }
+    /// The API reading `db` and changing it through `commands`.
+    pub fn new(db: DatabaseConnection, commands: Commands) -> Self {
+        Self { db, commands }
     }
 }
 
@@ -52,7 +48,7 @@ impl InventoryService for InventoryApi {
         let request = request.into_inner();
         reply(
             async {
-                let product_id = product_id(&request.product_id)?;
+                let product_id = domain::product_id(&request.product_id)?;
                 let level = stock::find(&self.db, &product_id).await?.ok_or(Error::NotFound)?;
                 Ok(pb::GetStockResponse { stock: Some(to_proto(&level, admin)) })
             }
@@ -68,24 +64,8 @@ impl InventoryService for InventoryApi {
         let request = request.into_inner();
         reply(
             async {
-                let mut violations = Violations::new();
-                let product_id = violations.check(product_id(&request.product_id));
-                if request.delta == 0 {
-                    violations.add("delta", "must not be zero: positive receives units, negative writes them off");
-                }
-                let reason = violations.check(domain::reason(&request.reason));
-                violations.finish().map_err(Error::Invalid)?;
-                let (Some(product_id), Some(reason)) = (product_id, reason) else { return Err(Error::Invalid(vec![])) };
-
-                let delta = i64::from(request.delta);
-                let txn = db::begin(&self.db).await?;
-                if !stock::adjust(&txn, &product_id, delta).await? {
-                    let level = stock::find(&txn, &product_id).await?.ok_or(Error::NotFound)?;
-                    return Err(Error::BelowReserved { reserved: level.reserved });
-                }
-                let level = self.record(&txn, &product_id, MovementKind::Adjustment, delta, &reason, &me).await?;
-                txn.commit().await?;
-                self.relay.wake();
+                let change = Adjustment::try_from(&request).map_err(Error::Invalid)?;
+                let level = self.commands.adjust(&change, &me.user_id).await?;
                 Ok(pb::AdjustStockResponse { stock: Some(to_proto(&level, true)) })
             }
             .await,
@@ -97,32 +77,8 @@ impl InventoryService for InventoryApi {
         let request = request.into_inner();
         reply(
             async {
-                let mut violations = Violations::new();
-                let product_id = violations.check(product_id(&request.product_id));
-                if request.on_hand < 0 {
-                    violations.add("on_hand", "must not be negative");
-                }
-                let reason = violations.check(domain::reason(&request.reason));
-                violations.finish().map_err(Error::Invalid)?;
-                let (Some(product_id), Some(reason)) = (product_id, reason) else { return Err(Error::Invalid(vec![])) };
-
-                let txn = db::begin(&self.db).await?;
-                // Hold the row, then read it: nothing can change it between the count and
-                // the write.
-                if !stock::lock(&txn, &product_id).await? {
-                    return Err(Error::NotFound);
-                }
-                let level = stock::find(&txn, &product_id).await?.ok_or(Error::NotFound)?;
-                let delta = i64::from(request.on_hand) - level.on_hand;
-                if i64::from(request.on_hand) < level.reserved {
-                    return Err(Error::BelowReserved { reserved: level.reserved });
-                }
-                if delta != 0 && !stock::adjust(&txn, &product_id, delta).await? {
-                    return Err(Error::BelowReserved { reserved: level.reserved });
-                }
-                let level = self.record(&txn, &product_id, MovementKind::StockTake, delta, &reason, &me).await?;
-                txn.commit().await?;
-                self.relay.wake();
+                let take = StockTake::try_from(&request).map_err(Error::Invalid)?;
+                let level = self.commands.take_stock(&take, &me.user_id).await?;
                 Ok(pb::SetStockResponse { stock: Some(to_proto(&level, true)) })
             }
             .await,
@@ -137,7 +93,7 @@ impl InventoryService for InventoryApi {
         reply(
             async {
                 let mut violations = Violations::new();
-                let product_id = violations.check(product_id(&request.product_id));
+                let product_id = violations.check(domain::product_id(&request.product_id));
                 let limit = violations.check(paging::page_size(request.page_size)).unwrap_or(paging::DEFAULT_PAGE_SIZE);
                 let before = if request.page_token.is_empty() {
                     None
@@ -186,41 +142,41 @@ impl InventoryService for InventoryApi {
     }
 }
 
-impl InventoryApi {
-    /// Writes the ledger row and the StockAdjusted event of an admin's change; the level
-    /// after it.
-    async fn record(
-        &self,
-        txn: &sea_orm::DatabaseTransaction,
-        product_id: &str,
-        kind: MovementKind,
-        delta: i64,
-        reason: &str,
-        me: &Principal,
-    ) -> Result<stock::Model, Error> {
-        let movement = Movement {
-            product_id,
-            kind,
-            on_hand_delta: delta,
-            reserved_delta: 0,
-            reason,
-            order_id: None,
-            actor_id: Some(&me.user_id),
-        };
-        movements::record(txn, movement).await?;
-        let level = stock::find(txn, product_id).await?.ok_or(Error::NotFound)?;
-        events::adjusted(txn, &level, delta, reason, &me.user_id).await?;
-        Ok(level)
+// === parsing ===
+
+impl TryFrom<&pb::AdjustStockRequest> for Adjustment {
+    type Error = Vec<FieldViolation>;
+
+    fn try_from(request: &pb::AdjustStockRequest) -> Result<Self, Self::Error> {
+        let mut violations = Violations::new();
+        let product_id = violations.check(domain::product_id(&request.product_id));
+        if request.delta == 0 {
+            violations.add("delta", "must not be zero: positive receives units, negative writes them off");
+        }
+        let reason = violations.check(domain::reason(&request.reason));
+        violations.finish()?;
+        let (Some(product_id), Some(reason)) = (product_id, reason) else { return Err(vec![]) };
+        Ok(Self { product_id, delta: i64::from(request.delta), reason })
     }
 }
 
-fn product_id(value: &str) -> Result<String, FieldViolation> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(FieldViolation::new("product_id", "required"));
+impl TryFrom<&pb::SetStockRequest> for StockTake {
+    type Error = Vec<FieldViolation>;
+
+    fn try_from(request: &pb::SetStockRequest) -> Result<Self, Self::Error> {
+        let mut violations = Violations::new();
+        let product_id = violations.check(domain::product_id(&request.product_id));
+        if request.on_hand < 0 {
+            violations.add("on_hand", "must not be negative");
+        }
+        let reason = violations.check(domain::reason(&request.reason));
+        violations.finish()?;
+        let (Some(product_id), Some(reason)) = (product_id, reason) else { return Err(vec![]) };
+        Ok(Self { product_id, on_hand: i64::from(request.on_hand), reason })
     }
-    Ok(value.to_owned())
 }
+
+// === encoding ===
 
 fn count(value: i64) -> i32 {
     i32::try_from(value).unwrap_or(if value < 0 { 0 } else { i32::MAX })

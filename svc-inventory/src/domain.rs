@@ -1,7 +1,8 @@
 //! The rules of stock, free of I/O: what a reservation's states are and which moves
 //! between them exist, what kinds of movement the ledger knows, and how an order's lines
 //! become the rows to touch (merged per product, in product-id order so that two orders
-//! always lock rows in the same order and cannot deadlock).
+//! always lock rows in the same order and cannot deadlock), and the valid shapes of an
+//! admin's change.
 
 use std::collections::BTreeMap;
 
@@ -107,6 +108,48 @@ pub fn plan(lines: impl IntoIterator<Item = (String, i32)>) -> Option<Vec<(Strin
         *merged.entry(product_id).or_default() += i64::from(quantity);
     }
     (!merged.is_empty()).then(|| merged.into_iter().collect())
+}
+
+/// An admin's receipt (`delta > 0`) or write-off (`delta < 0`) of a product's units, valid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Adjustment {
+    /// The product.
+    pub product_id: String,
+    /// Units received or written off; never zero.
+    pub delta: i64,
+    /// Why, for the ledger.
+    pub reason: String,
+}
+
+/// An admin's count of a product's units on hand, valid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StockTake {
+    /// The product.
+    pub product_id: String,
+    /// Units counted on hand; never negative.
+    pub on_hand: i64,
+    /// Why, for the ledger.
+    pub reason: String,
+}
+
+/// A line of an order that could not be reserved: what it asked and what there was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shortfall {
+    /// The product (possibly empty: a malformed line is short by definition).
+    pub product_id: String,
+    /// Units the order asked for.
+    pub requested: i64,
+    /// Units that could be promised (0 for a product that does not sell).
+    pub available: i64,
+}
+
+/// A product id as a request names it: required, trimmed.
+pub fn product_id(value: &str) -> Result<String, FieldViolation> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(FieldViolation::new("product_id", "required"));
+    }
+    Ok(value.to_owned())
 }
 
 /// An admin's reason for a change: required, trimmed, at most 200 characters.

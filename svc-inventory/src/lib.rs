@@ -6,10 +6,30 @@
 //! lines or none with conditional updates; OrderPaid sells; cancellations give units back.
 //! Every change is a ledger row.
 //!
-//! Rooms: [`api`], [`domain`], [`store`], [`migration`], [`events`].
+//! The same rooms with the same roles as every Online Mart service:
+//!
+//! | room | role here |
+//! |---|---|
+//! | `main.rs` | `binary::run(...)`: serve, or migrate |
+//! | `lib.rs` | [`serve`]: wiring only |
+//! | [`api`] | per RPC: authorize, parse into domain types in one step, call a command or a read, encode |
+//! | [`commands`] | every state change: one transaction, store calls, ledger rows, events, relay woken |
+//! | [`reactions`] | the bus handler (group, topics): decode the envelope, call the commands |
+//! | `loops.rs` | the service's own background work (none yet) |
+//! | [`events`] | payload builders and `outbox::append` only |
+//! | `peers.rs` | calls to other services (none) |
+//! | [`domain`], [`store`], [`migration`], [`error`] | rules and types; tables and queries; schema; errors |
+//!
+//! A new RPC is a method in [`api`] over a read in [`store`] or a change in [`commands`]; a
+//! new event reaction is an arm in [`reactions`] calling the in-transaction variant of a
+//! command (a function taking the handler's transaction, beside the [`commands::Commands`]
+//! method that opens its own); a new background loop goes in `loops.rs`, spawned from
+//! [`serve`] with the relay and consumer, calling [`commands`]. Prost types stop at
+//! [`api`], [`reactions`] and [`events`]; `ActiveModel`s live only in [`store`].
 
 use std::{future::Future, sync::Arc};
 
+use commands::Commands;
 use mart_platform::{
     auth::{KeySet, Verifier},
     bus::{EventBus, RetryPolicy, Subscription},
@@ -23,10 +43,12 @@ use sea_orm::{DatabaseConnection, DbErr};
 use tokio::net::TcpListener;
 
 pub mod api;
+pub mod commands;
 pub mod domain;
 pub mod error;
 pub mod events;
 pub mod migration;
+pub mod reactions;
 pub mod store;
 
 pub use error::Error;
@@ -59,10 +81,10 @@ pub async fn serve(
     background.consume(
         &bus,
         Subscription {
-            group: events::GROUP.to_owned(),
-            topics: events::TOPICS.iter().map(|t| (*t).to_owned()).collect(),
+            group: reactions::GROUP.to_owned(),
+            topics: reactions::TOPICS.iter().map(|t| (*t).to_owned()).collect(),
             db: db.clone(),
-            handler: Arc::new(events::Reactions),
+            handler: Arc::new(reactions::Reactions),
             retry: RetryPolicy::new(config.events.max_attempts),
             metrics: None,
             wake_relay: Some(waker.clone()),
@@ -70,7 +92,7 @@ pub async fn serve(
     );
 
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
-    let api = api::InventoryApi::new(db, waker);
+    let api = api::InventoryApi::new(db.clone(), Commands::new(db, waker));
     let served = GrpcServer::new(Service::Inventory, verifier)
         .add_service(InventoryServiceServer::new(api))
         .serve(listener, shutdown)

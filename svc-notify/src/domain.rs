@@ -233,6 +233,20 @@ pub fn body(value: &str) -> Result<String, FieldViolation> {
     Ok(value.to_owned())
 }
 
+/// A message an admin sends to one user (SendNotification), checked: the subject and body
+/// as [`subject`] and [`body`] allow, and the channels besides the inbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdminMessage {
+    /// The recipient; whether the user exists is the store's question.
+    pub user_id: String,
+    /// One line.
+    pub subject: String,
+    /// The words.
+    pub body: String,
+    /// Where it goes out besides the inbox.
+    pub channels: Vec<Channel>,
+}
+
 /// How hard the sender tries.
 #[derive(Clone, Copy, Debug)]
 pub struct RetryPolicy {

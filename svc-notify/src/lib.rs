@@ -6,14 +6,27 @@
 //! the same transaction as the inbox entry and sent by a background task that retries with
 //! backoff and records every outcome.
 //!
-//! Rooms: [`api`], [`domain`] (with the message [`domain::templates`]), [`store`],
-//! [`migration`], [`events`], plus [`delivery`] (the queue, its sender, email and SMS).
+//! Rooms, the same as in every service (a newcomer who knows one knows all):
+//!
+//! | room | role here |
+//! |---|---|
+//! | `main.rs` | `binary::run(...)` only |
+//! | `lib.rs` | [`serve`]: wiring only |
+//! | [`api`] (+ [`api::wire`]) | per RPC: authorize, parse the request into domain values in one step, call a command or a read, encode. A new RPC goes here |
+//! | [`commands`] | every state change in one transaction (begin_write … commit, or the bus handler's transaction): notify (inbox entry + queued deliveries), an admin's message, mark read, contacts known or deleted, claiming and finishing a delivery; the sender is woken after a commit that queued messages |
+//! | [`reactions`] | the bus handler (group `notify`; user, order and payment events): decode the envelope, call commands. A new event reaction goes here |
+//! | [`loops`] | the service's own background work: the [`loops::Sender`] draining the delivery queue. A new background loop goes here |
+//! | [`provider`] | the outside world: email over SMTP, SMS behind [`provider::SmsProvider`] |
+//! | [`domain`] (with the message [`domain::templates`]), [`store`], [`migration`], [`error`] | rules and types; tables and queries; schema; errors |
+//!
+//! There is no `events.rs`: svc-notify publishes no events (it only consumes them), so it
+//! has no payload to build and nothing to append to its outbox.
 
 use std::{future::Future, sync::Arc};
 
 use mart_platform::{
     auth::{KeySet, Verifier},
-    bus::{EventBus, RetryPolicy, Subscription},
+    bus::{EventBus, RetryPolicy},
     config::{Config, Service},
     db,
     server::{GrpcServer, ServeError},
@@ -24,11 +37,13 @@ use sea_orm::{DatabaseConnection, DbErr};
 use tokio::{net::TcpListener, sync::watch};
 
 pub mod api;
-pub mod delivery;
+pub mod commands;
 pub mod domain;
 pub mod error;
-pub mod events;
+pub mod loops;
 pub mod migration;
+pub mod provider;
+pub mod reactions;
 pub mod store;
 
 pub use error::Error;
@@ -58,27 +73,16 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
-    let channels = Arc::new(delivery::Channels::from_config(&config.mail).map_err(StartError::Mail)?);
+    let channels = Arc::new(provider::Channels::from_config(&config.mail).map_err(StartError::Mail)?);
     let db = open(&config).await?;
-    let sender_waker = delivery::SenderWaker::new();
+    let sender_waker = commands::SenderWaker::new();
 
     let mut background = Background::new(Service::Notify);
-    background.consume(
-        &bus,
-        Subscription {
-            group: events::GROUP.to_owned(),
-            topics: events::TOPICS.iter().map(|t| (*t).to_owned()).collect(),
-            db: db.clone(),
-            handler: Arc::new(events::Reactions::new(channels.clone(), sender_waker.clone())),
-            retry: RetryPolicy::new(config.events.max_attempts),
-            metrics: None,
-            wake_relay: None,
-        },
-    );
+    let reactions = reactions::Reactions::new(channels.clone(), sender_waker.clone());
+    background.consume(&bus, reactions.subscription(db.clone(), RetryPolicy::new(config.events.max_attempts)));
     let (stop_sender, sender_stopped) = watch::channel(false);
-    let sender =
-        delivery::Sender::new(db.clone(), channels.clone(), domain::RetryPolicy::default(), sender_waker.clone())
-            .spawn(sender_stopped);
+    let sender = loops::Sender::new(db.clone(), channels.clone(), domain::RetryPolicy::default(), sender_waker.clone())
+        .spawn(sender_stopped);
 
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
     let api = api::NotificationApi::new(db, channels, sender_waker);

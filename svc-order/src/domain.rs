@@ -11,7 +11,7 @@ pub mod lifecycle;
 pub mod money;
 
 pub use cart::{CartItem, CatalogEntry, PricedCart, PricedLine, Quantity};
-pub use checkout::{IdempotencyKey, OrderLine, ShippingAddress};
+pub use checkout::{IdempotencyKey, OrderLine, PlaceOrder, ShippingAddress};
 pub use lifecycle::{Actor, CancellationSource, Change, IllegalTransition, OrderStatus, ShortLine};
 pub use money::Money;
 

@@ -4,11 +4,26 @@
 //! PlaceOrder snapshots the cart and the shipping address into an order (PENDING),
 //! idempotently, and announces OrderPlaced. From there the order moves through one
 //! lifecycle table ([`domain::lifecycle`]) as inventory reserves or rejects, the payment
-//! succeeds, fails or runs out ([`expiry`]), and admins ship and deliver. Every move is a
+//! succeeds, fails or runs out ([`loops`]), and admins ship and deliver. Every move is a
 //! conditional update, a history row and an event, in one transaction.
 //!
-//! Rooms: [`api`], [`domain`], [`store`], [`migration`], [`events`], plus [`peers`] (the
-//! catalog and address book clients) and [`expiry`] (the payment deadline sweeper).
+//! The rooms, the same in every service:
+//!
+//! | room | role |
+//! |---|---|
+//! | `main.rs` | the binary: `binary::run` with [`serve`] and [`open`] |
+//! | `lib.rs` | [`serve`]: wiring only |
+//! | [`api`] (+ `api/wire.rs`) | per RPC: authorize, parse the request into domain values, call a command or a read, encode. No transaction, no SQL |
+//! | [`commands`] | every state change: one `begin_write … commit`, store calls, events appended, relay woken; cart changes, PlaceOrder, every lifecycle move. Called from the API, the reactions and the loops alike |
+//! | [`reactions`] | the bus handler: inventory and payment events decoded into lifecycle moves (the commands' in-transaction variants) |
+//! | [`loops`] | the service's own background work: the payment deadline sweeper |
+//! | [`events`] | payload builders and `outbox::append` only |
+//! | [`peers`] | outgoing gRPC: the catalog (svc-product) and the address book (svc-user) |
+//! | [`domain`], [`store`], [`migration`], [`error`] | rules and types (no prost, no sea-orm); tables and queries (the only `ActiveModel`s); schema; errors |
+//!
+//! A new RPC is a handler in [`api`] (its parsing and encoding in `api/wire.rs`) over a
+//! command or a store read; a new event reaction is an arm in [`reactions`] calling a
+//! command; a new background loop goes in [`loops`], started in [`serve`].
 
 use std::{future::Future, sync::Arc};
 
@@ -25,12 +40,14 @@ use sea_orm::{DatabaseConnection, DbErr};
 use tokio::{net::TcpListener, sync::watch};
 
 pub mod api;
+pub mod commands;
 pub mod domain;
 pub mod error;
 pub mod events;
-pub mod expiry;
+pub mod loops;
 pub mod migration;
 pub mod peers;
+pub mod reactions;
 pub mod store;
 
 pub use error::Error;
@@ -70,20 +87,22 @@ pub async fn serve(
     background.consume(
         &bus,
         Subscription {
-            group: events::GROUP.to_owned(),
-            topics: events::TOPICS.iter().map(|t| (*t).to_owned()).collect(),
+            group: reactions::GROUP.to_owned(),
+            topics: reactions::TOPICS.iter().map(|t| (*t).to_owned()).collect(),
             db: db.clone(),
-            handler: Arc::new(events::Reactions::new(config.payment.payment_timeout)),
+            handler: Arc::new(reactions::Reactions::new(config.payment.payment_timeout)),
             retry: RetryPolicy::new(config.events.max_attempts),
             metrics: None,
             wake_relay: Some(waker.clone()),
         },
     );
+    let max_quantity = config.order.max_quantity;
+    let commands = commands::Commands::new(db.clone(), waker, catalog.clone(), address_book, max_quantity);
     let (stop_sweeper, sweeper_stopped) = watch::channel(false);
-    let sweeper = expiry::spawn(db.clone(), waker.clone(), sweeper_stopped);
+    let sweeper = loops::spawn(db.clone(), commands.clone(), sweeper_stopped);
 
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
-    let api = api::OrderApi::new(db, waker, catalog, address_book, config.order.max_quantity);
+    let api = api::OrderApi::new(commands, db, catalog, max_quantity);
     let served = GrpcServer::new(Service::Order, verifier)
         .add_service(OrderServiceServer::new(api))
         .serve(listener, shutdown)

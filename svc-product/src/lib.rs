@@ -5,9 +5,24 @@
 //! BatchGetProducts. Every product change is announced on `mart.product.events` through
 //! the outbox, which is how svc-inventory learns of new products and their initial stock.
 //!
-//! Rooms: [`api`] (the gRPC surface), [`domain`] (rules), [`store`] (tables), [`migration`],
-//! [`events`] (what it publishes), plus [`page_token`] (signed keyset cursors) and
-//! [`stock`] (the one question it asks svc-inventory).
+//! The rooms, the same as in every service:
+//!
+//! | room | role |
+//! |---|---|
+//! | `lib.rs` | [`serve`]: wiring only |
+//! | [`api`] (+ [`api::wire`]) | per RPC: parse the request into domain values in one step, call a command or a read (a [`store`] query), encode the answer. No transaction, no `ActiveModel` |
+//! | [`commands`] | every state change: one `begin_write … commit`, store calls, [`events`] appended, relay woken, this replica's [`product_cache`] entry dropped |
+//! | [`events`] | payload builders and `outbox::append` only |
+//! | [`peers`] | outgoing gRPC: GetProduct's stock figure from svc-inventory |
+//! | [`domain`], [`store`], [`migration`], [`error`] | rules and types (no prost, no sea-orm); tables and queries (the only room with `ActiveModel`s); schema; errors and their one `Status` mapping |
+//! | [`page_token`] | signed keyset cursors for both list RPCs (bound to the query that issued them) |
+//! | [`product_cache`] | GetProduct's short-lived answer cache: filled by [`api`], emptied by [`commands`] |
+//!
+//! A new RPC is a handler in [`api`] (its parsing and encoding in [`api::wire`]) calling a
+//! [`commands`] function when it changes state, a [`store`] query when it only reads.
+//! svc-product reacts to no other service's events and runs no background work of its own
+//! (beside the outbox relay): a first event reaction would go in `reactions.rs` (the bus
+//! handler, calling commands), a first background loop in `loops.rs` (calling commands).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -25,13 +40,14 @@ use sea_orm::{DatabaseConnection, DbErr};
 use tokio::net::TcpListener;
 
 pub mod api;
+pub mod commands;
 pub mod domain;
 pub mod error;
 pub mod events;
 pub mod migration;
 pub mod page_token;
+pub mod peers;
 pub mod product_cache;
-pub mod stock;
 pub mod store;
 
 pub use error::Error;
@@ -62,14 +78,15 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let db = open(&config).await?;
     let tokens = page_token::PageTokens::load(&db).await?;
-    let stock = stock::StockClient::new(&config.peers.inventory).map_err(StartError::Inventory)?;
+    let stock = peers::StockClient::new(&config.peers.inventory).map_err(StartError::Inventory)?;
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
 
     let mut background = Background::new(Service::Product);
-    let waker = background.relay(db.clone(), bus, config.events.outbox_retention);
+    let relay = background.relay(db.clone(), bus, config.events.outbox_retention);
 
-    let cache = product_cache::ProductCache::new(config.catalog.cache_ttl);
-    let api = api::CatalogApi::new(db, waker, tokens, stock, cache);
+    let cache = Arc::new(product_cache::ProductCache::new(config.catalog.cache_ttl));
+    let commands = commands::Commands::new(db.clone(), relay, cache.clone());
+    let api = api::CatalogApi::new(commands, db, tokens, stock, cache);
     let served = GrpcServer::new(Service::Product, verifier)
         .add_service(CatalogServiceServer::new(api))
         .serve(listener, shutdown)

@@ -1,11 +1,14 @@
 //! The rules of accounts, free of I/O: what a valid email, password, name, phone number and
-//! address are; roles and statuses. Types here parse (they cannot hold an invalid value),
+//! address are; what a registration, sign-in, profile or password change must carry; roles
+//! and statuses. Types here parse (they cannot hold an invalid value),
 //! and fail with a [`FieldViolation`](mart_platform::error::FieldViolation) naming the request field.
 
+mod account;
 mod address;
 mod country;
 mod identity;
 
+pub use account::{Credentials, NewAccount, PasswordChange, ProfileChanges};
 pub use address::{Address, AddressInput};
 pub use identity::{Email, Name, Phone, check_password};
 

@@ -43,6 +43,13 @@ pub enum Error {
     Internal(String),
 }
 
+impl Error {
+    /// Bad input in one field.
+    pub fn invalid(field: &str, description: &str) -> Self {
+        Error::Invalid(vec![FieldViolation::new(field, description)])
+    }
+}
+
 impl From<FieldViolation> for Error {
     fn from(violation: FieldViolation) -> Self {
         Error::Invalid(vec![violation])

@@ -11,11 +11,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use chrono::Utc;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use mart_platform::auth::{KeySet, PublicKey};
 use rand::rngs::OsRng;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, Set};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use tokio::sync::RwLock;
 
 use crate::store::signing_keys;
@@ -79,9 +78,11 @@ impl KeyRing {
     }
 }
 
-/// Creates a new signing key and retires the others; its `kid`.
+/// Creates a new signing key and retires the others; its `kid`. The ring's one operator
+/// command (`svc-user keys rotate`): it stays beside the ring it changes rather than in
+/// [`crate::commands`], which signs with the ring and so must not be imported from here.
 pub async fn rotate(db: &DatabaseConnection) -> Result<String, DbErr> {
-    let txn = mart_platform::db::begin(db).await?;
+    let txn = mart_platform::db::begin_write(db).await?;
     let kid = create(&txn).await?;
     signing_keys::retire_all_but(&txn, &kid).await?;
     txn.commit().await?;
@@ -91,15 +92,7 @@ pub async fn rotate(db: &DatabaseConnection) -> Result<String, DbErr> {
 async fn create<C: ConnectionTrait>(db: &C) -> Result<String, DbErr> {
     let key = SigningKey::generate(&mut OsRng);
     let kid = uuid::Uuid::now_v7().simple().to_string();
-    signing_keys::ActiveModel {
-        kid: Set(kid.clone()),
-        private_key: Set(key.to_bytes().to_vec()),
-        public_key: Set(key.verifying_key().to_bytes().to_vec()),
-        created_at: Set(Utc::now()),
-        retired_at: Set(None),
-    }
-    .insert(db)
-    .await?;
+    signing_keys::insert(db, kid.clone(), key.to_bytes().to_vec(), key.verifying_key().to_bytes().to_vec()).await?;
     tracing::info!(kid, "created a token signing key");
     Ok(kid)
 }

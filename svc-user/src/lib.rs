@@ -4,8 +4,26 @@
 //! token, keep their profile and addresses; admins manage accounts. The signing keys live in
 //! this service's database and are published as a JWKS for every other service.
 //!
-//! Rooms: [`api`] (the gRPC surface), [`domain`] (rules), [`store`] (tables), [`migration`],
-//! [`events`] (what it publishes), plus [`keys`] (the signing key ring) and [`passwords`].
+//! # Rooms
+//!
+//! | room | role |
+//! |---|---|
+//! | `main.rs` | the binary: serve, or an operator command (migrate, admin create, keys rotate, events) |
+//! | `lib.rs` | [`serve`]: wiring only; [`open`] and [`create_admin`] for `mart` |
+//! | [`api`] (+ [`api::wire`]) | per RPC: parse the request into domain values in one step ([`api::wire`]), check who asks, call a command or a [`store`] read, encode |
+//! | [`commands`] | every state change: one `begin_write … commit`, store calls, [`events`] appended, the relay woken |
+//! | [`events`] | payload builders and `outbox::append` only |
+//! | [`keys`] | the signing key ring: which key signs, which are published; creates the first key and rotates (`svc-user keys rotate`) |
+//! | [`passwords`] | argon2id hashing on the blocking pool, and the login decoy |
+//! | [`domain`] | rules and types (no prost, no sea-orm): email, password policy, names, phone, address, what each request must carry |
+//! | [`store`] | entities and queries; the only place rows (`ActiveModel`s) are built |
+//! | [`migration`], [`error`] | the schema; every failure and its one mapping to `tonic::Status` |
+//!
+//! svc-user consumes no other service's events and runs no background work of its own
+//! beside the outbox relay, so it has no `reactions.rs`, `loops.rs` or `peers.rs`. A new RPC
+//! is a handler in [`api`] (its parsing in [`api::wire`]) calling a function in
+//! [`commands`] if it changes state; a reaction to another service's events would go in
+//! `reactions.rs` and a background loop in `loops.rs`, both calling [`commands`].
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,9 +31,8 @@ use std::sync::Arc;
 use mart_platform::{
     auth::Verifier,
     bus::EventBus,
-    config::{BootstrapAdmin, Config, Service},
+    config::{Config, Service},
     db,
-    outbox::relay::RelayWaker,
     server::{GrpcServer, ServeError},
     tasks::Background,
 };
@@ -24,6 +41,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 use tokio::net::TcpListener;
 
 pub mod api;
+pub mod commands;
 pub mod domain;
 pub mod error;
 pub mod events;
@@ -32,6 +50,7 @@ pub mod migration;
 pub mod passwords;
 pub mod store;
 
+pub use commands::accounts::create_admin;
 pub use error::Error;
 
 /// Why svc-user could not start or stopped with an error.
@@ -61,7 +80,7 @@ pub async fn serve(
     let mut background = Background::new(Service::User);
     let waker = background.relay(db.clone(), bus, config.events.outbox_retention);
     if let Some(admin) = &config.bootstrap_admin {
-        bootstrap_admin(&db, &waker, admin).await.map_err(StartError::BootstrapAdmin)?;
+        commands::accounts::bootstrap_admin(&db, &waker, admin).await.map_err(StartError::BootstrapAdmin)?;
     }
     passwords::warm_up();
     let keys = keys::KeyRing::open(db.clone(), config.auth.access_token_ttl).await?;
@@ -80,42 +99,4 @@ pub async fn serve(
 /// Opens the database of `config` and brings its schema up to date.
 pub async fn open(config: &Config) -> Result<DatabaseConnection, DbErr> {
     db::connect_and_migrate::<migration::Migrator>(&config.database_url).await
-}
-
-/// Creates an admin account: what `svc-user admin create` (and later `mart admin create`)
-/// runs. Fails with [`Error::EmailTaken`] if the email has an account already. The
-/// UserRegistered event waits in the outbox for the running service's relay.
-pub async fn create_admin(db: &DatabaseConnection, email: &str, password: &str) -> Result<store::users::Model, Error> {
-    create_admin_and_wake(db, &RelayWaker::new(), email, password).await
-}
-
-async fn create_admin_and_wake(
-    db: &DatabaseConnection,
-    waker: &RelayWaker,
-    email: &str,
-    password: &str,
-) -> Result<store::users::Model, Error> {
-    let account = api::NewAccount::parse(email, password, "Shop", "Admin", None)?;
-    api::register(db, waker, account, domain::Role::Admin).await
-}
-
-/// Creates the configured first admin when the shop has no active admin yet.
-async fn bootstrap_admin(db: &DatabaseConnection, waker: &RelayWaker, admin: &BootstrapAdmin) -> Result<(), Error> {
-    if store::users::count_active_admins(db).await? > 0 {
-        return Ok(());
-    }
-    match create_admin_and_wake(db, waker, &admin.email, &admin.password).await {
-        Ok(user) => {
-            tracing::info!(email = %user.email, "created the bootstrap admin");
-            Ok(())
-        }
-        Err(Error::EmailTaken) => {
-            tracing::warn!(
-                email = %admin.email,
-                "MART_BOOTSTRAP_ADMIN_EMAIL belongs to an existing non-admin account; not promoting it"
-            );
-            Ok(())
-        }
-        Err(error) => Err(error),
-    }
 }

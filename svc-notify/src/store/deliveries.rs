@@ -1,5 +1,5 @@
 //! The `deliveries` table: every outgoing email and SMS, written in the same transaction as
-//! its inbox entry and drained by the sender ([`crate::delivery`]). A row records where the
+//! its inbox entry and drained by the sender ([`crate::loops`]). A row records where the
 //! message stands (`DeliveryStatus`), how many attempts were made and the last error, so no
 //! message is dropped silently. Unique on (source, channel): one email per event, however
 //! often the event is delivered.

@@ -13,11 +13,7 @@ use mart_proto::{
     notify as pb,
 };
 use sea_orm::TransactionTrait;
-use svc_notify::{
-    delivery::{Channels, SenderWaker},
-    domain::DeliveryStatus,
-    events::Reactions,
-};
+use svc_notify::{commands::SenderWaker, domain::DeliveryStatus, provider::Channels, reactions::Reactions};
 
 use crate::support::{TestApp, eur, eventually, with_subject};
 

@@ -1,5 +1,6 @@
-//! Checkout: the idempotency key a PlaceOrder may carry, and the snapshot an order keeps of
-//! the cart (names, SKUs and prices as they were) and of the shipping address.
+//! Checkout: what a PlaceOrder asks for (with the idempotency key it may carry), and the
+//! snapshot an order keeps of the cart (names, SKUs and prices as they were) and of the
+//! shipping address.
 
 use std::collections::HashMap;
 
@@ -44,6 +45,17 @@ impl IdempotencyKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// What a PlaceOrder asks for, parsed: where to ship, the note, the idempotency key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlaceOrder {
+    /// The caller's address book entry to ship to.
+    pub address_id: String,
+    /// The customer's note; `None` when none (or only blanks) was sent.
+    pub note: Option<String>,
+    /// The client's idempotency key, if it sent one.
+    pub key: Option<IdempotencyKey>,
 }
 
 /// One line of an order, as it was when the order was placed.

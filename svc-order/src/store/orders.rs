@@ -284,6 +284,11 @@ pub async fn with_lines<C: ConnectionTrait>(db: &C, orders: Vec<Model>) -> Resul
         .collect())
 }
 
+/// `order` with its lines (and short lines).
+pub async fn full<C: ConnectionTrait>(db: &C, order: Model) -> Result<Option<Full>, DbErr> {
+    Ok(with_lines(db, vec![order]).await?.pop())
+}
+
 /// Moves order `id` from `from` by `change`, setting what the change carries; whether the
 /// order was still `from` (only one of two racing moves wins).
 pub async fn apply<C: ConnectionTrait>(

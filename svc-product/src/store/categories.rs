@@ -1,6 +1,9 @@
 //! The `categories` table.
 
-use sea_orm::{Condition, QueryOrder, QuerySelect, entity::prelude::*};
+use chrono::{DateTime, Utc};
+use sea_orm::{Condition, IntoActiveModel, QueryOrder, QuerySelect, Set, entity::prelude::*};
+
+use crate::domain::{CategoryChanges, NewCategory};
 
 /// One category.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -28,6 +31,54 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Inserts the new category `id`, created at `now`. Fails with a unique violation when
+/// another category has its name (compared case-insensitively).
+pub async fn insert<C: ConnectionTrait>(
+    db: &C,
+    id: String,
+    category: &NewCategory,
+    now: DateTime<Utc>,
+) -> Result<Model, DbErr> {
+    ActiveModel {
+        id: Set(id),
+        name: Set(category.name.as_str().to_owned()),
+        name_key: Set(category.name.key()),
+        description: Set(category.description.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+}
+
+/// `category` with `changes` applied at `now`; written only when a value actually
+/// changes, else `category` as it is. Fails with a unique violation when the new name is
+/// another category's.
+pub async fn update<C: ConnectionTrait>(
+    db: &C,
+    category: &Model,
+    changes: CategoryChanges,
+    now: DateTime<Utc>,
+) -> Result<Model, DbErr> {
+    let mut changed = category.clone().into_active_model();
+    if let Some(name) = changes.name
+        && name.as_str() != category.name
+    {
+        changed.name = Set(name.as_str().to_owned());
+        changed.name_key = Set(name.key());
+    }
+    if let Some(description) = changes.description
+        && description != category.description
+    {
+        changed.description = Set(description);
+    }
+    if !changed.is_changed() {
+        return Ok(category.clone());
+    }
+    changed.updated_at = Set(now);
+    changed.update(db).await
+}
 
 /// The category `id`.
 pub async fn find<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<Model>, DbErr> {

@@ -2,12 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    Condition, QueryOrder, QuerySelect, Set,
+    Condition, IntoActiveModel, QueryOrder, QuerySelect, Set,
     entity::prelude::*,
     sea_query::{LikeExpr, Order},
 };
 
-use crate::domain::{Cursor, NewProduct, ProductQuery, SortKey, SortValue, Status, fold};
+use crate::domain::{Cursor, NewProduct, ProductChanges, ProductField, ProductQuery, SortKey, SortValue, Status, fold};
 
 /// One product.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -79,6 +79,107 @@ pub fn new_row(id: String, product: &NewProduct, now: DateTime<Utc>) -> ActiveMo
         created_at: Set(now),
         updated_at: Set(now),
     }
+}
+
+/// Inserts the new active product `id`, created at `now`. Fails with a unique violation
+/// when its SKU is taken, and a foreign key violation when its category is gone.
+pub async fn insert<C: ConnectionTrait>(
+    db: &C,
+    id: String,
+    product: &NewProduct,
+    now: DateTime<Utc>,
+) -> Result<Model, DbErr> {
+    new_row(id, product, now).insert(db).await
+}
+
+/// `product` with `changes` applied, and the fields whose value actually changed; written
+/// only when there is one, else `product` as it is with no fields. Fails like [`insert`].
+pub async fn update<C: ConnectionTrait>(
+    db: &C,
+    product: &Model,
+    changes: ProductChanges,
+) -> Result<(Model, Vec<ProductField>), DbErr> {
+    let (changed, fields) = apply(product, changes);
+    if fields.is_empty() {
+        return Ok((product.clone(), fields));
+    }
+    Ok((changed.update(db).await?, fields))
+}
+
+/// `product` archived at `now`.
+pub async fn archive<C: ConnectionTrait>(db: &C, product: Model, now: DateTime<Utc>) -> Result<Model, DbErr> {
+    let mut changed = product.into_active_model();
+    changed.status = Set(Status::Archived.as_str().to_owned());
+    changed.updated_at = Set(now);
+    changed.update(db).await
+}
+
+/// The row with `changes` applied, and the fields whose value actually changed.
+fn apply(product: &Model, changes: ProductChanges) -> (ActiveModel, Vec<ProductField>) {
+    let mut changed = product.clone().into_active_model();
+    let mut fields = Vec::new();
+    let mut text_changed = false;
+    if let Some(sku) = changes.sku
+        && sku.as_str() != product.sku
+    {
+        changed.sku = Set(sku.as_str().to_owned());
+        fields.push(ProductField::Sku);
+    }
+    let mut name = product.name.clone();
+    if let Some(new) = changes.name
+        && new.as_str() != product.name
+    {
+        name = new.as_str().to_owned();
+        changed.name = Set(name.clone());
+        changed.name_key = Set(fold(&name));
+        fields.push(ProductField::Name);
+        text_changed = true;
+    }
+    let mut description = product.description.clone();
+    if let Some(new) = changes.description
+        && new != product.description
+    {
+        description = new;
+        changed.description = Set(description.clone());
+        fields.push(ProductField::Description);
+        text_changed = true;
+    }
+    let mut brand = product.brand.clone();
+    if let Some(new) = changes.brand
+        && new.as_str() != product.brand
+    {
+        brand = new.as_str().to_owned();
+        changed.brand = Set(brand.clone());
+        changed.brand_key = Set(new.key());
+        fields.push(ProductField::Brand);
+        text_changed = true;
+    }
+    if text_changed {
+        changed.search_text = Set(search_text(&name, &brand, &description));
+    }
+    if let Some(price) = changes.price
+        && (price.amount_minor, price.currency.code()) != (product.price_minor, product.currency.as_str())
+    {
+        changed.price_minor = Set(price.amount_minor);
+        changed.currency = Set(price.currency.code().to_owned());
+        fields.push(ProductField::Price);
+    }
+    if let Some(category_id) = changes.category_id
+        && category_id != product.category_id
+    {
+        changed.category_id = Set(category_id);
+        fields.push(ProductField::CategoryId);
+    }
+    if let Some(expires_at) = changes.expires_at
+        && expires_at != product.expires_at
+    {
+        changed.expires_at = Set(expires_at);
+        fields.push(ProductField::ExpiresAt);
+    }
+    if !fields.is_empty() {
+        changed.updated_at = Set(Utc::now());
+    }
+    (changed, fields)
 }
 
 /// Inserts many rows in few statements (seeding, imports). No events: callers that need

@@ -1,6 +1,9 @@
 //! The `addresses` table.
 
-use sea_orm::{QueryOrder, entity::prelude::*};
+use chrono::Utc;
+use sea_orm::{QueryOrder, Set, entity::prelude::*};
+
+use crate::domain::Address;
 
 /// One of a user's saved addresses.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -36,6 +39,25 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Stores `address` as a new address of `user_id`, with a fresh UUIDv7; the row.
+pub async fn insert<C: ConnectionTrait>(db: &C, user_id: String, address: Address) -> Result<Model, DbErr> {
+    ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        user_id: Set(user_id),
+        label: Set(address.label),
+        line1: Set(address.line1),
+        line2: Set(address.line2),
+        city: Set(address.city),
+        postal_code: Set(address.postal_code),
+        country: Set(address.country),
+        latitude: Set(address.coordinates.map(|(lat, _)| lat)),
+        longitude: Set(address.coordinates.map(|(_, lng)| lng)),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await
+}
 
 /// `user_id`'s addresses, oldest first.
 pub async fn list<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<Vec<Model>, DbErr> {

@@ -1,8 +1,8 @@
 //! The `refresh_tokens` table: one row per token ever issued, grouped into families (one
 //! family per login). Only the SHA-256 of a token is stored.
 
-use chrono::Utc;
-use sea_orm::{entity::prelude::*, sea_query::Expr};
+use chrono::{DateTime, Utc};
+use sea_orm::{Set, entity::prelude::*, sea_query::Expr};
 
 /// One refresh token.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -33,6 +33,37 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// A token about to be stored.
+#[derive(Debug)]
+pub struct NewToken {
+    /// Whose.
+    pub user_id: String,
+    /// The login it descends from.
+    pub family_id: String,
+    /// Hex SHA-256 of the token.
+    pub token_hash: String,
+    /// When issued.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Stores a new unused, unrevoked token with a fresh UUIDv7.
+pub async fn insert<C: ConnectionTrait>(db: &C, token: NewToken) -> Result<Model, DbErr> {
+    ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        user_id: Set(token.user_id),
+        family_id: Set(token.family_id),
+        token_hash: Set(token.token_hash),
+        created_at: Set(token.created_at),
+        expires_at: Set(token.expires_at),
+        used_at: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await
+}
 
 /// The token whose hash is `token_hash`.
 pub async fn find_by_hash<C: ConnectionTrait>(db: &C, token_hash: &str) -> Result<Option<Model>, DbErr> {

@@ -2,7 +2,7 @@
 //! first start and kept, so a restart keeps everyone signed in; rotated on demand.
 
 use chrono::{Duration, Utc};
-use sea_orm::{QueryOrder, entity::prelude::*, sea_query::Expr};
+use sea_orm::{QueryOrder, Set, entity::prelude::*, sea_query::Expr};
 
 /// One signing key.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -27,6 +27,25 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Stores a new unretired key `kid`, created now.
+pub async fn insert<C: ConnectionTrait>(
+    db: &C,
+    kid: String,
+    private_key: Vec<u8>,
+    public_key: Vec<u8>,
+) -> Result<(), DbErr> {
+    ActiveModel {
+        kid: Set(kid),
+        private_key: Set(private_key),
+        public_key: Set(public_key),
+        created_at: Set(Utc::now()),
+        retired_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
 
 /// The key that signs new tokens: the newest unretired one.
 pub async fn active<C: ConnectionTrait>(db: &C) -> Result<Option<Model>, DbErr> {

@@ -1,6 +1,12 @@
 //! The `users` table.
 
-use sea_orm::{QueryOrder, QuerySelect, entity::prelude::*, sea_query::LikeExpr};
+use chrono::{DateTime, Utc};
+use sea_orm::{IntoActiveModel, QueryOrder, QuerySelect, Set, entity::prelude::*, sea_query::LikeExpr};
+
+use crate::{
+    domain::{Role, Status},
+    error::Error,
+};
 
 /// One account.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -35,6 +41,128 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+// === impl Model ===
+
+impl Model {
+    /// The account's role; a value the domain does not know is a corrupt row.
+    pub fn account_role(&self) -> Result<Role, Error> {
+        Role::parse(&self.role).ok_or_else(|| self.corrupt())
+    }
+
+    /// The account's status; a value the domain does not know is a corrupt row.
+    pub fn account_status(&self) -> Result<Status, Error> {
+        Status::parse(&self.status).ok_or_else(|| self.corrupt())
+    }
+
+    fn corrupt(&self) -> Error {
+        Error::Internal(format!("user {} has role {:?} / status {:?}", self.id, self.role, self.status))
+    }
+}
+
+// === writes ===
+
+/// The row of a new account, before it is stored.
+#[derive(Debug)]
+pub struct NewUser {
+    /// Normalised email.
+    pub email: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// E.164, if given.
+    pub phone: Option<String>,
+    /// What the account may do.
+    pub role: Role,
+    /// When it is created (also its first `updated_at`).
+    pub now: DateTime<Utc>,
+}
+
+/// Stores a new active account with a fresh UUIDv7; the row. A taken email fails with the
+/// unique index's violation, which the caller maps.
+pub async fn insert<C: ConnectionTrait>(db: &C, user: NewUser) -> Result<Model, DbErr> {
+    ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        email: Set(user.email),
+        password_hash: Set(user.password_hash),
+        first_name: Set(user.first_name),
+        last_name: Set(user.last_name),
+        phone: Set(user.phone),
+        role: Set(user.role.as_str().to_owned()),
+        status: Set(Status::Active.as_str().to_owned()),
+        created_at: Set(user.now),
+        updated_at: Set(user.now),
+    }
+    .insert(db)
+    .await
+}
+
+/// Columns of a user to overwrite; `None` leaves a column as it is.
+#[derive(Debug, Default)]
+pub struct Change {
+    /// New given name.
+    pub first_name: Option<String>,
+    /// New family name.
+    pub last_name: Option<String>,
+    /// New phone; `Some(None)` clears it.
+    pub phone: Option<Option<String>>,
+    /// New normalised email.
+    pub email: Option<String>,
+    /// New argon2id PHC string.
+    pub password_hash: Option<String>,
+    /// New role.
+    pub role: Option<Role>,
+    /// New status.
+    pub status: Option<Status>,
+}
+
+impl Change {
+    /// Whether it overwrites nothing (a value equal to the current one still counts).
+    pub fn is_empty(&self) -> bool {
+        let Change { first_name, last_name, phone, email, password_hash, role, status } = self;
+        first_name.is_none()
+            && last_name.is_none()
+            && phone.is_none()
+            && email.is_none()
+            && password_hash.is_none()
+            && role.is_none()
+            && status.is_none()
+    }
+}
+
+/// Writes `change` to `user`'s row and stamps `updated_at`; the row after. A taken email
+/// fails with the unique index's violation, which the caller maps.
+pub async fn update<C: ConnectionTrait>(db: &C, user: Model, change: Change) -> Result<Model, DbErr> {
+    let mut row = user.into_active_model();
+    if let Some(first_name) = change.first_name {
+        row.first_name = Set(first_name);
+    }
+    if let Some(last_name) = change.last_name {
+        row.last_name = Set(last_name);
+    }
+    if let Some(phone) = change.phone {
+        row.phone = Set(phone);
+    }
+    if let Some(email) = change.email {
+        row.email = Set(email);
+    }
+    if let Some(hash) = change.password_hash {
+        row.password_hash = Set(hash);
+    }
+    if let Some(role) = change.role {
+        row.role = Set(role.as_str().to_owned());
+    }
+    if let Some(status) = change.status {
+        row.status = Set(status.as_str().to_owned());
+    }
+    row.updated_at = Set(Utc::now());
+    row.update(db).await
+}
+
+// === reads ===
 
 /// The user with id `id`.
 pub async fn find<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<Model>, DbErr> {

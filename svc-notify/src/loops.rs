@@ -1,169 +1,32 @@
-//! Getting notifications out.
+//! svc-notify's own background work: the [`Sender`], a task beside the gRPC server that
+//! drains the delivery queue.
 //!
-//! [`notify`] writes an inbox entry and, in the same transaction, one row per outgoing
-//! message (email when SMTP is configured, SMS when the user has a phone) into the delivery
-//! queue. The [`Sender`], a background task beside the gRPC server, drains that queue: it
-//! looks the recipient up at send time (so a contact that arrives after the order event
-//! still gets the email, and a changed address is honoured), sends, and records the
-//! outcome. Temporary failures are retried with exponential backoff; permanent ones and
-//! exhausted retries end as `failed` with the last error — nothing is dropped silently.
+//! It looks the recipient up at send time (so a contact that arrives after the order event
+//! still gets the email, and a changed address is honoured), sends through a
+//! [`crate::provider`] channel, and records the outcome ([`commands::finish_delivery`]).
+//! Temporary failures are retried with exponential backoff; permanent ones and exhausted
+//! retries end as `failed` with the last error — nothing is dropped silently.
 
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
-use mart_platform::{
-    config::{MailConfig, Service},
-    telemetry,
-};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
-use tokio::{
-    sync::{Notify, watch},
-    task::JoinHandle,
-};
-
+use mart_platform::{config::Service, telemetry};
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio::{sync::watch, task::JoinHandle};
 use tracing::Instrument as _;
 
 use crate::{
+    commands::{self, SenderWaker},
     domain::{
-        Channel, DeliveryStatus, RetryPolicy,
-        templates::{self, Content, Html},
+        Channel, RetryPolicy,
+        templates::{self, Html},
     },
+    provider::{Channels, SendError, sms},
     store::{
         contacts,
-        deliveries::{self, NewDelivery, Outcome},
-        notifications,
+        deliveries::{self, Outcome},
     },
 };
-
-pub mod email;
-pub mod sms;
-
-/// Why a message did not go out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SendError {
-    /// What the server or provider said.
-    pub message: String,
-    /// Whether trying again is pointless (a 5xx answer, an address that cannot exist).
-    pub permanent: bool,
-}
-
-impl SendError {
-    /// A failure worth retrying.
-    pub fn temporary(message: impl Into<String>) -> Self {
-        Self { message: message.into(), permanent: false }
-    }
-
-    /// A failure no retry will fix.
-    pub fn permanent(message: impl Into<String>) -> Self {
-        Self { message: message.into(), permanent: true }
-    }
-}
-
-/// The ways out a running service has.
-pub struct Channels {
-    /// Email, when `SMTP_URL` is set.
-    pub mail: Option<email::Mailer>,
-    /// Text messages.
-    pub sms: Arc<dyn sms::SmsProvider>,
-}
-
-impl Channels {
-    /// Email as `config` says, SMS through the log provider.
-    pub fn from_config(config: &MailConfig) -> Result<Self, String> {
-        let mail = config.smtp_url.as_deref().map(|url| email::Mailer::new(url, &config.mail_from)).transpose()?;
-        Ok(Self { mail, sms: Arc::new(sms::LogSms) })
-    }
-
-    /// Whether notifications are emailed.
-    pub fn email(&self) -> bool {
-        self.mail.is_some()
-    }
-}
-
-/// Tells the sender that messages were queued.
-#[derive(Clone, Debug, Default)]
-pub struct SenderWaker(Arc<Notify>);
-
-impl SenderWaker {
-    /// A waker not yet connected to a sender.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Call after committing a transaction that queued messages.
-    pub fn wake(&self) {
-        self.0.notify_one();
-    }
-}
-
-// === notify ===
-
-/// What to tell whom, and on which channels besides the inbox.
-#[derive(Debug)]
-pub struct Notice<'a> {
-    /// The recipient.
-    pub user_id: &'a str,
-    /// The words.
-    pub content: Content,
-    /// What caused it (an event id): one notification per source.
-    pub source_id: Option<&'a str>,
-    /// Email it (when SMTP is configured).
-    pub email: bool,
-    /// Text it (when the user has a phone number).
-    pub sms: bool,
-}
-
-/// Writes `notice` into the inbox and queues its outgoing messages, through `db` (the
-/// caller's transaction). `None` when its source was notified already (a redelivered
-/// event) or the account is deleted.
-pub async fn notify<C: ConnectionTrait>(
-    db: &C,
-    channels: &Channels,
-    notice: Notice<'_>,
-) -> Result<Option<notifications::Model>, DbErr> {
-    let known = contacts::find(db, notice.user_id).await?;
-    if known.as_ref().is_some_and(|row| row.deleted) {
-        return Ok(None);
-    }
-    let contact = known.as_ref().and_then(contacts::Model::contact);
-    let mut wanted = Vec::new();
-    if notice.email && channels.email() {
-        wanted.push(Channel::Email);
-    } else if notice.email {
-        // The embedded default (no SMTP_URL): inbox and log only.
-        tracing::info!(user_id = notice.user_id, subject = %notice.content.subject, "not emailed: SMTP_URL is not set");
-    }
-    // The phone is only known from the contact: an SMS is not held back for a late one.
-    if notice.sms && contact.as_ref().is_some_and(|c| c.phone.is_some()) {
-        wanted.push(Channel::Sms);
-    }
-    let id = uuid::Uuid::now_v7().to_string();
-    let source_id = notice.source_id.unwrap_or(&id);
-    let Some(notification) =
-        notifications::insert(db, &id, notice.user_id, &notice.content, &wanted, source_id).await?
-    else {
-        return Ok(None);
-    };
-    // Without a contact yet (its UserRegistered is still on the way) the email waits for it.
-    let status = if contact.is_some() { DeliveryStatus::Pending } else { DeliveryStatus::Waiting };
-    for channel in wanted {
-        deliveries::enqueue(
-            db,
-            NewDelivery {
-                notification_id: &notification.id,
-                user_id: notice.user_id,
-                channel,
-                source_id,
-                subject: &notice.content.subject,
-                body_text: &notice.content.text,
-                body_html: notice.content.html.as_str(),
-                status,
-            },
-        )
-        .await?;
-    }
-    Ok(Some(notification))
-}
 
 // === impl Sender ===
 
@@ -206,7 +69,7 @@ impl Sender {
                 Err(error) => tracing::error!(%error, "the delivery queue failed; trying again"),
             }
             tokio::select! {
-                () = self.waker.0.notified() => {}
+                () = self.waker.notified() => {}
                 () = tokio::time::sleep(self.poll) => {}
                 _ = shutdown.changed() => {}
             }
@@ -223,7 +86,7 @@ impl Sender {
                 break;
             }
             let lease_until = now + self.lease;
-            if !deliveries::claim(&self.db, &row.id, now, lease_until).await? {
+            if !commands::claim_delivery(&self.db, &row.id, now, lease_until).await? {
                 continue; // another replica took it
             }
             // Sending is the last step of the story that queued the message: its trace.
@@ -240,7 +103,7 @@ impl Sender {
                 telemetry::remote_parent(row.traceparent.as_deref(), None),
             );
             let outcome = self.attempt(&row).instrument(span.clone()).await?;
-            deliveries::finish(&self.db, &row, outcome).instrument(span).await?;
+            commands::finish_delivery(&self.db, &row, outcome).instrument(span).await?;
             handled += 1;
         }
         Ok(handled)

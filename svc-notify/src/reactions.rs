@@ -1,24 +1,26 @@
-//! What svc-notify reacts to. It publishes nothing.
+//! What svc-notify reacts to: the bus handler, decoding each event into domain values and
+//! calling the [`commands`] that run in the handler's transaction.
 //!
 //! It consumes `mart.user.events` (keeping its own copy of each user's contact data, so
 //! sending never needs svc-user) and the order and payment facts a customer wants to hear
-//! about: each becomes an inbox entry plus queued email/SMS ([`crate::delivery::notify`]),
-//! in the handler's transaction with the inbox row. The notification is keyed by the event
-//! id besides, so a redelivered event changes nothing.
+//! about: each becomes an inbox entry plus queued email/SMS ([`commands::notify`]), in the
+//! handler's transaction with the inbox row. The notification is keyed by the event id
+//! besides, so a redelivered event changes nothing.
 
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use mart_platform::bus::{DatabaseTransaction, Event, Handler, HandlerError};
+use mart_platform::bus::{DatabaseTransaction, Event, Handler, HandlerError, RetryPolicy, Subscription};
 use mart_proto::{common::Money as PbMoney, events::envelope::Payload};
+use sea_orm::DatabaseConnection;
 
 use crate::{
-    delivery::{self, Channels, Notice, SenderWaker},
+    commands::{self, Notice, SenderWaker},
     domain::{
         Contact, Money,
         templates::{Fact, Line, ShortLine},
     },
-    store::{contacts, deliveries},
+    provider::Channels,
 };
 
 /// The consumer group of svc-notify.
@@ -40,6 +42,20 @@ impl Reactions {
     pub fn new(channels: Arc<Channels>, sender: SenderWaker) -> Self {
         Self { channels, sender }
     }
+
+    /// These reactions as the consumer of [`GROUP`] on [`TOPICS`], over `db`, retried as
+    /// `retry` says before an event goes to the DLQ.
+    pub fn subscription(self, db: DatabaseConnection, retry: RetryPolicy) -> Subscription {
+        Subscription {
+            group: GROUP.to_owned(),
+            topics: TOPICS.iter().map(|t| (*t).to_owned()).collect(),
+            db,
+            handler: Arc::new(self),
+            retry,
+            metrics: None,
+            wake_relay: None,
+        }
+    }
 }
 
 impl Handler for Reactions {
@@ -48,17 +64,16 @@ impl Handler for Reactions {
             let (user_id, fact) = match &event.envelope.payload {
                 Some(Payload::UserRegistered(user)) => {
                     let contact = contact(&user.email, &user.first_name, &user.last_name, &user.phone);
-                    remember(txn, &user.user_id, &contact).await?;
+                    commands::contact_known(txn, &user.user_id, &contact).await?;
                     (&user.user_id, Fact::Welcome { first_name: user.first_name.clone() })
                 }
                 Some(Payload::UserUpdated(user)) => {
                     let contact = contact(&user.email, &user.first_name, &user.last_name, &user.phone);
-                    remember(txn, &user.user_id, &contact).await?;
+                    commands::contact_known(txn, &user.user_id, &contact).await?;
                     return Ok(());
                 }
                 Some(Payload::UserDeleted(user)) => {
-                    contacts::delete(txn, &user.user_id).await?;
-                    deliveries::cancel_for_user(txn, &user.user_id, "the account was deleted").await?;
+                    commands::account_deleted(txn, &user.user_id).await?;
                     return Ok(());
                 }
                 Some(Payload::OrderPlaced(placed)) => {
@@ -124,19 +139,12 @@ impl Handler for Reactions {
             }
             let notice =
                 Notice { user_id, content: fact.render(), source_id: Some(&event.envelope.id), email: true, sms: true };
-            if delivery::notify(txn, &self.channels, notice).await?.is_some() {
+            if commands::notify(txn, &self.channels, notice).await?.is_some() {
                 self.sender.wake();
             }
             Ok(())
         })
     }
-}
-
-/// Stores a user's contact and releases the messages that waited for it.
-async fn remember(txn: &DatabaseTransaction, user_id: &str, contact: &Contact) -> Result<(), HandlerError> {
-    contacts::upsert(txn, user_id, contact).await?;
-    deliveries::contact_arrived(txn, user_id).await?;
-    Ok(())
 }
 
 fn contact(email: &str, first_name: &str, last_name: &str, phone: &Option<String>) -> Contact {

@@ -1,15 +1,9 @@
-//! Text messages, behind a provider trait so a real gateway can be plugged in. The default
-//! provider writes the message to the log (the embedded mode has no gateway).
+//! Text messages, behind the [`SmsProvider`] trait so a real gateway can be plugged in. The
+//! default provider writes the message to the log (the embedded mode has no gateway).
 
 use futures::future::BoxFuture;
 
-use super::SendError;
-
-/// Something that delivers a text message to a phone number.
-pub trait SmsProvider: Send + Sync + 'static {
-    /// Sends `text` to `to` (E.164).
-    fn send<'a>(&'a self, to: &'a str, text: &'a str) -> BoxFuture<'a, Result<(), SendError>>;
-}
+use super::{SendError, SmsProvider};
 
 /// The provider of the embedded mode: logs each message.
 #[derive(Debug, Default)]

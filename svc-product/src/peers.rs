@@ -1,4 +1,5 @@
-//! What svc-product asks svc-inventory: how many units of a product can be ordered now.
+//! Calls to other services. svc-product asks one question, of svc-inventory: how many
+//! units of a product can be ordered now.
 //!
 //! The answer decorates GetProduct and is never worth failing it for: the call has a short
 //! deadline, and a slow, failing or absent svc-inventory means "stock unknown".

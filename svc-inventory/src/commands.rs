@@ -1,0 +1,334 @@
+//! Every change to svc-inventory's state, whoever asks for it: admins through
+//! `api.rs` (adjustments and stock takes) and the product and order events through
+//! `reactions.rs` (a stock row per new product, archived products stop selling;
+//! reserve on OrderPlaced, release on OrderCancelled / OrderRejected, commit on OrderPaid).
+//!
+//! Each change is store calls, its ledger rows and its announcement ([`crate::events`]) in
+//! one transaction. The moves an event triggers come twice: as a function taking the
+//! transaction someone else opened (the event handler's, which also carries the inbox row),
+//! and as a [`Commands`] method that opens, commits and wakes the relay itself. The
+//! reservation moves are keyed by order id besides: the same event twice, or a second event
+//! about the same order, changes nothing.
+
+use mart_platform::{bus::DatabaseTransaction, db, outbox::relay::RelayWaker};
+use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+
+use crate::{
+    domain::{self, Adjustment, MovementKind, ReservationState, Shortfall, StockTake},
+    error::Error,
+    events,
+    store::{
+        movements::{self, Movement},
+        reservations, stock,
+    },
+};
+
+/// The changes that open their own transaction: what they need besides their arguments.
+#[derive(Clone, Debug)]
+pub struct Commands {
+    db: DatabaseConnection,
+    /// Nudged after every commit that wrote events.
+    relay: RelayWaker,
+}
+
+// === impl Commands ===
+
+impl Commands {
+    /// Changes over `db`, waking `relay` after writing events.
+    pub fn new(db: DatabaseConnection, relay: RelayWaker) -> Self {
+        Self { db, relay }
+    }
+
+    /// An admin's receipt or write-off; the level after it.
+    pub async fn adjust(&self, change: &Adjustment, actor_id: &str) -> Result<stock::Model, Error> {
+        let Adjustment { product_id, delta, reason } = change;
+        let txn = db::begin(&self.db).await?;
+        if !stock::adjust(&txn, product_id, *delta).await? {
+            let level = stock::find(&txn, product_id).await?.ok_or(Error::NotFound)?;
+            return Err(Error::BelowReserved { reserved: level.reserved });
+        }
+        let level = record_admin_change(&txn, product_id, MovementKind::Adjustment, *delta, reason, actor_id).await?;
+        txn.commit().await?;
+        self.relay.wake();
+        Ok(level)
+    }
+
+    /// An admin's count: on hand becomes what was counted, never below what is reserved;
+    /// the level after it.
+    pub async fn take_stock(&self, take: &StockTake, actor_id: &str) -> Result<stock::Model, Error> {
+        let StockTake { product_id, on_hand, reason } = take;
+        let txn = db::begin(&self.db).await?;
+        // Hold the row, then read it: nothing can change it between the count and
+        // the write.
+        if !stock::lock(&txn, product_id).await? {
+            return Err(Error::NotFound);
+        }
+        let level = stock::find(&txn, product_id).await?.ok_or(Error::NotFound)?;
+        let delta = *on_hand - level.on_hand;
+        if *on_hand < level.reserved {
+            return Err(Error::BelowReserved { reserved: level.reserved });
+        }
+        if delta != 0 && !stock::adjust(&txn, product_id, delta).await? {
+            return Err(Error::BelowReserved { reserved: level.reserved });
+        }
+        let level = record_admin_change(&txn, product_id, MovementKind::StockTake, delta, reason, actor_id).await?;
+        txn.commit().await?;
+        self.relay.wake();
+        Ok(level)
+    }
+
+    /// [`add_product`] in a transaction of its own.
+    pub async fn add_product(&self, product_id: &str, initial_stock: i32) -> Result<(), Error> {
+        let txn = db::begin_write(&self.db).await?;
+        add_product(&txn, product_id, initial_stock).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// [`stop_selling`] in a transaction of its own.
+    pub async fn stop_selling(&self, product_id: &str) -> Result<(), Error> {
+        let txn = db::begin_write(&self.db).await?;
+        stop_selling(&txn, product_id).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// [`reserve`] in a transaction of its own.
+    pub async fn reserve(
+        &self,
+        order_id: &str,
+        lines: impl IntoIterator<Item = (String, i32)>,
+    ) -> Result<ReservationState, Error> {
+        let txn = db::begin_write(&self.db).await?;
+        let state = reserve(&txn, order_id, lines).await?;
+        txn.commit().await?;
+        self.relay.wake();
+        Ok(state)
+    }
+
+    /// [`release`] in a transaction of its own.
+    pub async fn release(&self, order_id: &str, why: &str) -> Result<(), Error> {
+        let txn = db::begin_write(&self.db).await?;
+        release(&txn, order_id, why).await?;
+        txn.commit().await?;
+        self.relay.wake();
+        Ok(())
+    }
+
+    /// [`commit`] in a transaction of its own.
+    pub async fn commit(&self, order_id: &str) -> Result<(), Error> {
+        let txn = db::begin_write(&self.db).await?;
+        commit(&txn, order_id).await?;
+        txn.commit().await?;
+        self.relay.wake();
+        Ok(())
+    }
+}
+
+// === in the caller's transaction ===
+
+/// Creates the stock row of a new product with its initial units (none if negative) and
+/// their ledger row; nothing if the row exists (a redelivered ProductCreated).
+pub async fn add_product(txn: &DatabaseTransaction, product_id: &str, initial_stock: i32) -> Result<(), DbErr> {
+    let initial = i64::from(initial_stock.max(0));
+    if stock::create(txn, product_id, initial).await? && initial > 0 {
+        movements::record(
+            txn,
+            Movement {
+                product_id,
+                kind: MovementKind::Initial,
+                on_hand_delta: initial,
+                reserved_delta: 0,
+                reason: "initial stock",
+                order_id: None,
+                actor_id: None,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Stops new reservations of an archived product; those made already stand.
+pub async fn stop_selling(txn: &DatabaseTransaction, product_id: &str) -> Result<(), DbErr> {
+    stock::stop_selling(txn, product_id).await
+}
+
+/// Reserves every line of `order_id` or none. Lines are touched in product-id order, each
+/// with a conditional update; the first one short rolls the others back (a savepoint) and
+/// the order is rejected with every short line and what was available.
+pub async fn reserve(
+    txn: &DatabaseTransaction,
+    order_id: &str,
+    lines: impl IntoIterator<Item = (String, i32)>,
+) -> Result<ReservationState, DbErr> {
+    let requested: Vec<(String, i32)> = lines.into_iter().collect();
+    let plan = domain::plan(requested.iter().cloned());
+    // First sight of the order decides; a redelivery (or a cancel that came first) finds
+    // the row and changes nothing.
+    if !reservations::open(txn, order_id, ReservationState::Reserved).await? {
+        return Ok(reservations::state(txn, order_id).await?.unwrap_or(ReservationState::Rejected));
+    }
+
+    let reserved = match &plan {
+        Some(plan) => {
+            let attempt = txn.begin().await?;
+            let mut all = true;
+            for (product_id, quantity) in plan {
+                if !stock::reserve(&attempt, product_id, *quantity).await? {
+                    all = false;
+                    break;
+                }
+            }
+            if all {
+                attempt.commit().await?;
+            } else {
+                attempt.rollback().await?;
+            }
+            all
+        }
+        None => false,
+    };
+
+    if reserved {
+        let plan = plan.unwrap_or_default();
+        for (product_id, quantity) in &plan {
+            movements::record(
+                txn,
+                Movement {
+                    product_id,
+                    kind: MovementKind::Reservation,
+                    on_hand_delta: 0,
+                    reserved_delta: *quantity,
+                    reason: "order placed",
+                    order_id: Some(order_id),
+                    actor_id: None,
+                },
+            )
+            .await?;
+        }
+        reservations::add_lines(txn, order_id, &plan).await?;
+        events::reserved(txn, order_id, &plan).await?;
+        return Ok(ReservationState::Reserved);
+    }
+
+    reservations::transition(txn, order_id, ReservationState::Reserved, ReservationState::Rejected).await?;
+    let mut short_lines = Vec::new();
+    let merged = domain::plan(requested.iter().filter(|(p, q)| !p.is_empty() && *q > 0).cloned()).unwrap_or_default();
+    for (product_id, quantity) in &merged {
+        let available = match stock::find(txn, product_id).await? {
+            Some(level) if level.orderable => level.available(),
+            _ => 0,
+        };
+        if available < *quantity {
+            short_lines.push(Shortfall { product_id: product_id.clone(), requested: *quantity, available });
+        }
+    }
+    // Malformed lines are short by definition.
+    for (product_id, quantity) in requested.iter().filter(|(p, q)| p.is_empty() || *q < 1) {
+        short_lines.push(Shortfall { product_id: product_id.clone(), requested: i64::from(*quantity), available: 0 });
+    }
+    events::reservation_failed(txn, order_id, &short_lines).await?;
+    Ok(ReservationState::Rejected)
+}
+
+/// Gives an order's units back: reserved ones become available again; sold ones (a paid
+/// order cancelled before shipping) go back on hand. Anything else is a no-op.
+pub async fn release(txn: &DatabaseTransaction, order_id: &str, why: &str) -> Result<(), DbErr> {
+    match reservations::state(txn, order_id).await? {
+        None => {
+            // Cancelled before the reservation was seen: make sure it never happens.
+            reservations::open(txn, order_id, ReservationState::Cancelled).await?;
+        }
+        Some(ReservationState::Reserved) => {
+            if reservations::transition(txn, order_id, ReservationState::Reserved, ReservationState::Released).await? {
+                let lines = reservations::lines_of(txn, order_id).await?;
+                for (product_id, quantity) in &lines {
+                    if !stock::release(txn, product_id, *quantity).await? {
+                        return Err(DbErr::Custom(format!("releasing {quantity} of {product_id}: fewer reserved")));
+                    }
+                    record(txn, product_id, MovementKind::Release, 0, -quantity, why, order_id).await?;
+                }
+                events::released(txn, order_id, &lines, why).await?;
+            }
+        }
+        Some(ReservationState::Committed) => {
+            if reservations::transition(txn, order_id, ReservationState::Committed, ReservationState::Restocked).await?
+            {
+                let lines = reservations::lines_of(txn, order_id).await?;
+                for (product_id, quantity) in &lines {
+                    if !stock::adjust(txn, product_id, *quantity).await? {
+                        return Err(DbErr::Custom(format!("restocking {quantity} of {product_id}")));
+                    }
+                    record(txn, product_id, MovementKind::Release, *quantity, 0, why, order_id).await?;
+                }
+                events::released(txn, order_id, &lines, why).await?;
+            }
+        }
+        Some(
+            ReservationState::Rejected
+            | ReservationState::Released
+            | ReservationState::Restocked
+            | ReservationState::Cancelled,
+        ) => {}
+    }
+    Ok(())
+}
+
+/// Sells a paid order's reserved units: on hand and reserved both drop.
+pub async fn commit(txn: &DatabaseTransaction, order_id: &str) -> Result<(), DbErr> {
+    if !reservations::transition(txn, order_id, ReservationState::Reserved, ReservationState::Committed).await? {
+        if !matches!(reservations::state(txn, order_id).await?, Some(ReservationState::Committed)) {
+            tracing::warn!(order_id, "paid, but its stock is not reserved: nothing to commit");
+        }
+        return Ok(());
+    }
+    let lines = reservations::lines_of(txn, order_id).await?;
+    for (product_id, quantity) in &lines {
+        if !stock::commit(txn, product_id, *quantity).await? {
+            return Err(DbErr::Custom(format!("committing {quantity} of {product_id}: fewer reserved")));
+        }
+        record(txn, product_id, MovementKind::Commit, -quantity, -quantity, "order paid", order_id).await?;
+    }
+    events::committed(txn, order_id, &lines).await
+}
+
+/// Writes the ledger row and the StockAdjusted event of an admin's change; the level
+/// after it.
+async fn record_admin_change(
+    txn: &DatabaseTransaction,
+    product_id: &str,
+    kind: MovementKind,
+    delta: i64,
+    reason: &str,
+    actor_id: &str,
+) -> Result<stock::Model, Error> {
+    let movement = Movement {
+        product_id,
+        kind,
+        on_hand_delta: delta,
+        reserved_delta: 0,
+        reason,
+        order_id: None,
+        actor_id: Some(actor_id),
+    };
+    movements::record(txn, movement).await?;
+    let level = stock::find(txn, product_id).await?.ok_or(Error::NotFound)?;
+    events::adjusted(txn, &level, delta, reason, actor_id).await?;
+    Ok(level)
+}
+
+/// Writes the ledger row of an order's move.
+async fn record(
+    txn: &DatabaseTransaction,
+    product_id: &str,
+    kind: MovementKind,
+    on_hand_delta: i64,
+    reserved_delta: i64,
+    reason: &str,
+    order_id: &str,
+) -> Result<(), DbErr> {
+    let movement =
+        Movement { product_id, kind, on_hand_delta, reserved_delta, reason, order_id: Some(order_id), actor_id: None };
+    movements::record(txn, movement).await.map(drop)
+}

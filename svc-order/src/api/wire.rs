@@ -1,0 +1,241 @@
+//! OrderService requests into domain values, and domain values and rows into its
+//! messages. Parsing names every bad field at once (a BadRequest with all violations);
+//! encoding never fails.
+
+use chrono::{DateTime, Utc};
+use mart_platform::{
+    error::{FieldViolation, Violations},
+    wire::timestamp,
+};
+use mart_proto::{common, order as pb};
+use tonic::metadata::errors::ToStrError;
+
+use crate::{
+    domain::{self, CancellationSource, Change, IdempotencyKey, Money, OrderStatus, PlaceOrder, PricedCart, Quantity},
+    error::Error,
+    store::orders,
+};
+
+/// The longest note or cancellation reason.
+const MAX_NOTE: usize = 500;
+
+/// The longest carrier name or tracking number.
+const MAX_SHIPPING_FIELD: usize = 100;
+
+// === requests ===
+
+/// AddCartItem: the product and how many units to add (at most `max_quantity`).
+pub fn add_cart_item(request: &pb::AddCartItemRequest, max_quantity: u32) -> Result<(String, Quantity), Error> {
+    let mut violations = Violations::new();
+    let product_id = violations.check(domain::id("product_id", &request.product_id));
+    let quantity = violations.check(Quantity::parse("quantity", request.quantity, max_quantity));
+    violations.finish()?;
+    let (Some(product_id), Some(quantity)) = (product_id, quantity) else {
+        return Err(Error::Invalid(vec![]));
+    };
+    Ok((product_id, quantity))
+}
+
+/// UpdateCartItem: the product and its new quantity; `None` (quantity 0) removes the line.
+pub fn update_cart_item(
+    request: &pb::UpdateCartItemRequest,
+    max_quantity: u32,
+) -> Result<(String, Option<Quantity>), Error> {
+    let mut violations = Violations::new();
+    let product_id = violations.check(domain::id("product_id", &request.product_id));
+    // 0 removes the line; anything else must be a quantity a line may hold.
+    let quantity = match request.quantity {
+        0 => Some(None),
+        n => violations.check(Quantity::parse("quantity", n, max_quantity)).map(Some),
+    };
+    violations.finish()?;
+    let (Some(product_id), Some(quantity)) = (product_id, quantity) else {
+        return Err(Error::Invalid(vec![]));
+    };
+    Ok((product_id, quantity))
+}
+
+/// PlaceOrder, with the `idempotency-key` header if one was sent.
+pub fn place_order(
+    request: &pb::PlaceOrderRequest,
+    header: Option<Result<String, ToStrError>>,
+) -> Result<PlaceOrder, Error> {
+    let mut violations = Violations::new();
+    let address_id = violations.check(domain::id("address_id", &request.address_id));
+    let note = match request.note.as_deref() {
+        None => Some(None),
+        Some(note) => {
+            violations.check(domain::text("note", note, MAX_NOTE, false)).map(|note| (!note.is_empty()).then_some(note))
+        }
+    };
+    let key = match header {
+        Some(Err(_)) => {
+            violations.add("request_id", "the Idempotency-Key header must be visible ASCII");
+            None
+        }
+        Some(Ok(header)) => violations.check(IdempotencyKey::resolve(Some(&header), &request.request_id)),
+        None => violations.check(IdempotencyKey::resolve(None, &request.request_id)),
+    };
+    violations.finish()?;
+    let (Some(address_id), Some(note), Some(key)) = (address_id, note, key) else {
+        return Err(Error::Invalid(vec![]));
+    };
+    Ok(PlaceOrder { address_id, note, key })
+}
+
+/// CancelOrder: the order and its cancellation by `source`.
+pub fn cancel_order(request: &pb::CancelOrderRequest, source: CancellationSource) -> Result<(String, Change), Error> {
+    let mut violations = Violations::new();
+    let order_id = violations.check(domain::id("order_id", &request.order_id));
+    let reason = violations.check(domain::text("reason", &request.reason, MAX_NOTE, false));
+    violations.finish()?;
+    let (Some(order_id), Some(reason)) = (order_id, reason) else { return Err(Error::Invalid(vec![])) };
+    Ok((order_id, Change::Cancelled { source, reason }))
+}
+
+/// ShipOrder: the order and its shipment.
+pub fn ship_order(request: &pb::ShipOrderRequest) -> Result<(String, Change), Error> {
+    let mut violations = Violations::new();
+    let order_id = violations.check(domain::id("order_id", &request.order_id));
+    let carrier = violations.check(domain::text("carrier", &request.carrier, MAX_SHIPPING_FIELD, true));
+    let tracking_number =
+        violations.check(domain::text("tracking_number", &request.tracking_number, MAX_SHIPPING_FIELD, false));
+    violations.finish()?;
+    let (Some(order_id), Some(carrier), Some(tracking_number)) = (order_id, carrier, tracking_number) else {
+        return Err(Error::Invalid(vec![]));
+    };
+    Ok((order_id, Change::Shipped { carrier, tracking_number }))
+}
+
+/// A status filter: UNSPECIFIED means any.
+pub fn status_filter(value: i32) -> Result<Option<OrderStatus>, FieldViolation> {
+    let status = pb::OrderStatus::try_from(value).map_err(|_| FieldViolation::new("status", "not an order status"))?;
+    Ok(match status {
+        pb::OrderStatus::Unspecified => None,
+        pb::OrderStatus::Pending => Some(OrderStatus::Pending),
+        pb::OrderStatus::AwaitingPayment => Some(OrderStatus::AwaitingPayment),
+        pb::OrderStatus::Paid => Some(OrderStatus::Paid),
+        pb::OrderStatus::Shipped => Some(OrderStatus::Shipped),
+        pb::OrderStatus::Delivered => Some(OrderStatus::Delivered),
+        pb::OrderStatus::Rejected => Some(OrderStatus::Rejected),
+        pb::OrderStatus::Cancelled => Some(OrderStatus::Cancelled),
+    })
+}
+
+// === responses ===
+
+fn money(amount_minor: i64, currency: &str) -> common::Money {
+    common::Money { amount_minor, currency: currency.to_owned() }
+}
+
+fn wire_money(amount: &Money) -> common::Money {
+    money(amount.amount_minor, &amount.currency)
+}
+
+fn count(value: impl TryInto<i32>) -> i32 {
+    value.try_into().unwrap_or(i32::MAX)
+}
+
+/// A priced cart as last changed at `updated_at`.
+pub fn cart_to_proto(cart: &PricedCart, updated_at: Option<DateTime<Utc>>) -> pb::Cart {
+    pb::Cart {
+        lines: cart
+            .lines
+            .iter()
+            .map(|line| pb::CartLine {
+                product_id: line.product.product_id.clone(),
+                sku: line.product.sku.clone(),
+                name: line.product.name.clone(),
+                unit_price: Some(wire_money(&line.product.price)),
+                quantity: count(line.quantity),
+                line_total: Some(wire_money(&line.line_total)),
+                added_at: Some(timestamp(&line.added_at)),
+            })
+            .collect(),
+        // An empty cart has no prices to take a currency from: zero of none.
+        subtotal: Some(cart.subtotal.as_ref().map_or_else(|| money(0, ""), wire_money)),
+        item_count: count(cart.item_count),
+        updated_at: updated_at.as_ref().map(timestamp),
+    }
+}
+
+fn status_to_proto(status: Option<OrderStatus>) -> pb::OrderStatus {
+    match status {
+        None => pb::OrderStatus::Unspecified,
+        Some(OrderStatus::Pending) => pb::OrderStatus::Pending,
+        Some(OrderStatus::AwaitingPayment) => pb::OrderStatus::AwaitingPayment,
+        Some(OrderStatus::Paid) => pb::OrderStatus::Paid,
+        Some(OrderStatus::Shipped) => pb::OrderStatus::Shipped,
+        Some(OrderStatus::Delivered) => pb::OrderStatus::Delivered,
+        Some(OrderStatus::Rejected) => pb::OrderStatus::Rejected,
+        Some(OrderStatus::Cancelled) => pb::OrderStatus::Cancelled,
+    }
+}
+
+fn source_to_proto(source: Option<CancellationSource>) -> pb::CancellationSource {
+    match source {
+        None => pb::CancellationSource::Unspecified,
+        Some(CancellationSource::User) => pb::CancellationSource::User,
+        Some(CancellationSource::Admin) => pb::CancellationSource::Admin,
+        Some(CancellationSource::PaymentExpired) => pb::CancellationSource::PaymentExpired,
+        Some(CancellationSource::PaymentFailed) => pb::CancellationSource::PaymentFailed,
+    }
+}
+
+/// An order with its lines.
+pub fn order_to_proto(full: &orders::Full) -> pb::Order {
+    let order = &full.order;
+    let currency = order.currency.as_str();
+    pb::Order {
+        id: order.id.clone(),
+        user_id: order.user_id.clone(),
+        status: status_to_proto(OrderStatus::parse(&order.status)).into(),
+        lines: full
+            .lines
+            .iter()
+            .map(|line| pb::OrderLine {
+                product_id: line.product_id.clone(),
+                sku: line.sku.clone(),
+                name: line.name.clone(),
+                unit_price: Some(money(line.unit_price_minor, currency)),
+                quantity: count(line.quantity),
+                line_total: Some(money(line.line_total_minor, currency)),
+            })
+            .collect(),
+        total: Some(money(order.total_minor, currency)),
+        shipping_address: Some(pb::ShippingAddress {
+            address_id: order.address_id.clone(),
+            label: order.address_label.clone(),
+            line1: order.address_line1.clone(),
+            line2: order.address_line2.clone(),
+            city: order.address_city.clone(),
+            postal_code: order.address_postal_code.clone(),
+            country: order.address_country.clone(),
+            latitude: order.address_latitude,
+            longitude: order.address_longitude,
+        }),
+        note: order.note.clone(),
+        rejected_lines: full
+            .rejected
+            .iter()
+            .map(|line| pb::RejectedLine {
+                product_id: line.product_id.clone(),
+                requested: line.requested,
+                available: line.available,
+            })
+            .collect(),
+        shipment: order.carrier.as_ref().map(|carrier| pb::Shipment {
+            carrier: carrier.clone(),
+            tracking_number: order.tracking_number.clone().unwrap_or_default(),
+            shipped_at: order.shipped_at.as_ref().map(timestamp),
+        }),
+        cancellation_source: source_to_proto(order.cancellation_source.as_deref().and_then(CancellationSource::parse))
+            .into(),
+        cancellation_reason: order.cancellation_reason.clone().unwrap_or_default(),
+        created_at: Some(timestamp(&order.created_at)),
+        updated_at: Some(timestamp(&order.updated_at)),
+        paid_at: order.paid_at.as_ref().map(timestamp),
+        delivered_at: order.delivered_at.as_ref().map(timestamp),
+        closed_at: order.closed_at.as_ref().map(timestamp),
+    }
+}

@@ -1,0 +1,52 @@
+//! Every state change of svc-order, each in one transaction: cart changes
+//! (`commands/cart.rs`), PlaceOrder (`commands/checkout.rs`), and every move of an order
+//! through its lifecycle ([`lifecycle`]): cancelling, shipping and delivering for the API,
+//! the moves the event reactions make, and the payment deadline's cancellation for the
+//! sweeper.
+//!
+//! The API, [`crate::reactions`] and [`crate::loops`] all change state through here. A
+//! command opens `db::begin_write`, calls the store, appends its events
+//! ([`crate::events`]) and commits, then wakes the relay. What runs inside a transaction
+//! someone else opened (the bus gives the event handler one, with the inbox row) is a free
+//! function taking the `&DatabaseTransaction`, next to the command that wraps it.
+
+use mart_platform::outbox::relay::RelayWaker;
+use sea_orm::DatabaseConnection;
+
+use crate::peers::{AddressBook, Catalog};
+
+mod cart;
+mod checkout;
+pub mod lifecycle;
+
+pub use lifecycle::{Cause, Moved};
+
+/// What the commands need: the database, the relay to wake, and the peers a command asks
+/// before it writes.
+#[derive(Clone)]
+pub struct Commands {
+    /// svc-order's database.
+    db: DatabaseConnection,
+    /// Nudged after every commit that wrote events.
+    relay: RelayWaker,
+    /// Current names and prices.
+    catalog: Catalog,
+    /// Shipping addresses.
+    address_book: AddressBook,
+    /// `MART_ORDER_MAX_QUANTITY`.
+    max_quantity: u32,
+}
+
+impl Commands {
+    /// The commands over `db`, asking `catalog` and `address_book`, waking `relay` after
+    /// writing events; a cart line holds at most `max_quantity` units.
+    pub fn new(
+        db: DatabaseConnection,
+        relay: RelayWaker,
+        catalog: Catalog,
+        address_book: AddressBook,
+        max_quantity: u32,
+    ) -> Self {
+        Self { db, relay, catalog, address_book, max_quantity }
+    }
+}

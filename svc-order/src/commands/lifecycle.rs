@@ -1,0 +1,162 @@
+//! The lifecycle engine: every status change goes through [`drive`]. The lifecycle table
+//! decides whether it may happen, a conditional update applies it, a history row records
+//! it, and its event goes to the outbox — all in one transaction. The API's moves (cancel,
+//! ship, deliver) run it through [`Commands::move_order`], the sweeper through
+//! [`Commands::expire`], and the event reactions in the handler's own transaction through
+//! [`react`] and [`remember`].
+
+use chrono::Utc;
+use mart_platform::{bus::DatabaseTransaction, db};
+use sea_orm::DbErr;
+
+use super::Commands;
+use crate::{
+    domain::{Actor, CancellationSource, Change, IllegalTransition, OrderStatus, lifecycle},
+    error::Error,
+    events,
+    store::{
+        history::{self, Entry},
+        orders,
+    },
+};
+
+/// What came of trying to move an order.
+#[derive(Debug)]
+pub enum Moved {
+    /// The order moved (and the move is recorded and announced).
+    Done,
+    /// The lifecycle does not allow the move from where the order is.
+    Refused(IllegalTransition),
+    /// No such order (for this owner).
+    NotFound,
+}
+
+/// The event a reaction answers, as the history and the logs name it.
+#[derive(Clone, Copy, Debug)]
+pub struct Cause<'a> {
+    /// The event's id, kept with the history entry it leads to.
+    pub event_id: &'a str,
+    /// Its type, for the note of an event that changed nothing.
+    pub event_type: &'a str,
+}
+
+/// Moves order `id` (only if it belongs to `owner`, when given) by `change`, on behalf of
+/// `actor`, in `txn`: checks the lifecycle against the status it reads, applies the change
+/// with `WHERE status = <read>`, records it and publishes it. If a concurrent move wins in
+/// between, it reads again and decides anew; each lost race means the order moved forward
+/// on a lifecycle without cycles, so this ends within as many rounds as there are states.
+pub async fn drive(
+    txn: &DatabaseTransaction,
+    id: &str,
+    owner: Option<&str>,
+    change: &Change,
+    actor: &Actor,
+    event_id: Option<&str>,
+) -> Result<Moved, DbErr> {
+    for _ in 0..OrderStatus::ALL.len() {
+        let Some(order) = orders::find(txn, id, owner).await? else {
+            return Ok(Moved::NotFound);
+        };
+        let from = order.status()?;
+        if let Err(illegal) = lifecycle::check(from, change) {
+            return Ok(Moved::Refused(illegal));
+        }
+        if !orders::apply(txn, id, from, change, Utc::now()).await? {
+            continue;
+        }
+        if let Change::Rejected { short_lines } = change {
+            orders::add_rejected_lines(txn, id, short_lines).await?;
+        }
+        let note = change.describe();
+        let entry = Entry { order_id: id, from: Some(from), to: change.target(), actor, note: &note, event_id };
+        history::record(txn, entry).await?;
+        events::moved(txn, &order, from, change).await?;
+        return Ok(Moved::Done);
+    }
+    Err(DbErr::Custom(format!("order {id} kept changing under a transition")))
+}
+
+impl Commands {
+    /// Moves order `id` (only if it belongs to `owner`, when given) by `change` on behalf
+    /// of `actor`, in a transaction of its own; the order after.
+    pub async fn move_order(
+        &self,
+        id: &str,
+        owner: Option<&str>,
+        change: &Change,
+        actor: &Actor,
+    ) -> Result<orders::Full, Error> {
+        let txn = db::begin_write(&self.db).await?;
+        match drive(&txn, id, owner, change, actor, None).await? {
+            Moved::Done => {}
+            Moved::Refused(illegal) => return Err(illegal.into()),
+            Moved::NotFound => return Err(Error::NotFound("order")),
+        }
+        txn.commit().await?;
+        self.relay.wake();
+        let order = orders::find(&self.db, id, None).await?.ok_or(Error::NotFound("order"))?;
+        orders::full(&self.db, order).await?.ok_or(Error::NotFound("order"))
+    }
+
+    /// Cancels order `id` because its payment deadline passed, if it still awaits its
+    /// payment; whether it did.
+    pub async fn expire(&self, id: &str) -> Result<bool, DbErr> {
+        let change = Change::Cancelled {
+            source: CancellationSource::PaymentExpired,
+            reason: "the payment was not received in time".to_owned(),
+        };
+        let txn = db::begin_write(&self.db).await?;
+        match drive(&txn, id, None, &change, &Actor::PaymentDeadline, None).await? {
+            Moved::Done => {
+                txn.commit().await?;
+                self.relay.wake();
+                Ok(true)
+            }
+            // Paid or cancelled since the sweeper's query: nothing to do.
+            Moved::Refused(_) | Moved::NotFound => {
+                txn.rollback().await?;
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// Applies `change` for the event `cause`, in the handler's `txn`; an order that has moved
+/// past it keeps the event in its history only.
+pub async fn react(
+    txn: &DatabaseTransaction,
+    cause: Cause<'_>,
+    order_id: &str,
+    actor: Actor,
+    change: Change,
+) -> Result<(), DbErr> {
+    match drive(txn, order_id, None, &change, &actor, Some(cause.event_id)).await? {
+        Moved::Done => Ok(()),
+        Moved::NotFound => {
+            tracing::warn!(order_id, event.id = %cause.event_id, r#type = %cause.event_type, "an event about an unknown order");
+            Ok(())
+        }
+        Moved::Refused(illegal) => {
+            let note = format!("ignored {}: {illegal}", cause.event_type);
+            remember(txn, cause, order_id, &actor, &note).await
+        }
+    }
+}
+
+/// Records the event `cause` in the history of `order_id` without moving it, in the
+/// handler's `txn`.
+pub async fn remember(
+    txn: &DatabaseTransaction,
+    cause: Cause<'_>,
+    order_id: &str,
+    actor: &Actor,
+    note: &str,
+) -> Result<(), DbErr> {
+    let Some(order) = orders::find(txn, order_id, None).await? else {
+        tracing::warn!(order_id, event.id = %cause.event_id, "an event about an unknown order");
+        return Ok(());
+    };
+    let status = order.status()?;
+    let entry = Entry { order_id, from: Some(status), to: status, actor, note, event_id: Some(cause.event_id) };
+    history::record(txn, entry).await
+}

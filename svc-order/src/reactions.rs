@@ -1,0 +1,101 @@
+//! How svc-order reacts to the shop's events.
+//!
+//! It consumes `mart.inventory.events` (StockReserved, StockReservationFailed) and
+//! `mart.payment.events` (PaymentSucceeded, PaymentFailed, PaymentRefunded) in the group
+//! [`GROUP`]. Each reaction runs in the handler's transaction with the inbox row, and every
+//! move is conditional on the status it starts from: the same event twice, or an event for
+//! an order that has moved on (a payment for a cancelled order), is recorded in the history
+//! and changes nothing else — svc-payment refunds such a payment, not svc-order.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::future::BoxFuture;
+use mart_platform::bus::{DatabaseTransaction, Event, Handler, HandlerError};
+use mart_proto::events::envelope::Payload;
+
+use crate::{
+    commands::{
+        Cause,
+        lifecycle::{react, remember},
+    },
+    domain::{Actor, CancellationSource, Change, ShortLine},
+};
+
+/// The consumer group of svc-order.
+pub const GROUP: &str = "order";
+
+/// The topics it reads.
+pub const TOPICS: [&str; 2] = ["mart.inventory.events", "mart.payment.events"];
+
+/// Reacts to inventory and payment events.
+#[derive(Debug)]
+pub struct Reactions {
+    /// How long an order waits for its payment once its stock is reserved.
+    payment_timeout: Duration,
+}
+
+impl Reactions {
+    /// Reactions giving each reserved order `payment_timeout` to be paid.
+    pub fn new(payment_timeout: Duration) -> Self {
+        Self { payment_timeout }
+    }
+
+    /// When an order whose stock is reserved now must have been paid.
+    fn payment_deadline(&self) -> DateTime<Utc> {
+        let timeout = TimeDelta::from_std(self.payment_timeout).unwrap_or(TimeDelta::MAX);
+        Utc::now().checked_add_signed(timeout).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+}
+
+impl Handler for Reactions {
+    fn handle<'a>(&'a self, txn: &'a DatabaseTransaction, event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            let cause = Cause { event_id: &event.envelope.id, event_type: &event.envelope.r#type };
+            match &event.envelope.payload {
+                Some(Payload::StockReserved(reserved)) => {
+                    let change = Change::StockReserved { payment_deadline: self.payment_deadline() };
+                    react(txn, cause, &reserved.order_id, Actor::Inventory, change).await?;
+                }
+                Some(Payload::StockReservationFailed(failed)) => {
+                    let short_lines = failed
+                        .short_lines
+                        .iter()
+                        .map(|line| ShortLine {
+                            product_id: line.product_id.clone(),
+                            requested: line.requested,
+                            available: line.available,
+                        })
+                        .collect();
+                    react(txn, cause, &failed.order_id, Actor::Inventory, Change::Rejected { short_lines }).await?;
+                }
+                Some(Payload::PaymentSucceeded(paid)) => {
+                    let change = Change::Paid { payment_id: paid.payment_id.clone() };
+                    react(txn, cause, &paid.order_id, Actor::Payment, change).await?;
+                }
+                Some(Payload::PaymentFailed(failed)) => {
+                    let source = if failed.expired {
+                        CancellationSource::PaymentExpired
+                    } else {
+                        CancellationSource::PaymentFailed
+                    };
+                    let reason =
+                        if failed.reason.is_empty() { "the payment failed".to_owned() } else { failed.reason.clone() };
+                    react(txn, cause, &failed.order_id, Actor::Payment, Change::Cancelled { source, reason }).await?;
+                }
+                Some(Payload::PaymentRefunded(refunded)) => {
+                    let note = format!(
+                        "payment {} refunded: {} {}",
+                        refunded.payment_id,
+                        refunded.amount.as_ref().map_or(0, |m| m.amount_minor),
+                        refunded.amount.as_ref().map_or("", |m| m.currency.as_str()),
+                    );
+                    remember(txn, cause, &refunded.order_id, &Actor::Payment, &note).await?;
+                }
+                // The rest of these topics (StockReleased, PaymentCreated, …) changes nothing here.
+                _ => {}
+            }
+            Ok(())
+        })
+    }
+}
