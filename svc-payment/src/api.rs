@@ -4,9 +4,6 @@
 
 use mart_platform::{
     auth::{self, Principal},
-    db,
-    error::Violations,
-    outbox::relay::RelayWaker,
     wire::timestamp,
 };
 use mart_proto::{
@@ -17,12 +14,11 @@ use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    domain::{self, PaymentStatus, ProviderKind},
+    commands::Commands,
+    domain::{self, AdminRefund, ManualConfirmation, PaymentStatus, ProviderKind},
     error::Error,
-    payments,
-    provider::Providers,
+    provider::stripe::webhook,
     store::payments::{self as store, Model},
-    webhook,
 };
 
 /// The gRPC metadata the edge forwards Stripe's `Stripe-Signature` header as.
@@ -30,24 +26,19 @@ pub const SIGNATURE_METADATA: &str = "stripe-signature";
 
 /// The PaymentService implementation.
 pub struct PaymentApi {
+    /// What GetPayment reads.
     db: DatabaseConnection,
-    providers: Providers,
+    /// What the other RPCs change.
+    commands: Commands,
     /// `STRIPE_WEBHOOK_SECRET`; webhooks are refused without it.
     webhook_secret: Option<String>,
-    /// Nudged after every commit that wrote events.
-    relay: RelayWaker,
 }
 
 impl PaymentApi {
-    /// The API over `db`, paying through `providers`, checking webhooks with
-    /// `webhook_secret`, waking `relay` after writing events.
-    pub fn new(
-        db: DatabaseConnection,
-        providers: Providers,
-        webhook_secret: Option<String>,
-        relay: RelayWaker,
-    ) -> Self {
-        Self { db, providers, webhook_secret, relay }
+    /// The API reading `db`, changing payments through `commands`, checking webhooks with
+    /// `webhook_secret`.
+    pub fn new(db: DatabaseConnection, commands: Commands, webhook_secret: Option<String>) -> Self {
+        Self { db, commands, webhook_secret }
     }
 }
 
@@ -85,17 +76,9 @@ impl PaymentService for PaymentApi {
         let request = request.into_inner();
         reply(
             async {
-                let mut violations = Violations::new();
-                let order_id = violations.check(domain::order_id(&request.order_id));
-                let reference = violations.check(domain::reference(&request.reference));
-                violations.finish().map_err(Error::Invalid)?;
-                let (Some(order_id), Some(reference)) = (order_id, reference) else {
-                    return Err(Error::Invalid(vec![]));
-                };
-                let txn = db::begin_write(&self.db).await?;
-                let payment = payments::confirm_manual(&txn, &order_id, reference.as_deref(), &actor(&me)).await?;
-                txn.commit().await?;
-                self.relay.wake();
+                let confirmation =
+                    ManualConfirmation::parse(&request.order_id, &request.reference).map_err(Error::Invalid)?;
+                let payment = self.commands.confirm_manual(&confirmation, &actor(&me)).await?;
                 Ok(pb::ConfirmManualPaymentResponse { payment: Some(to_proto(&payment)) })
             }
             .await,
@@ -110,17 +93,8 @@ impl PaymentService for PaymentApi {
         let request = request.into_inner();
         reply(
             async {
-                let mut violations = Violations::new();
-                let order_id = violations.check(domain::order_id(&request.order_id));
-                let reason = violations.check(domain::refund_reason(&request.reason));
-                violations.finish().map_err(Error::Invalid)?;
-                let (Some(order_id), Some(reason)) = (order_id, reason) else { return Err(Error::Invalid(vec![])) };
-                let txn = db::begin_write(&self.db).await?;
-                let payment =
-                    payments::refund_succeeded(&txn, &self.providers, &order_id, reason.as_deref(), &actor(&me))
-                        .await?;
-                txn.commit().await?;
-                self.relay.wake();
+                let refund = AdminRefund::parse(&request.order_id, &request.reason).map_err(Error::Invalid)?;
+                let payment = self.commands.refund_succeeded(&refund, &actor(&me)).await?;
                 Ok(pb::RefundPaymentResponse { payment: Some(to_proto(&payment)) })
             }
             .await,
@@ -139,10 +113,7 @@ impl PaymentService for PaymentApi {
                 // Checked over the bytes as received, before anything reads them.
                 webhook::verify(secret, signature.as_deref(), &body, chrono::Utc::now().timestamp())?;
                 let event = webhook::parse(&body).map_err(Error::Body)?;
-                let txn = db::begin_write(&self.db).await?;
-                payments::stripe_event(&txn, &self.providers, &event).await?;
-                txn.commit().await?;
-                self.relay.wake();
+                self.commands.stripe_event(&event).await?;
                 Ok(pb::StripeWebhookResponse {})
             }
             .await,

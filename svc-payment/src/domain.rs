@@ -1,8 +1,8 @@
 //! The rules of a payment, free of I/O: its states and the only moves between them, who
-//! processes it, what an amount is, what a request may carry, and the idempotency keys
-//! that make every call to a provider safe to repeat.
+//! processes it, what an amount is, what a request may carry (parsed in one step), and the
+//! idempotency keys that make every call to a provider safe to repeat.
 
-use mart_platform::error::FieldViolation;
+use mart_platform::error::{FieldViolation, Violations};
 
 /// Where a payment is in its lifecycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,6 +153,54 @@ pub fn refund_reason(value: &str) -> Result<Option<String>, FieldViolation> {
     optional_text("reason", value, 500)
 }
 
+/// An admin's word that a manual payment was received (ConfirmManualPayment).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManualConfirmation {
+    /// The order paid for.
+    pub order_id: String,
+    /// How it was paid, if the admin says.
+    pub reference: Option<String>,
+}
+
+impl ManualConfirmation {
+    /// Parses the request fields; every bad one is named.
+    pub fn parse(order_id: &str, reference: &str) -> Result<Self, Vec<FieldViolation>> {
+        let mut violations = Violations::new();
+        let order_id = violations.check(self::order_id(order_id));
+        let reference = violations.check(self::reference(reference));
+        violations.finish()?;
+        match (order_id, reference) {
+            (Some(order_id), Some(reference)) => Ok(Self { order_id, reference }),
+            // `finish` returned every violation; both are present here.
+            _ => Err(vec![]),
+        }
+    }
+}
+
+/// An admin's full refund of a succeeded payment (RefundPayment).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdminRefund {
+    /// The order whose payment is given back.
+    pub order_id: String,
+    /// Why, if the admin says.
+    pub reason: Option<String>,
+}
+
+impl AdminRefund {
+    /// Parses the request fields; every bad one is named.
+    pub fn parse(order_id: &str, reason: &str) -> Result<Self, Vec<FieldViolation>> {
+        let mut violations = Violations::new();
+        let order_id = violations.check(self::order_id(order_id));
+        let reason = violations.check(refund_reason(reason));
+        violations.finish()?;
+        match (order_id, reason) {
+            (Some(order_id), Some(reason)) => Ok(Self { order_id, reason }),
+            // `finish` returned every violation; both are present here.
+            _ => Err(vec![]),
+        }
+    }
+}
+
 fn optional_text(field: &str, value: &str, max: usize) -> Result<Option<String>, FieldViolation> {
     let value = value.trim();
     if value.chars().count() > max {
@@ -227,5 +275,17 @@ mod tests {
         assert_eq!(reference(&"x".repeat(201)).unwrap_err().field, "reference");
         assert_eq!(refund_reason("damaged").unwrap().as_deref(), Some("damaged"));
         assert_eq!(keys::intent("o1"), "mart-order-o1-intent");
+    }
+
+    #[test]
+    fn admin_requests_name_every_bad_field() {
+        let confirmation = ManualConfirmation::parse(" o1 ", " wire 42 ").unwrap();
+        assert_eq!(confirmation, ManualConfirmation { order_id: "o1".into(), reference: Some("wire 42".into()) });
+        let bad: Vec<_> =
+            ManualConfirmation::parse("", &"x".repeat(201)).unwrap_err().into_iter().map(|v| v.field).collect();
+        assert_eq!(bad, ["order_id", "reference"]);
+        assert_eq!(AdminRefund::parse("o1", "").unwrap().reason, None);
+        let bad: Vec<_> = AdminRefund::parse("", &"x".repeat(501)).unwrap_err().into_iter().map(|v| v.field).collect();
+        assert_eq!(bad, ["order_id", "reason"]);
     }
 }

@@ -8,7 +8,10 @@ use mart_platform::{
 use sea_orm::DbErr;
 use tonic::Status;
 
-use crate::{domain::PaymentStatus, provider::ProviderError, webhook::SignatureError};
+use crate::{
+    domain::PaymentStatus,
+    provider::{ProviderError, stripe::webhook::SignatureError},
+};
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]

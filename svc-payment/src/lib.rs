@@ -8,9 +8,26 @@
 //! PaymentIntents or two refunds for one order: provider idempotency keys derived from the
 //! order id, and unique keys here.
 //!
-//! Rooms: [`api`], [`domain`], [`payments`] (the moves shared by the API, the event
-//! reactions, the webhook and [`expiry`]), [`provider`], [`webhook`], [`store`],
-//! [`migration`], [`events`]; `stripe_fake` (feature `test-util`) stands in for Stripe in tests.
+//! The rooms, the same in every service:
+//!
+//! | room | role |
+//! |---|---|
+//! | `main.rs` | `binary::run(...)` only |
+//! | `lib.rs` | [`serve`]: wiring only |
+//! | [`api`] | per RPC: authorize, parse into domain types in one step, call a command or a read, encode |
+//! | [`commands`] | every change: one transaction, store calls, [`events`] appended, relay woken |
+//! | [`reactions`] | order events: decode the envelope, call commands |
+//! | [`loops`] | background work: the expiry sweep |
+//! | [`events`] | payload builders and `outbox::append` only |
+//! | [`provider`] | the outside world: Stripe (and its webhook, [`provider::stripe::webhook`]), manual |
+//! | [`domain`], [`store`], [`migration`], [`error`] | rules and types; tables and queries; schema; errors |
+//!
+//! A new RPC goes into [`api`], the change it makes into [`commands`]. A new event reaction
+//! goes into [`reactions`] and calls a command's `xxx_in` variant (the handler holds the
+//! transaction, with the event's inbox row). A new background loop goes into [`loops`] and
+//! calls commands too.
+//!
+//! `stripe_fake` (feature `test-util`) stands in for Stripe in tests.
 
 use std::{future::Future, sync::Arc};
 
@@ -26,18 +43,20 @@ use mart_proto::payment::payment_service_server::PaymentServiceServer;
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::net::TcpListener;
 
+use crate::commands::Commands;
+
 pub mod api;
+pub mod commands;
 pub mod domain;
 pub mod error;
 pub mod events;
-pub mod expiry;
+pub mod loops;
 pub mod migration;
-pub mod payments;
 pub mod provider;
+pub mod reactions;
 pub mod store;
 #[cfg(feature = "test-util")]
 pub mod stripe_fake;
-pub mod webhook;
 
 pub use error::Error;
 
@@ -71,35 +90,29 @@ pub async fn serve(
     let db = open(&config).await?;
     let mut background = Background::new(Service::Payment);
     let waker = background.relay(db.clone(), bus.clone(), config.events.outbox_retention);
+    let timeout = config.payment.payment_timeout;
+    let commands = Commands::new(db.clone(), providers, timeout, waker.clone());
     background.consume(
         &bus,
         Subscription {
-            group: events::GROUP.to_owned(),
-            topics: events::TOPICS.iter().map(|t| (*t).to_owned()).collect(),
+            group: reactions::GROUP.to_owned(),
+            topics: reactions::TOPICS.iter().map(|t| (*t).to_owned()).collect(),
             db: db.clone(),
-            handler: Arc::new(events::Reactions {
-                providers: providers.clone(),
-                payment_timeout: config.payment.payment_timeout,
-            }),
+            handler: Arc::new(reactions::Reactions { commands: commands.clone() }),
             retry: RetryPolicy::new(config.events.max_attempts),
             metrics: None,
-            wake_relay: Some(waker.clone()),
+            wake_relay: Some(waker),
         },
     );
 
     // Not one of the platform's loops, so stopped by hand, before them: what it writes
     // must still be relayed.
     let (stop_expiry, expiry_stopped) = tokio::sync::watch::channel(false);
-    let expiry = expiry::Expiry {
-        db: db.clone(),
-        providers: providers.clone(),
-        relay: waker.clone(),
-        interval: expiry::Expiry::interval_for(config.payment.payment_timeout),
-    }
-    .spawn(expiry_stopped);
+    let interval = loops::Expiry::interval_for(timeout);
+    let expiry = loops::Expiry { db: db.clone(), commands: commands.clone(), interval }.spawn(expiry_stopped);
 
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
-    let api = api::PaymentApi::new(db, providers, config.payment.stripe_webhook_secret.clone(), waker);
+    let api = api::PaymentApi::new(db, commands, config.payment.stripe_webhook_secret.clone());
     let served = GrpcServer::new(Service::Payment, verifier)
         .add_service(PaymentServiceServer::new(api))
         .serve(listener, shutdown)

@@ -1,5 +1,6 @@
 //! Who takes the money: the [`Provider`] trait and its two implementations, [`manual`]
-//! (an admin confirms) and [`stripe`] (PaymentIntents through async-stripe).
+//! (an admin confirms) and [`stripe`] (PaymentIntents through async-stripe, and the
+//! webhooks Stripe sends back, [`stripe::webhook`]).
 //!
 //! Every call is safe to repeat: the Stripe provider sends an idempotency key derived from
 //! the order id ([`crate::domain::keys`]), so a retry gets the object the first attempt

@@ -202,7 +202,7 @@ impl FakeStripe {
             "data": { "object": object },
         });
         let body = serde_json::to_vec(&body).expect("JSON values serialize");
-        let signature = crate::webhook::sign(&self.webhook_secret, &body, now);
+        let signature = crate::provider::stripe::webhook::sign(&self.webhook_secret, &body, now);
         Webhook { event_id, body, signature }
     }
 

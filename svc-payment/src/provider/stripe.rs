@@ -2,7 +2,8 @@
 //! units, the order id in its metadata), cancelled when the order is, refunded through the
 //! Refunds API. Each call carries an idempotency key derived from the order id, so a retry
 //! returns what the first attempt created. `STRIPE_API_BASE` points it elsewhere (tests
-//! point it at [`crate::stripe_fake`]).
+//! point it at the fake Stripe, `stripe_fake`). What Stripe says back comes by webhook:
+//! [`webhook`] checks its signature and reads it.
 
 use std::{collections::HashMap, str::FromStr, time::Duration};
 
@@ -19,6 +20,8 @@ use stripe_core::{
 
 use super::{Checkout, Provider, ProviderError, RefundOrder, RemoteState};
 use crate::domain::{NewPayment, ProviderKind, keys};
+
+pub mod webhook;
 
 /// How long one call to Stripe may take before it counts as unavailable. The caller holds
 /// a database transaction meanwhile, so this is kept short; every call is safe to retry.

@@ -43,7 +43,7 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(db: TestDb, provider: Provider) -> Self {
-        Self::spawn_with_timeout(db, provider, Config::embedded(Service::Payment).payment.payment_timeout).await
+        Self::spawn_with_timeout(db, provider, Config::<()>::embedded(Service::Payment).payment.payment_timeout).await
     }
 
     /// With unpaid payments expiring after `timeout`.

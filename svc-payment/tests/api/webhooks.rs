@@ -6,7 +6,7 @@ use mart_platform::{
     test_util::{TestDb, bad_fields},
 };
 use mart_proto::payment as pb;
-use svc_payment::webhook::{TOLERANCE_SECONDS, sign};
+use svc_payment::provider::stripe::webhook::{TOLERANCE_SECONDS, sign};
 
 use crate::support::{Provider, TestApp, count, failed, order_id, refunded, succeeded};
 

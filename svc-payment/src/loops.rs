@@ -1,18 +1,18 @@
-//! Payments nobody pays: a loop that fails each pending payment once its deadline
-//! (`MART_PAYMENT_TIMEOUT` after creation) has passed, announcing PaymentFailed with
-//! `expired` so that svc-order cancels the order and its stock is released.
+//! svc-payment's own background work. One loop: payments nobody pays, failed once their
+//! deadline (`MART_PAYMENT_TIMEOUT` after creation) has passed, announcing PaymentFailed
+//! with `expired` so that svc-order cancels the order and its stock is released.
 //!
 //! Every replica runs it; the row lock and the status check in
-//! [`crate::payments::expire`] let only one of them act on a payment.
+//! [`Commands::expire_in`] let only one of them act on a payment.
 
 use std::time::Duration;
 
-use mart_platform::{config::Service, db, outbox::relay::RelayWaker, telemetry};
+use mart_platform::{config::Service, telemetry};
 use sea_orm::DatabaseConnection;
 use tokio::{sync::watch, task::JoinHandle};
 use tracing::Instrument as _;
 
-use crate::{error::Error, payments, provider::Providers, store};
+use crate::{commands::Commands, error::Error, store};
 
 /// Payments handled per round: a backlog is worked off over several rounds, never in one
 /// long transaction.
@@ -20,12 +20,10 @@ const BATCH: u64 = 50;
 
 /// The loop's settings.
 pub struct Expiry {
-    /// The service's database.
+    /// The service's database, where the overdue payments are found.
     pub db: DatabaseConnection,
-    /// Who cancels at the provider.
-    pub providers: Providers,
-    /// Woken after each expiry (they write events).
-    pub relay: RelayWaker,
+    /// What expires each of them (cancelling at the provider, waking the relay).
+    pub commands: Commands,
     /// How often to look: a fraction of the payment timeout, so a payment expires at most
     /// that late.
     pub interval: Duration,
@@ -57,24 +55,14 @@ impl Expiry {
         for order_id in store::payments::overdue(&self.db, now, BATCH).await? {
             let span = tracing::info_span!("payment.expire", order.id = %order_id);
             telemetry::new_trace(&span, Service::Payment.process_name());
-            self.expire(&order_id, now).instrument(span).await?;
-        }
-        Ok(())
-    }
-
-    /// Fails the unpaid payment of `order_id` (its events continue the checkout's trace).
-    async fn expire(&self, order_id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<(), Error> {
-        let txn = db::begin_write(&self.db).await?;
-        match payments::expire(&txn, &self.providers, order_id, now).await {
-            Ok(()) => {
-                txn.commit().await?;
-                self.relay.wake();
+            async {
+                // One payment the provider cannot cancel right now must not hold up the rest.
+                if let Err(error) = self.commands.expire(&order_id, now).await {
+                    tracing::warn!(%error, order_id, "could not expire an unpaid payment");
+                }
             }
-            // One payment the provider cannot cancel right now must not hold up the rest.
-            Err(error) => {
-                txn.rollback().await?;
-                tracing::warn!(%error, order_id, "could not expire an unpaid payment");
-            }
+            .instrument(span)
+            .await;
         }
         Ok(())
     }

@@ -1,0 +1,54 @@
+//! What svc-payment reacts to: `mart.order.events`, in the consumer group `payment`.
+//! OrderAwaitingPayment opens the order's payment, OrderCancelled cancels a pending one or
+//! refunds a succeeded one.
+//!
+//! The handler runs in the transaction that records the event in the inbox, and every
+//! move is keyed by order id besides: the same event twice, or a second event about the
+//! same order, changes nothing.
+
+use futures::future::BoxFuture;
+use mart_platform::bus::{DatabaseTransaction, Event, Handler, HandlerError};
+use mart_proto::events::envelope::Payload;
+
+use crate::{
+    commands::Commands,
+    domain::{self, NewPayment},
+};
+
+/// The consumer group of svc-payment.
+pub const GROUP: &str = "payment";
+
+/// The topics it reads.
+pub const TOPICS: [&str; 1] = ["mart.order.events"];
+
+/// Reacts to order events.
+pub struct Reactions {
+    /// The changes the events ask for (they know the providers and the payment timeout).
+    pub commands: Commands,
+}
+
+impl Handler for Reactions {
+    fn handle<'a>(&'a self, txn: &'a DatabaseTransaction, event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            let actor = format!("event:{}", event.envelope.id);
+            match &event.envelope.payload {
+                Some(Payload::OrderAwaitingPayment(awaiting)) => {
+                    let total = awaiting.total.clone().unwrap_or_default();
+                    // A total nobody can pay is a bug upstream: retrying will not help, the
+                    // dead-letter topic is where a human will look.
+                    let amount = domain::Money::parse(total.amount_minor, &total.currency)
+                        .map_err(|why| HandlerError(format!("order {}: {why}", awaiting.order_id)))?;
+                    let new =
+                        NewPayment { order_id: awaiting.order_id.clone(), user_id: awaiting.user_id.clone(), amount };
+                    self.commands.open_in(txn, &new, &actor).await?;
+                }
+                Some(Payload::OrderCancelled(cancelled)) => {
+                    self.commands.order_cancelled_in(txn, &cancelled.order_id, &cancelled.reason, &actor).await?;
+                }
+                // Everything else on the topic is none of payment's business.
+                _ => {}
+            }
+            Ok(())
+        })
+    }
+}
