@@ -24,7 +24,7 @@ use std::{
 use anyhow::Context as _;
 use mart_platform::{
     bus::{EventBus, embedded::EmbeddedBus},
-    config::{Config, Service},
+    config::Service,
     test_util::authed,
 };
 use mart_proto::{
@@ -179,8 +179,6 @@ pub(crate) async fn bench(seconds: u64, clients: usize, products: usize) -> anyh
 /// closes.
 #[allow(clippy::print_stdout, reason = "the parent reads the address and token")]
 pub(crate) async fn server() -> anyhow::Result<()> {
-    use mart_platform::config::ConfigError;
-
     let names: Vec<&'static str> =
         ["mart", "edge"].into_iter().chain(Service::ALL.map(Service::process_name)).collect();
     let _telemetry = crate::child_telemetry(&names);
@@ -188,28 +186,19 @@ pub(crate) async fn server() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let data_dir = dir.path().display().to_string();
     // `mart up`'s configuration: the embedded defaults on a data directory, a first admin.
-    let lookup = |name: &str| match name {
-        "MART_DATA_DIR" => Some(data_dir.clone()),
-        "MART_BOOTSTRAP_ADMIN_EMAIL" => Some(ADMIN_EMAIL.to_owned()),
-        "MART_BOOTSTRAP_ADMIN_PASSWORD" => Some(PASSWORD.to_owned()),
-        _ => None,
-    };
-    let config = |service| -> Result<Config, ConfigError> {
-        let mut config = Config::from_lookup(service, lookup)?;
-        // All the load comes from one address and few accounts: the edge's token buckets
-        // would measure themselves.
-        config.edge.rate_per_ip = 0;
-        config.edge.rate_per_user = 0;
-        Ok(config)
-    };
-    for service in Service::ALL {
-        config(service)?;
-    }
-    let partitions = config(Service::User)?.events.partitions;
+    // All the load comes from one address and few accounts: the edge's token buckets would
+    // measure themselves.
+    let vars = mart_platform::config::Vars::from_pairs([
+        ("MART_DATA_DIR", data_dir.as_str()),
+        ("MART_BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL),
+        ("MART_BOOTSTRAP_ADMIN_PASSWORD", PASSWORD),
+        ("MART_EDGE_RATE_PER_IP", "0"),
+        ("MART_EDGE_RATE_PER_USER", "0"),
+    ]);
+    let config = mart::shop::ShopConfig::from_vars(&vars)?;
+    let partitions = config.user.events.partitions;
     let http = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    // Cannot fail: every service's configuration was read above.
-    let config_for = |service| config(service).expect("checked above");
-    let mut shop = mart::shop::Shop::start(config_for, http).await?;
+    let mut shop = mart::shop::Shop::start(config, http).await?;
     shop.ready(Duration::from_secs(60)).await?;
 
     let user = format!("http://{}", shop.services["user"]);

@@ -26,7 +26,7 @@ use mart_platform::{
     events::envelope,
     outbox::{
         self,
-        relay::{Relay, RelayConfig, RelayWaker, lag},
+        relay::{Relay, RelayConfig, lag},
     },
 };
 use mart_proto::events::{UserUpdated, envelope::Payload};
@@ -252,7 +252,7 @@ async fn relay_throughput(backend: Backend, partitions: u32, backlog: usize) -> 
         txn.commit().await?;
     }
     let config = RelayConfig { batch_size: 500, ..RelayConfig::default() };
-    let relay = Relay::new(db.clone(), bus.bus.clone(), RelayWaker::new(), config);
+    let relay = Relay::new(db.clone(), bus.bus.clone(), mart_platform::wake::Waker::new(), config);
     let started = Instant::now();
     while relay.relay_once().await? > 0 {}
     let elapsed = started.elapsed();
@@ -305,7 +305,7 @@ async fn end_to_end_lag(
     let dir = tempfile::tempdir()?;
     let db = service_db(&dir).await?;
     let (stop, shutdown) = watch::channel(false);
-    let waker = RelayWaker::new();
+    let waker = mart_platform::wake::Waker::new();
     let relay = Relay::new(db.clone(), bus.bus.clone(), waker.clone(), RelayConfig::default()).spawn(shutdown.clone());
     let lags = Arc::new(Lags::default());
     let consumer = bus.bus.subscribe(
@@ -362,7 +362,7 @@ async fn end_to_end_lag(
 }
 
 /// One transaction that writes one event, as a service does, then wakes the relay.
-async fn commit(db: &DatabaseConnection, waker: &RelayWaker, n: usize) -> anyhow::Result<()> {
+async fn commit(db: &DatabaseConnection, waker: &mart_platform::wake::Waker, n: usize) -> anyhow::Result<()> {
     let txn = db.begin().await?;
     outbox::append(&txn, &event(n)).await?;
     txn.commit().await?;
@@ -375,7 +375,7 @@ async fn commit(db: &DatabaseConnection, waker: &RelayWaker, n: usize) -> anyhow
 #[allow(clippy::print_stdout, reason = "the report is the program's output")]
 async fn inventory_bench(orders: usize, replicas: usize) -> anyhow::Result<()> {
     use mart_platform::{
-        config::{Config, Service},
+        config::Service,
         test_util::{Collector, TestDb, publish},
     };
     use mart_proto::events::{OrderLine, OrderPlaced, ProductCreated};
@@ -384,7 +384,7 @@ async fn inventory_bench(orders: usize, replicas: usize) -> anyhow::Result<()> {
     let log = tempfile::tempdir()?;
     let url = format!("sqlite://{}?mode=rwc", log.path().join("events.db").display());
     let bus = EventBus::Embedded(EmbeddedBus::open(&url, 4).await?);
-    let mut config = Config::embedded(Service::Inventory);
+    let mut config = svc_inventory::Config::embedded(Service::Inventory);
     config.database_url = db.url.clone();
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -456,10 +456,7 @@ async fn inventory_bench(orders: usize, replicas: usize) -> anyhow::Result<()> {
 /// `TOKEN <admin token>` on stdout, and serves until stdin closes.
 #[allow(clippy::print_stdout, reason = "the parent reads the address and token")]
 async fn catalog_server(product_db: String, inventory_db: String, with_edge: bool) -> anyhow::Result<()> {
-    use mart_platform::{
-        config::{Config, Service},
-        test_util::TokenMinter,
-    };
+    use mart_platform::{config::Service, test_util::TokenMinter};
     use tokio::io::AsyncReadExt;
 
     let _telemetry = child_telemetry(&["svc-product", "svc-inventory", "edge"]);
@@ -476,9 +473,9 @@ async fn catalog_server(product_db: String, inventory_db: String, with_edge: boo
     };
 
     let inventory_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let mut inventory_config = Config::embedded(Service::Inventory);
+    let mut inventory_config = svc_inventory::Config::embedded(Service::Inventory);
     inventory_config.database_url = inventory_db;
-    let mut product_config = Config::embedded(Service::Product);
+    let mut product_config = svc_product::Config::embedded(Service::Product);
     product_config.database_url = product_db;
     product_config.peers.inventory = format!("http://{}", inventory_listener.local_addr()?);
     let product_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -494,11 +491,11 @@ async fn catalog_server(product_db: String, inventory_db: String, with_edge: boo
     let product =
         tokio::spawn(svc_product::serve(product_config, bus, tokens.key_set(), product_listener, until_stopped()));
     let edge = if with_edge {
-        let mut edge_config = Config::embedded(Service::User);
+        let mut edge_config = edge::Config::embedded();
         edge_config.peers.product = format!("http://{addr}");
-        let settings =
-            edge::Settings { rate_per_ip: None, rate_per_user: None, ..edge::Settings::from_config(&edge_config) };
-        let edge = edge::Edge::new(&edge_config, settings, tokens.key_set())?;
+        edge_config.settings.rate_per_ip = None;
+        edge_config.settings.rate_per_user = None;
+        let edge = edge::Edge::new(&edge_config, tokens.key_set())?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         println!("EDGE {}", listener.local_addr()?);
         Some(tokio::spawn(edge::serve(edge, listener, until_stopped())))
@@ -526,7 +523,7 @@ pub(crate) fn child_telemetry(names: &[&'static str]) -> Option<mart_platform::t
     if std::env::var("MART_BENCH_TELEMETRY").is_ok_and(|value| value == "off") {
         return None;
     }
-    let mut settings = mart_platform::config::Config::embedded(mart_platform::config::Service::User).telemetry;
+    let mut settings = mart_platform::config::Config::<()>::embedded(mart_platform::config::Service::User).telemetry;
     settings.log_filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned());
     settings.otlp_endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok();
     Some(mart_platform::telemetry::init(&settings, names))

@@ -24,7 +24,6 @@ use hyper_util::{
 };
 use mart_platform::{
     auth::{KeySet, Principal, Verifier},
-    config::Config,
     metrics, telemetry,
 };
 use tonic::body::Body;
@@ -32,6 +31,7 @@ use tower::{Service, ServiceExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument as _;
 
+pub mod config;
 pub mod docs;
 pub mod error;
 pub mod grpc;
@@ -44,8 +44,9 @@ pub mod test_client;
 pub mod transcode;
 pub mod upstream;
 
+pub use config::{Config, Settings};
 use error::EdgeError;
-use limits::{ConcurrencyGate, Rate, RateLimiter};
+use limits::{ConcurrencyGate, RateLimiter};
 use upstream::Upstreams;
 
 /// The name of the request-id header, generated when absent and echoed on every response.
@@ -56,41 +57,6 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long in-flight requests may take to finish after shutdown begins.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// What the edge needs besides its listener.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    /// The largest request body, in bytes; larger is 413.
-    pub body_limit: usize,
-    /// A call's deadline when the client sets none (`grpc-timeout`); also how long a body may
-    /// take to arrive.
-    pub request_timeout: Duration,
-    /// Requests in flight before the edge sheds load.
-    pub concurrency: usize,
-    /// Requests per client IP; `None` for no limit.
-    pub rate_per_ip: Option<Rate>,
-    /// Requests per signed-in account; `None` for no limit.
-    pub rate_per_user: Option<Rate>,
-    /// Origins allowed to call from a browser.
-    pub cors_origins: Vec<String>,
-}
-
-impl Settings {
-    /// The settings `config` describes.
-    pub fn from_config(config: &Config) -> Self {
-        let rate = |per_second: u32| {
-            (per_second > 0).then(|| Rate { per_second: f64::from(per_second), burst: f64::from(per_second) * 2.0 })
-        };
-        Self {
-            body_limit: config.edge.body_limit,
-            request_timeout: config.edge.request_timeout,
-            concurrency: config.edge.concurrency,
-            rate_per_ip: rate(config.edge.rate_per_ip),
-            rate_per_user: rate(config.edge.rate_per_user),
-            cors_origins: config.edge.cors_origins.clone(),
-        }
-    }
-}
 
 /// Why the edge could not start.
 #[derive(Debug, thiserror::Error)]
@@ -128,8 +94,10 @@ struct Inner {
 }
 
 impl Edge {
-    /// An edge forwarding to the services at `config.peers`, verifying tokens with `keys`.
-    pub fn new(config: &Config, settings: Settings, keys: Arc<KeySet>) -> Result<Self, StartError> {
+    /// An edge forwarding to the services at `config.peers` with `config.settings`,
+    /// verifying tokens with `keys`.
+    pub fn new(config: &Config, keys: Arc<KeySet>) -> Result<Self, StartError> {
+        let settings = config.settings.clone();
         let routes = routes::Routes::from_contract()?;
         let upstreams = Upstreams::new(&config.peers)?;
         let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));

@@ -5,9 +5,10 @@
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Parser, Subcommand};
+use mart::shop::ShopConfig;
 use mart_platform::{
     binary,
-    config::{Config, ConfigError, Service},
+    config::{Config, Service, Vars},
     server::shutdown_signal,
 };
 
@@ -120,32 +121,49 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 
 /// The environment, with the command line's flags on top. The embedded mode gives every
 /// service its own SQLite file, so a `DATABASE_URL` meant for one service is not used here.
-fn settings(data_dir: Option<PathBuf>, http_addr: Option<SocketAddr>) -> impl Fn(&str) -> Option<String> + Clone {
-    move |name: &str| match name {
-        "MART_DATA_DIR" if data_dir.is_some() => data_dir.as_ref().map(|d| d.display().to_string()),
-        "MART_HTTP_ADDR" if http_addr.is_some() => http_addr.map(|a| a.to_string()),
-        "DATABASE_URL" | "MART_GRPC_ADDR" => None,
-        _ => std::env::var(name).ok(),
+fn vars(data_dir: Option<PathBuf>, http_addr: Option<SocketAddr>) -> Vars {
+    let mut vars = Vars::from_env();
+    vars.remove("DATABASE_URL");
+    vars.remove("MART_GRPC_ADDR");
+    if let Some(dir) = data_dir {
+        vars.set("MART_DATA_DIR", dir.display().to_string());
     }
+    if let Some(addr) = http_addr {
+        vars.set("MART_HTTP_ADDR", addr.to_string());
+    }
+    vars
+}
+
+/// Every part's configuration from `vars`; a bad value is the user's to fix (exit 2).
+fn shop_config(vars: &Vars) -> Result<ShopConfig, Failure> {
+    ShopConfig::from_vars(vars).map_err(|error| Failure::Usage(error.to_string()))
 }
 
 /// Whether svc-user's database already has an active admin (the hint is for first runs).
-async fn has_admin(config: &Config) -> bool {
+async fn has_admin(config: &svc_user::Config) -> bool {
     match svc_user::open(config).await {
         Ok(db) => svc_user::store::users::count_active_admins(&db).await.is_ok_and(|count| count > 0),
         Err(_) => false,
     }
 }
 
-/// Brings `service`'s database (at `config.database_url`) up to date.
-async fn migrate(service: Service, config: &Config) -> anyhow::Result<()> {
+/// Brings `service`'s database up to date: at `database_url` when given, else where its
+/// configuration says.
+async fn migrate(service: Service, config: &ShopConfig, database_url: Option<&str>) -> anyhow::Result<()> {
+    fn at<S: Clone>(config: &Config<S>, database_url: Option<&str>) -> Config<S> {
+        let mut config = config.clone();
+        if let Some(url) = database_url {
+            config.database_url = url.to_owned();
+        }
+        config
+    }
     match service {
-        Service::User => svc_user::open(config).await.map(drop)?,
-        Service::Product => svc_product::open(config).await.map(drop)?,
-        Service::Inventory => svc_inventory::open(config).await.map(drop)?,
-        Service::Order => svc_order::open(config).await.map(drop)?,
-        Service::Notify => svc_notify::open(config).await.map(drop)?,
-        Service::Payment => svc_payment::open(config).await.map(drop)?,
+        Service::User => svc_user::open(&at(&config.user, database_url)).await.map(drop)?,
+        Service::Product => svc_product::open(&at(&config.product, database_url)).await.map(drop)?,
+        Service::Inventory => svc_inventory::open(&at(&config.inventory, database_url)).await.map(drop)?,
+        Service::Order => svc_order::open(&at(&config.order, database_url)).await.map(drop)?,
+        Service::Notify => svc_notify::open(&at(&config.notify, database_url)).await.map(drop)?,
+        Service::Payment => svc_payment::open(&at(&config.payment, database_url)).await.map(drop)?,
     }
     Ok(())
 }
@@ -159,10 +177,11 @@ fn parse_service(name: &str) -> Result<Service, String> {
 
 /// `mart up` once its configuration is read: the shop until Ctrl-C or SIGTERM.
 #[allow(clippy::print_stdout, reason = "the ready line and the hints are the command's output")]
-async fn up(base: &Config, lookup: &impl Fn(&str) -> Option<String>) -> Result<(), Failure> {
-    std::fs::create_dir_all(&base.data_dir)
-        .map_err(|e| Failure::Usage(format!("cannot create the data directory {}: {e}", base.data_dir.display())))?;
-    let addr = base.edge.http_addr;
+async fn up(config: ShopConfig) -> Result<(), Failure> {
+    let data_dir = config.user.data_dir.clone();
+    std::fs::create_dir_all(&data_dir)
+        .map_err(|e| Failure::Usage(format!("cannot create the data directory {}: {e}", data_dir.display())))?;
+    let addr = config.edge.http_addr;
     let http = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         Failure::Usage(format!("cannot listen on {addr}: {e} (choose another with --http-addr or MART_HTTP_ADDR)"))
     })?;
@@ -170,16 +189,16 @@ async fn up(base: &Config, lookup: &impl Fn(&str) -> Option<String>) -> Result<(
     // Listening for Ctrl-C and SIGTERM from here on: a signal right after the ready line
     // stops the shop cleanly.
     let shutdown = shutdown_signal();
-    let config_for = |service| Config::from_lookup(service, lookup).expect("checked above");
-    let mut shop = mart::shop::Shop::start(config_for, http).await?;
+    let user = config.user.clone();
+    let mut shop = mart::shop::Shop::start(config, http).await?;
     shop.ready(Duration::from_secs(30)).await?;
     let url = format!("http://{}", shop.http_addr);
     println!("mart: ready on {url} (in {} ms)", started.elapsed().as_millis());
     println!("mart: API docs at {url}/docs, OpenAPI at {url}/openapi.json, gRPC reflection on the same port");
-    if base.bootstrap_admin.is_none() && !has_admin(&config(Service::User, lookup)?).await {
+    if user.own.bootstrap_admin.is_none() && !has_admin(&user).await {
         println!(
             "mart: no admin yet? run `mart admin create --email you@example.com --password '…' --data-dir {}`",
-            base.data_dir.display()
+            data_dir.display()
         );
     }
     tokio::select! {
@@ -193,55 +212,44 @@ async fn up(base: &Config, lookup: &impl Fn(&str) -> Option<String>) -> Result<(
     }
 }
 
-fn config(service: Service, lookup: &impl Fn(&str) -> Option<String>) -> Result<Config, Failure> {
-    Config::from_lookup(service, lookup).map_err(|error: ConfigError| Failure::Usage(error.to_string()))
-}
-
 #[allow(clippy::print_stdout, reason = "the ready line and the hints are the command's output")]
 async fn run(command: Command) -> Result<(), Failure> {
     match command {
         Command::Up { data_dir, http_addr } => {
-            let lookup = settings(data_dir, http_addr);
-            let base = config(Service::User, &lookup)?;
-            for service in Service::ALL {
-                config(service, &lookup)?;
-            }
+            let config = shop_config(&vars(data_dir, http_addr))?;
             // Each service reports its spans under its own name, as when run on its own.
             let names: Vec<&'static str> =
                 ["mart", "edge"].into_iter().chain(Service::ALL.map(Service::process_name)).collect();
-            let telemetry = base.telemetry.clone();
+            let telemetry = config.user.telemetry.clone();
             binary::observed(&telemetry, &names, async {
-                binary::with_metrics(&telemetry, Box::pin(up(&base, &lookup)))
+                binary::with_metrics(&telemetry, Box::pin(up(config)))
                     .await
                     .map_err(|error| Failure::Usage(error.to_string()))?
             })
             .await
         }
         Command::Migrate { data_dir, database_url: Some(url), service: Some(service) } => {
-            let lookup = settings(data_dir, None);
-            let mut config = config(service, &lookup)?;
-            config.database_url = mart_platform::config::check_database_url("--database-url", url)
+            let config = shop_config(&vars(data_dir, None))?;
+            let url = mart_platform::config::check_database_url("--database-url", url)
                 .map_err(|error| Failure::Usage(error.to_string()))?;
-            migrate(service, &config).await?;
+            migrate(service, &config, Some(&url)).await?;
             println!("mart: the {} database is up to date", service.name());
             Ok(())
         }
         Command::Migrate { data_dir, .. } => {
-            let lookup = settings(data_dir, None);
-            let base = config(Service::User, &lookup)?;
-            std::fs::create_dir_all(&base.data_dir)?;
+            let config = shop_config(&vars(data_dir, None))?;
+            std::fs::create_dir_all(&config.user.data_dir)?;
             for service in Service::ALL {
-                migrate(service, &config(service, &lookup)?).await?;
+                migrate(service, &config, None).await?;
             }
-            println!("mart: every database in {} is up to date", base.data_dir.display());
+            println!("mart: every database in {} is up to date", config.user.data_dir.display());
             Ok(())
         }
         Command::Admin { command: AdminCommand::Create { email, password, data_dir } } => {
             // svc-user's own database: the embedded file, or `DATABASE_URL` when it names one
             // (the distributed mode).
-            let lookup = settings(data_dir, None);
-            let mut config = config(Service::User, &lookup)?;
-            if let Ok(url) = std::env::var("DATABASE_URL") {
+            let mut config = shop_config(&vars(data_dir, None))?.user;
+            if let Some(url) = Vars::from_env().get("DATABASE_URL") {
                 config.database_url = mart_platform::config::check_database_url("DATABASE_URL", url)
                     .map_err(|error| Failure::Usage(error.to_string()))?;
             }

@@ -11,7 +11,7 @@ use std::{collections::BTreeMap, future::Future, net::SocketAddr, pin::Pin, sync
 use mart_platform::{
     auth::KeySet,
     bus::{BusError, EventBus},
-    config::{Config, Service},
+    config::{Config, ConfigError, Peers, Service, Vars},
 };
 use tokio::{
     net::TcpListener,
@@ -39,6 +39,66 @@ pub enum ShopError {
     NotReady(String),
 }
 
+/// The configuration of every part of the shop: each service's, with its own knobs, and
+/// the edge's. All read from the same variables, as when each runs on its own.
+#[derive(Clone, Debug)]
+pub struct ShopConfig {
+    /// svc-user.
+    pub user: svc_user::Config,
+    /// svc-product.
+    pub product: svc_product::Config,
+    /// svc-inventory.
+    pub inventory: svc_inventory::Config,
+    /// svc-order.
+    pub order: svc_order::Config,
+    /// svc-notify.
+    pub notify: svc_notify::Config,
+    /// svc-payment.
+    pub payment: svc_payment::Config,
+    /// The edge.
+    pub edge: edge::Config,
+}
+
+impl ShopConfig {
+    /// Reads `vars` for every part; the first bad value is the error.
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        Ok(Self {
+            user: Config::from_vars(Service::User, vars)?,
+            product: Config::from_vars(Service::Product, vars)?,
+            inventory: Config::from_vars(Service::Inventory, vars)?,
+            order: Config::from_vars(Service::Order, vars)?,
+            notify: Config::from_vars(Service::Notify, vars)?,
+            payment: Config::from_vars(Service::Payment, vars)?,
+            edge: edge::Config::from_vars(vars)?,
+        })
+    }
+
+    /// Every part on `addresses`, each told where the others are.
+    fn placed(mut self, addresses: &BTreeMap<&'static str, SocketAddr>) -> Self {
+        fn place<S>(config: &mut Config<S>, addresses: &BTreeMap<&'static str, SocketAddr>, peers: &Peers) {
+            config.grpc_addr = addresses[config.service.name()];
+            config.peers = peers.clone();
+        }
+        let at = |name: &str| format!("http://{}", addresses[name]);
+        let peers = Peers {
+            user: at("user"),
+            product: at("product"),
+            order: at("order"),
+            inventory: at("inventory"),
+            notify: at("notify"),
+            payment: at("payment"),
+        };
+        place(&mut self.user, addresses, &peers);
+        place(&mut self.product, addresses, &peers);
+        place(&mut self.inventory, addresses, &peers);
+        place(&mut self.order, addresses, &peers);
+        place(&mut self.notify, addresses, &peers);
+        place(&mut self.payment, addresses, &peers);
+        self.edge.peers = peers;
+        self
+    }
+}
+
 /// A running shop.
 pub struct Shop {
     /// Where the edge listens.
@@ -47,8 +107,8 @@ pub struct Shop {
     pub services: BTreeMap<&'static str, SocketAddr>,
     /// The bus every service shares (tests watch it).
     pub bus: EventBus,
-    /// Each service's configuration, addresses filled in: what it is started with again.
-    configs: BTreeMap<&'static str, Config>,
+    /// Every part's configuration, addresses filled in: what a service is started with again.
+    config: ShopConfig,
     /// Each running service's stop signal and task, so one can be stopped alone.
     running: BTreeMap<&'static str, (watch::Sender<bool>, task::Id)>,
     edge_stop: watch::Sender<bool>,
@@ -59,11 +119,20 @@ pub struct Shop {
 type Served = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 
 impl Shop {
-    /// Starts every service with the configuration `config_for` gives it (its database, the
-    /// payment and mail settings…), on ephemeral loopback ports, and the edge on `http`.
-    /// The bus comes from the user service's configuration and is shared by all.
-    pub async fn start(config_for: impl Fn(Service) -> Config, http: TcpListener) -> Result<Self, ShopError> {
-        let events = config_for(Service::User).events;
+    /// Starts every service with its part of `config` (its database, the payment and mail
+    /// settings…), on ephemeral loopback ports, and the edge on `http`. The bus comes from
+    /// the user service's configuration and is shared by all.
+    ///
+    /// Boxed: the configuration of seven parts makes a large future.
+    pub fn start(
+        config: ShopConfig,
+        http: TcpListener,
+    ) -> Pin<Box<dyn Future<Output = Result<Self, ShopError>> + Send>> {
+        Box::pin(Self::start_boxed(config, http))
+    }
+
+    async fn start_boxed(config: ShopConfig, http: TcpListener) -> Result<Self, ShopError> {
+        let events = config.user.events.clone();
         if let Some(parent) = events
             .log_url
             .strip_prefix("sqlite://")
@@ -72,16 +141,20 @@ impl Shop {
             std::fs::create_dir_all(&parent).map_err(|e| ShopError::DataDir(parent.display().to_string(), e))?;
         }
         let bus = EventBus::connect(&events).await?;
-        Self::start_on(bus, config_for, http).await
+        Self::start_on(bus, config, http).await
     }
 
     /// [`Shop::start`] on a bus opened by the caller (a Kafka cluster of its choosing, say)
     /// instead of the one the configuration names.
-    pub async fn start_on(
+    pub fn start_on(
         bus: EventBus,
-        config_for: impl Fn(Service) -> Config,
+        config: ShopConfig,
         http: TcpListener,
-    ) -> Result<Self, ShopError> {
+    ) -> Pin<Box<dyn Future<Output = Result<Self, ShopError>> + Send>> {
+        Box::pin(Self::start_on_boxed(bus, config, http))
+    }
+
+    async fn start_on_boxed(bus: EventBus, config: ShopConfig, http: TcpListener) -> Result<Self, ShopError> {
         let http_addr = http.local_addr().map_err(|source| ShopError::Bind {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             hint: "the edge's listener",
@@ -99,27 +172,14 @@ impl Shop {
             addresses.insert(service.name(), listener.local_addr().expect("a bound listener has an address"));
             listeners.insert(service.name(), listener);
         }
-        let url = |name: &str| format!("http://{}", addresses[name]);
-        let configured = |service: Service| {
-            let mut config = config_for(service);
-            config.grpc_addr = addresses[service.name()];
-            config.peers.user = url("user");
-            config.peers.product = url("product");
-            config.peers.order = url("order");
-            config.peers.inventory = url("inventory");
-            config.peers.notify = url("notify");
-            config.peers.payment = url("payment");
-            config
-        };
-
-        let configs: BTreeMap<_, _> = Service::ALL.into_iter().map(|s| (s.name(), configured(s))).collect();
-        let edge_config = configs["user"].clone();
+        let config = config.placed(&addresses);
+        let edge_config = config.edge.clone();
         let (edge_stop, _) = watch::channel(false);
         let mut shop = Self {
             http_addr,
             services: addresses,
             bus,
-            configs,
+            config,
             running: BTreeMap::new(),
             edge_stop,
             edge: JoinSet::new(),
@@ -130,9 +190,8 @@ impl Shop {
             shop.spawn(service, listener)?;
         }
 
-        let edge_keys = keys(&edge_config).map_err(|message| failure("edge", message))?;
-        let edge = edge::Edge::new(&edge_config, edge::Settings::from_config(&edge_config), edge_keys)
-            .map_err(|e| failure("edge", e.to_string()))?;
+        let edge_keys = keys(&edge_config.peers).map_err(|message| failure("edge", message))?;
+        let edge = edge::Edge::new(&edge_config, edge_keys).map_err(|e| failure("edge", e.to_string()))?;
         let stop = signal(&shop.edge_stop);
         shop.edge.spawn(async move { edge::serve(edge, http, stop).await.map_err(|e| failure("edge", e.to_string())) });
         Ok(shop)
@@ -177,31 +236,35 @@ impl Shop {
     /// from svc-user (which keeps its own) and a stop signal of its own.
     fn spawn(&mut self, service: Service, listener: TcpListener) -> Result<(), ShopError> {
         let name = service.name();
-        let config = self.configs[name].clone();
-        let keys = match service {
-            Service::User => None,
-            _ => Some(keys(&config).map_err(|message| failure(name, message))?),
-        };
+        let config = &self.config;
+        let keys = || keys(&config.user.peers).map_err(|message| failure(name, message));
         let (stop_sender, _) = watch::channel(false);
         let (bus, stop) = (self.bus.clone(), signal(&stop_sender));
-        let served: Served = match (service, keys) {
-            (Service::User, _) => Box::pin(async move { text(svc_user::serve(config, bus, listener, stop).await) }),
-            (Service::Product, Some(keys)) => {
+        let served: Served = match service {
+            Service::User => {
+                let config = config.user.clone();
+                Box::pin(async move { text(svc_user::serve(config, bus, listener, stop).await) })
+            }
+            Service::Product => {
+                let (config, keys) = (config.product.clone(), keys()?);
                 Box::pin(async move { text(svc_product::serve(config, bus, keys, listener, stop).await) })
             }
-            (Service::Inventory, Some(keys)) => {
+            Service::Inventory => {
+                let (config, keys) = (config.inventory.clone(), keys()?);
                 Box::pin(async move { text(svc_inventory::serve(config, bus, keys, listener, stop).await) })
             }
-            (Service::Order, Some(keys)) => {
+            Service::Order => {
+                let (config, keys) = (config.order.clone(), keys()?);
                 Box::pin(async move { text(svc_order::serve(config, bus, keys, listener, stop).await) })
             }
-            (Service::Notify, Some(keys)) => {
+            Service::Notify => {
+                let (config, keys) = (config.notify.clone(), keys()?);
                 Box::pin(async move { text(svc_notify::serve(config, bus, keys, listener, stop).await) })
             }
-            (Service::Payment, Some(keys)) => {
+            Service::Payment => {
+                let (config, keys) = (config.payment.clone(), keys()?);
                 Box::pin(async move { text(svc_payment::serve(config, bus, keys, listener, stop).await) })
             }
-            (_, None) => unreachable!("every service but svc-user was given keys above"),
         };
         let task = self.tasks.spawn(async move { served.await.map_err(|message| failure(name, message)) });
         self.running.insert(name, (stop_sender, task.id()));
@@ -264,9 +327,9 @@ impl Shop {
     }
 }
 
-/// The token keys svc-user publishes, as the service configured with `config` reaches it.
-fn keys(config: &Config) -> Result<Arc<KeySet>, String> {
-    KeySet::remote(&config.peers.user).map(Arc::new).map_err(|e| e.to_string())
+/// The token keys svc-user publishes, reached at `peers.user`.
+fn keys(peers: &Peers) -> Result<Arc<KeySet>, String> {
+    KeySet::remote(&peers.user).map(Arc::new).map_err(|e| e.to_string())
 }
 
 /// Resolves when `stop` turns true.

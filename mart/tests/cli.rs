@@ -8,9 +8,9 @@ use std::{
     time::Duration,
 };
 
-use mart::shop::Shop;
+use mart::shop::{Shop, ShopConfig};
 use mart_platform::{
-    config::{Config, Service},
+    config::Vars,
     test_util::{TestDb, listener},
 };
 use sea_orm::{ConnectionTrait, Database};
@@ -133,15 +133,9 @@ fn stdout(output: &Output) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probe_says_healthy_for_a_serving_edge_and_service_and_exit_1_why_not() {
     let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().to_owned();
-    let config_for = move |service: Service| {
-        let mut config = Config::embedded(service);
-        config.data_dir = data_dir.clone();
-        config.database_url = mart_platform::config::sqlite_url(&data_dir, service);
-        config.events.log_url = format!("sqlite://{}?mode=rwc", data_dir.join("events.db").display());
-        config
-    };
-    let mut shop = Shop::start(config_for, listener().await).await.expect("the shop starts");
+    let data_dir = dir.path().display().to_string();
+    let config = ShopConfig::from_vars(&Vars::from_pairs([("MART_DATA_DIR", data_dir.as_str())])).unwrap();
+    let mut shop = Shop::start(config, listener().await).await.expect("the shop starts");
     shop.ready(Duration::from_secs(30)).await.expect("the shop gets ready");
     let edge = shop.http_addr;
     let order = shop.services["order"];

@@ -184,7 +184,7 @@ fn the_image_holds_every_binary_runs_as_a_user_and_checks_itself_with_mart_probe
 
 #[test]
 fn every_variable_deploy_sets_is_one_the_platform_reads() {
-    let known = platform_variables();
+    let known = read_variables();
     let mut set: BTreeMap<String, &str> = BTreeMap::new();
     let compose = Compose::load();
     for name in compose.services() {
@@ -664,32 +664,41 @@ fn init_databases() -> BTreeSet<String> {
     databases
 }
 
-/// Every `"NAME_LIKE_THIS"` string literal in platform/src: the variables it reads
-/// (config.rs reads them all; the scan takes the whole crate so a variable read elsewhere
-/// in it counts too).
-fn platform_variables() -> BTreeSet<String> {
+/// Every `"NAME_LIKE_THIS"` string literal in platform/src and in each service's and the
+/// edge's own `config.rs`: the variables they read (the shared ones in platform, each
+/// crate's own knobs in its crate; the scan takes the whole of platform so a variable read
+/// elsewhere in it counts too).
+fn read_variables() -> BTreeSet<String> {
+    fn scan_file(path: &Path, found: &mut BTreeSet<String>) {
+        let text = std::fs::read_to_string(path).expect("a source file");
+        for (at, _) in text.match_indices('"') {
+            let name: String = text[at + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            let closed = text[at + 1 + name.len()..].starts_with('"');
+            if closed && name.len() > 2 && name.contains('_') {
+                found.insert(name);
+            }
+        }
+    }
     fn scan(dir: &Path, found: &mut BTreeSet<String>) {
         for entry in std::fs::read_dir(dir).expect("a source directory") {
             let path = entry.expect("an entry").path();
             if path.is_dir() {
                 scan(&path, found);
             } else if path.extension().is_some_and(|e| e == "rs") {
-                let text = std::fs::read_to_string(&path).expect("a source file");
-                for (at, _) in text.match_indices('"') {
-                    let name: String = text[at + 1..]
-                        .chars()
-                        .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
-                        .collect();
-                    let closed = text[at + 1 + name.len()..].starts_with('"');
-                    if closed && name.len() > 2 && name.contains('_') {
-                        found.insert(name);
-                    }
-                }
+                scan_file(&path, found);
             }
         }
     }
     let mut found = BTreeSet::new();
     scan(&root().join("platform/src"), &mut found);
+    for krate in Service::ALL.map(Service::process_name).into_iter().chain(["edge"]) {
+        let own = root().join(krate).join("src/config.rs");
+        assert!(own.is_file(), "{krate} keeps its own knobs in src/config.rs");
+        scan_file(&own, &mut found);
+    }
     assert!(found.contains("DATABASE_URL") && found.contains("MART_GRPC_ADDR"), "the scan finds the variables");
     found
 }

@@ -141,8 +141,10 @@ where
     XR: FnOnce(X, Config<T>) -> XF,
     XF: Future<Output = anyhow::Result<()>>,
 {
-    let command = clap::Command::new(service.process_name()).about(about);
-    let command = X::augment_subcommands(Builtin::augment_subcommands(command));
+    // The description last: deriving `Subcommand` sets the enum's doc as the command's.
+    let command = X::augment_subcommands(Builtin::augment_subcommands(clap::Command::new(service.process_name())))
+        .about(about)
+        .long_about(None::<&str>);
     let matches = command.get_matches();
     let chosen = match matches.subcommand_name() {
         Some(name) if !Builtin::has_subcommand(name) => Err(X::from_arg_matches(&matches)),

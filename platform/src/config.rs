@@ -37,6 +37,16 @@ impl Vars {
         Self(pairs.into_iter().map(|(name, value)| (name.to_owned(), value.to_owned())).collect())
     }
 
+    /// These variables with `name` set to `value` (a command-line flag over the environment).
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.0.insert(name.to_owned(), value.into());
+    }
+
+    /// These variables without `name` (one that means something else in this program).
+    pub fn remove(&mut self, name: &str) {
+        self.0.remove(name);
+    }
+
     /// `name`'s value, trimmed; `None` when unset or blank.
     pub fn get(&self, name: &str) -> Option<String> {
         self.0.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
@@ -214,20 +224,8 @@ pub struct Config<S = ()> {
     pub peers: Peers,
     /// The event bus.
     pub events: EventsConfig,
-    /// Token lifetimes and the claims every verifier checks.
+    /// The claims every token carries and every verifier checks.
     pub auth: AuthConfig,
-    /// `MART_BOOTSTRAP_ADMIN_EMAIL` / `MART_BOOTSTRAP_ADMIN_PASSWORD`: the first admin.
-    pub bootstrap_admin: Option<BootstrapAdmin>,
-    /// Payment provider settings.
-    pub payment: PaymentConfig,
-    /// Cart and checkout rules.
-    pub order: OrderConfig,
-    /// The catalog.
-    pub catalog: CatalogConfig,
-    /// Outgoing mail.
-    pub mail: MailConfig,
-    /// The HTTP edge.
-    pub edge: EdgeConfig,
     /// Logs and traces.
     pub telemetry: TelemetryConfig,
     /// The service's own settings, read by its crate.
@@ -305,114 +303,14 @@ pub struct EventsConfig {
     pub outbox_retention: Duration,
 }
 
-/// Token settings. Issuer and audience are fixed names, not knobs: every service must agree.
+/// The claims of the shop's tokens. Issuer and audience are fixed names, not knobs: every
+/// service must agree. (Token lifetimes are svc-user's own settings.)
 #[derive(Clone, Debug)]
 pub struct AuthConfig {
-    /// `MART_ACCESS_TOKEN_TTL`.
-    pub access_token_ttl: Duration,
-    /// `MART_REFRESH_TOKEN_TTL`.
-    pub refresh_token_ttl: Duration,
     /// The `iss` claim.
     pub issuer: String,
     /// The `aud` claim.
     pub audience: String,
-}
-
-/// The first admin's credentials.
-#[derive(Clone)]
-pub struct BootstrapAdmin {
-    /// Their email.
-    pub email: String,
-    /// Their password (never logged: see the `Debug` impl).
-    pub password: String,
-}
-
-impl std::fmt::Debug for BootstrapAdmin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BootstrapAdmin").field("email", &self.email).finish_non_exhaustive()
-    }
-}
-
-/// Which payment provider takes the money.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PaymentProviderKind {
-    /// An admin (or a dev command) marks orders paid.
-    Manual,
-    /// Stripe.
-    Stripe,
-}
-
-/// `MART_PAYMENT_PROVIDER`, `STRIPE_*`, `MART_PAYMENT_TIMEOUT`.
-#[derive(Clone)]
-pub struct PaymentConfig {
-    /// `MART_PAYMENT_PROVIDER`: stripe when a Stripe key is set, else manual.
-    pub provider: PaymentProviderKind,
-    /// `STRIPE_SECRET_KEY`.
-    pub stripe_secret_key: Option<String>,
-    /// `STRIPE_WEBHOOK_SECRET`.
-    pub stripe_webhook_secret: Option<String>,
-    /// `STRIPE_API_BASE`: overridable so tests can stand in for Stripe.
-    pub stripe_api_base: Option<String>,
-    /// `MART_PAYMENT_TIMEOUT`: unpaid orders are cancelled after this.
-    pub payment_timeout: Duration,
-}
-
-impl std::fmt::Debug for PaymentConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PaymentConfig")
-            .field("provider", &self.provider)
-            .field("stripe_secret_key", &self.stripe_secret_key.as_ref().map(|_| "<set>"))
-            .field("stripe_webhook_secret", &self.stripe_webhook_secret.as_ref().map(|_| "<set>"))
-            .field("stripe_api_base", &self.stripe_api_base)
-            .field("payment_timeout", &self.payment_timeout)
-            .finish()
-    }
-}
-
-/// `MART_ORDER_MAX_QUANTITY`.
-#[derive(Clone, Debug)]
-pub struct OrderConfig {
-    /// `MART_ORDER_MAX_QUANTITY`: the most units of one product a cart line (and so an
-    /// order line) may hold; 1..=999, the contract's ceiling.
-    pub max_quantity: u32,
-}
-
-/// `MART_CATALOG_CACHE_TTL`.
-#[derive(Clone, Debug)]
-pub struct CatalogConfig {
-    /// `MART_CATALOG_CACHE_TTL`: how long svc-product may reuse a GetProduct answer (stock
-    /// figure included) before asking its database and svc-inventory again; `0` switches
-    /// the cache off (default 1 s).
-    pub cache_ttl: Duration,
-}
-
-/// `SMTP_URL`, `MART_MAIL_FROM`.
-#[derive(Clone, Debug)]
-pub struct MailConfig {
-    /// `SMTP_URL`; unset means inbox and log only.
-    pub smtp_url: Option<String>,
-    /// `MART_MAIL_FROM`.
-    pub mail_from: String,
-}
-
-/// `MART_HTTP_ADDR`, `MART_CORS_ORIGINS` and the edge's limits.
-#[derive(Clone, Debug)]
-pub struct EdgeConfig {
-    /// `MART_HTTP_ADDR`.
-    pub http_addr: SocketAddr,
-    /// `MART_CORS_ORIGINS`, comma-separated.
-    pub cors_origins: Vec<String>,
-    /// `MART_EDGE_BODY_LIMIT`: the largest request body in bytes (default 1 MiB).
-    pub body_limit: usize,
-    /// `MART_EDGE_TIMEOUT`: the deadline of a call when the client sets none (default 10 s).
-    pub request_timeout: Duration,
-    /// `MART_EDGE_CONCURRENCY`: requests in flight before the edge sheds load (default 1024).
-    pub concurrency: usize,
-    /// `MART_EDGE_RATE_PER_IP`: sustained requests per second per client IP, bursts of
-    /// twice that; 0 switches it off (default 200).
-    pub rate_per_ip: u32,
-    /// `MART_EDGE_RATE_PER_USER`: the same per signed-in account (default 50).
-    pub rate_per_user: u32,
 }
 
 /// Log output format.
@@ -465,7 +363,7 @@ impl<S: Settings> Config<S> {
 
     /// Reads `vars`: the shared settings here, the service's own with `S`.
     pub fn from_vars(service: Service, vars: &Vars) -> Result<Self, ConfigError> {
-        let shared = Config::from_lookup(service, |name| vars.0.get(name).cloned())?;
+        let shared = Config::shared(service, vars)?;
         Ok(shared.with(S::from_vars(vars)?))
     }
 }
@@ -473,59 +371,45 @@ impl<S: Settings> Config<S> {
 impl<S> Config<S> {
     /// This configuration with `own` as the service's own settings.
     pub fn with<T>(self, own: T) -> Config<T> {
-        let Config {
-            service,
-            grpc_addr,
-            data_dir,
-            database_url,
-            peers,
-            events,
-            auth,
-            bootstrap_admin,
-            payment,
-            order,
-            catalog,
-            mail,
-            edge,
-            telemetry,
-            own: _,
-        } = self;
-        Config {
-            service,
-            grpc_addr,
-            data_dir,
-            database_url,
-            peers,
-            events,
-            auth,
-            bootstrap_admin,
-            payment,
-            order,
-            catalog,
-            mail,
-            edge,
-            telemetry,
-            own,
-        }
+        let Config { service, grpc_addr, data_dir, database_url, peers, events, auth, telemetry, own: _ } = self;
+        Config { service, grpc_addr, data_dir, database_url, peers, events, auth, telemetry, own }
     }
 }
 
 impl Config {
-    /// Reads variables through `lookup`; an empty value counts as unset.
-    pub fn from_lookup(service: Service, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let var = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-
-        let grpc_addr =
-            parse_or("MART_GRPC_ADDR", var("MART_GRPC_ADDR"), default_addr(service.default_port()), parse_socket_addr)?;
-        let data_dir = var("MART_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("./.mart"));
-        let database_url = match var("DATABASE_URL") {
+    /// The settings every service shares, from `vars`.
+    fn shared(service: Service, vars: &Vars) -> Result<Self, ConfigError> {
+        let data_dir = data_dir(vars);
+        let database_url = match vars.get("DATABASE_URL") {
             Some(url) => check_database_url("DATABASE_URL", url)?,
             None => sqlite_url(&data_dir, service),
         };
+        Ok(Config {
+            service,
+            grpc_addr: vars.socket_addr_or("MART_GRPC_ADDR", default_addr(service.default_port()))?,
+            peers: Peers::from_vars(vars)?,
+            events: EventsConfig::from_vars(vars, &data_dir)?,
+            auth: AuthConfig::shop(),
+            telemetry: TelemetryConfig::from_vars(vars)?,
+            data_dir,
+            database_url,
+            own: (),
+        })
+    }
+}
 
+// === the shared sections ===
+
+/// `MART_DATA_DIR`: where embedded SQLite files live (default `./.mart`).
+pub fn data_dir(vars: &Vars) -> PathBuf {
+    vars.get("MART_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("./.mart"))
+}
+
+impl Peers {
+    /// `MART_USER_ADDR` … `MART_PAYMENT_ADDR`, each defaulting to its port on 127.0.0.1.
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         let peer = |s: Service| -> Result<String, ConfigError> {
-            let name = s.addr_variable();
-            parse_or(name, var(name), format!("http://127.0.0.1:{}", s.default_port()), |v| {
+            vars.parse_or(s.addr_variable(), format!("http://127.0.0.1:{}", s.default_port()), |v| {
                 if (v.starts_with("http://") || v.starts_with("https://")) && v.len() > "https://".len() {
                     Ok(v.trim_end_matches('/').to_owned())
                 } else {
@@ -533,220 +417,74 @@ impl Config {
                 }
             })
         };
-        let peers = Peers {
+        Ok(Peers {
             user: peer(Service::User)?,
             product: peer(Service::Product)?,
             order: peer(Service::Order)?,
             inventory: peer(Service::Inventory)?,
             notify: peer(Service::Notify)?,
             payment: peer(Service::Payment)?,
-        };
+        })
+    }
+}
 
-        let events = EventsConfig {
-            bus: parse_or("MART_EVENT_BUS", var("MART_EVENT_BUS"), EventBusKind::Embedded, |v| match v {
+impl EventsConfig {
+    /// `MART_EVENT_BUS`, `KAFKA_BROKERS`, `MART_KAFKA_TOPICS`, `MART_EVENT_LOG_URL` (default
+    /// `events.db` in `data_dir`), `MART_EVENT_PARTITIONS`, `MART_EVENT_MAX_ATTEMPTS`,
+    /// `MART_OUTBOX_RETENTION`.
+    pub fn from_vars(vars: &Vars, data_dir: &Path) -> Result<Self, ConfigError> {
+        Ok(EventsConfig {
+            bus: vars.parse_or("MART_EVENT_BUS", EventBusKind::Embedded, |v| match v {
                 "embedded" => Ok(EventBusKind::Embedded),
                 "kafka" => Ok(EventBusKind::Kafka),
                 _ => Err("expected embedded or kafka".to_owned()),
             })?,
-            kafka_brokers: var("KAFKA_BROKERS").unwrap_or_else(|| "localhost:9092".to_owned()),
-            kafka_topics: parse_or("MART_KAFKA_TOPICS", var("MART_KAFKA_TOPICS"), KafkaTopics::Create, |v| match v {
+            kafka_brokers: vars.get("KAFKA_BROKERS").unwrap_or_else(|| "localhost:9092".to_owned()),
+            kafka_topics: vars.parse_or("MART_KAFKA_TOPICS", KafkaTopics::Create, |v| match v {
                 "create" => Ok(KafkaTopics::Create),
                 "external" => Ok(KafkaTopics::External),
                 _ => Err("expected create or external".to_owned()),
             })?,
-            log_url: match var("MART_EVENT_LOG_URL") {
+            log_url: match vars.get("MART_EVENT_LOG_URL") {
                 Some(url) => check_database_url("MART_EVENT_LOG_URL", url)?,
                 None => format!("sqlite://{}?mode=rwc", data_dir.join("events.db").display()),
             },
-            partitions: parse_or("MART_EVENT_PARTITIONS", var("MART_EVENT_PARTITIONS"), 4, |v| {
-                v.parse()
-                    .ok()
-                    .filter(|n| (1..=1024).contains(n))
-                    .ok_or_else(|| "expected a number from 1 to 1024".to_owned())
-            })?,
-            max_attempts: parse_or("MART_EVENT_MAX_ATTEMPTS", var("MART_EVENT_MAX_ATTEMPTS"), 5, |v| {
-                v.parse()
-                    .ok()
-                    .filter(|n| (1..=100).contains(n))
-                    .ok_or_else(|| "expected a number from 1 to 100".to_owned())
-            })?,
-            outbox_retention: parse_or(
-                "MART_OUTBOX_RETENTION",
-                var("MART_OUTBOX_RETENTION"),
-                Duration::from_secs(7 * 24 * 3600),
-                parse_duration,
-            )?,
-        };
+            partitions: vars.number_in("MART_EVENT_PARTITIONS", 4, 1..=1024)?,
+            max_attempts: vars.number_in("MART_EVENT_MAX_ATTEMPTS", 5, 1..=100)?,
+            outbox_retention: vars.duration_or("MART_OUTBOX_RETENTION", Duration::from_secs(7 * 24 * 3600))?,
+        })
+    }
+}
 
-        let auth = AuthConfig {
-            access_token_ttl: parse_or(
-                "MART_ACCESS_TOKEN_TTL",
-                var("MART_ACCESS_TOKEN_TTL"),
-                Duration::from_secs(15 * 60),
-                parse_duration,
-            )?,
-            refresh_token_ttl: parse_or(
-                "MART_REFRESH_TOKEN_TTL",
-                var("MART_REFRESH_TOKEN_TTL"),
-                Duration::from_secs(30 * 24 * 3600),
-                parse_duration,
-            )?,
-            issuer: "mart".to_owned(),
-            audience: "mart".to_owned(),
-        };
+impl AuthConfig {
+    /// The claims every token of this shop carries and every verifier checks.
+    pub fn shop() -> Self {
+        AuthConfig { issuer: "mart".to_owned(), audience: "mart".to_owned() }
+    }
+}
 
-        let bootstrap_admin = match (
-            var("MART_BOOTSTRAP_ADMIN_EMAIL"),
-            lookup("MART_BOOTSTRAP_ADMIN_PASSWORD").filter(|v| !v.is_empty()),
-        ) {
-            (Some(email), Some(password)) => Some(BootstrapAdmin { email, password }),
-            (None, None) => None,
-            (Some(_), None) => {
-                return Err(ConfigError {
-                    variable: "MART_BOOTSTRAP_ADMIN_PASSWORD",
-                    value: String::new(),
-                    message: "must be set together with MART_BOOTSTRAP_ADMIN_EMAIL".to_owned(),
-                });
-            }
-            (None, Some(_)) => {
-                return Err(ConfigError {
-                    variable: "MART_BOOTSTRAP_ADMIN_EMAIL",
-                    value: String::new(),
-                    message: "must be set together with MART_BOOTSTRAP_ADMIN_PASSWORD".to_owned(),
-                });
-            }
-        };
-
-        let stripe_secret_key = var("STRIPE_SECRET_KEY");
-        let default_provider =
-            if stripe_secret_key.is_some() { PaymentProviderKind::Stripe } else { PaymentProviderKind::Manual };
-        let provider =
-            parse_or("MART_PAYMENT_PROVIDER", var("MART_PAYMENT_PROVIDER"), default_provider, |v| match v {
-                "manual" => Ok(PaymentProviderKind::Manual),
-                "stripe" => Ok(PaymentProviderKind::Stripe),
-                _ => Err("expected manual or stripe".to_owned()),
-            })?;
-        if provider == PaymentProviderKind::Stripe && stripe_secret_key.is_none() {
-            return Err(ConfigError {
-                variable: "STRIPE_SECRET_KEY",
-                value: String::new(),
-                message: "required when MART_PAYMENT_PROVIDER=stripe".to_owned(),
-            });
-        }
-        let payment = PaymentConfig {
-            provider,
-            stripe_secret_key,
-            stripe_webhook_secret: var("STRIPE_WEBHOOK_SECRET"),
-            stripe_api_base: var("STRIPE_API_BASE").map(|v| parse_http_url("STRIPE_API_BASE", v)).transpose()?,
-            payment_timeout: parse_or(
-                "MART_PAYMENT_TIMEOUT",
-                var("MART_PAYMENT_TIMEOUT"),
-                Duration::from_secs(30 * 60),
-                parse_duration,
-            )?,
-        };
-
-        let catalog = CatalogConfig {
-            cache_ttl: parse_or(
-                "MART_CATALOG_CACHE_TTL",
-                var("MART_CATALOG_CACHE_TTL"),
-                Duration::from_secs(1),
-                |v| {
-                    if v == "0" { Ok(Duration::ZERO) } else { parse_duration(v) }
-                },
-            )?,
-        };
-
-        let order = OrderConfig {
-            max_quantity: parse_or("MART_ORDER_MAX_QUANTITY", var("MART_ORDER_MAX_QUANTITY"), 99, |v| {
-                v.parse()
-                    .ok()
-                    .filter(|n| (1..=999).contains(n))
-                    .ok_or_else(|| "expected a number from 1 to 999".to_owned())
-            })?,
-        };
-
-        let mail = MailConfig {
-            smtp_url: var("SMTP_URL")
-                .map(|v| {
-                    if v.starts_with("smtp://") || v.starts_with("smtps://") {
-                        Ok(v)
-                    } else {
-                        Err(ConfigError {
-                            variable: "SMTP_URL",
-                            value: v,
-                            message: "expected smtp://host:port or smtps://user:pass@host".to_owned(),
-                        })
-                    }
-                })
-                .transpose()?,
-            mail_from: var("MART_MAIL_FROM").unwrap_or_else(|| "Online Mart <no-reply@mart.localhost>".to_owned()),
-        };
-
-        let edge = EdgeConfig {
-            http_addr: parse_or("MART_HTTP_ADDR", var("MART_HTTP_ADDR"), default_addr(8000), parse_socket_addr)?,
-            cors_origins: var("MART_CORS_ORIGINS")
-                .map(|v| v.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect())
-                .unwrap_or_default(),
-            body_limit: parse_or("MART_EDGE_BODY_LIMIT", var("MART_EDGE_BODY_LIMIT"), 1 << 20, parse_positive)?,
-            request_timeout: parse_or(
-                "MART_EDGE_TIMEOUT",
-                var("MART_EDGE_TIMEOUT"),
-                Duration::from_secs(10),
-                parse_duration,
-            )?,
-            concurrency: parse_or("MART_EDGE_CONCURRENCY", var("MART_EDGE_CONCURRENCY"), 1024, parse_positive)?,
-            rate_per_ip: parse_or("MART_EDGE_RATE_PER_IP", var("MART_EDGE_RATE_PER_IP"), 200, |v| {
-                v.parse().map_err(|_| "expected requests per second, 0 for no limit".to_owned())
-            })?,
-            rate_per_user: parse_or("MART_EDGE_RATE_PER_USER", var("MART_EDGE_RATE_PER_USER"), 50, |v| {
-                v.parse().map_err(|_| "expected requests per second, 0 for no limit".to_owned())
-            })?,
-        };
-
-        let telemetry = TelemetryConfig {
+impl TelemetryConfig {
+    /// `RUST_LOG`, `MART_LOG_FORMAT`, `OTEL_EXPORTER_OTLP_ENDPOINT`,
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL`, `MART_METRICS_ADDR`.
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        Ok(TelemetryConfig {
             // Migrations and SQL statements are worth seeing only when asked for.
-            log_filter: var("RUST_LOG").unwrap_or_else(|| "info,sea_orm_migration=warn,sqlx=warn".to_owned()),
-            log_format: parse_or("MART_LOG_FORMAT", var("MART_LOG_FORMAT"), LogFormat::Text, |v| match v {
+            log_filter: vars.get("RUST_LOG").unwrap_or_else(|| "info,sea_orm_migration=warn,sqlx=warn".to_owned()),
+            log_format: vars.parse_or("MART_LOG_FORMAT", LogFormat::Text, |v| match v {
                 "text" => Ok(LogFormat::Text),
                 "json" => Ok(LogFormat::Json),
                 _ => Err("expected text or json".to_owned()),
             })?,
-            otlp_endpoint: var("OTEL_EXPORTER_OTLP_ENDPOINT")
-                .map(|v| parse_http_url("OTEL_EXPORTER_OTLP_ENDPOINT", v))
-                .transpose()?,
-            otlp_protocol: parse_or(
-                "OTEL_EXPORTER_OTLP_PROTOCOL",
-                var("OTEL_EXPORTER_OTLP_PROTOCOL"),
-                OtlpProtocol::Grpc,
-                |v| match v {
-                    "grpc" => Ok(OtlpProtocol::Grpc),
-                    "http/protobuf" => Ok(OtlpProtocol::HttpProtobuf),
-                    _ => Err("expected grpc or http/protobuf".to_owned()),
-                },
-            )?,
-            metrics_addr: match var("MART_METRICS_ADDR") {
+            otlp_endpoint: vars.http_url("OTEL_EXPORTER_OTLP_ENDPOINT")?,
+            otlp_protocol: vars.parse_or("OTEL_EXPORTER_OTLP_PROTOCOL", OtlpProtocol::Grpc, |v| match v {
+                "grpc" => Ok(OtlpProtocol::Grpc),
+                "http/protobuf" => Ok(OtlpProtocol::HttpProtobuf),
+                _ => Err("expected grpc or http/protobuf".to_owned()),
+            })?,
+            metrics_addr: match vars.get("MART_METRICS_ADDR") {
                 None => None,
-                Some(value) => Some(parse_or("MART_METRICS_ADDR", Some(value), default_addr(0), parse_socket_addr)?),
+                Some(_) => Some(vars.socket_addr_or("MART_METRICS_ADDR", default_addr(0))?),
             },
-        };
-
-        Ok(Config {
-            service,
-            grpc_addr,
-            data_dir,
-            database_url,
-            peers,
-            events,
-            auth,
-            bootstrap_admin,
-            payment,
-            order,
-            catalog,
-            mail,
-            edge,
-            telemetry,
-            own: (),
         })
     }
 }
@@ -844,12 +582,8 @@ mod tests {
         assert_eq!(config.events.kafka_topics, KafkaTopics::Create);
         assert_eq!(config.events.log_url, "sqlite://./.mart/events.db?mode=rwc");
         assert_eq!((config.events.partitions, config.events.max_attempts), (4, 5));
-        assert_eq!(config.auth.access_token_ttl, Duration::from_secs(900));
-        assert_eq!(config.auth.refresh_token_ttl, Duration::from_secs(30 * 86400));
-        assert_eq!(config.payment.provider, PaymentProviderKind::Manual);
         assert_eq!(config.peers.payment, "http://127.0.0.1:50056");
-        assert_eq!(config.order.max_quantity, 99);
-        assert!(config.bootstrap_admin.is_none());
+        assert_eq!((config.auth.issuer.as_str(), config.auth.audience.as_str()), ("mart", "mart"));
     }
 
     #[test]
@@ -857,31 +591,16 @@ mod tests {
         let config = with(&[
             ("MART_GRPC_ADDR", "0.0.0.0:6000"),
             ("MART_DATA_DIR", "/var/mart"),
-            ("MART_ACCESS_TOKEN_TTL", "5m"),
             ("MART_EVENT_BUS", "kafka"),
             ("MART_KAFKA_TOPICS", "external"),
-            ("STRIPE_SECRET_KEY", "sk_test_x"),
-            ("MART_CORS_ORIGINS", "https://a.example, https://b.example"),
             ("MART_LOG_FORMAT", "json"),
-            ("MART_ORDER_MAX_QUANTITY", "12"),
         ])
         .unwrap();
         assert_eq!(config.grpc_addr.port(), 6000);
         assert_eq!(config.database_url, "sqlite:///var/mart/user.db?mode=rwc");
-        assert_eq!(config.auth.access_token_ttl, Duration::from_secs(300));
         assert_eq!(config.events.bus, EventBusKind::Kafka);
         assert_eq!(config.events.kafka_topics, KafkaTopics::External);
-        assert_eq!(config.payment.provider, PaymentProviderKind::Stripe);
-        assert_eq!(config.edge.cors_origins, ["https://a.example", "https://b.example"]);
         assert_eq!(config.telemetry.log_format, LogFormat::Json);
-        assert_eq!(config.order.max_quantity, 12);
-
-        let edge =
-            with(&[("MART_EDGE_BODY_LIMIT", "2048"), ("MART_EDGE_RATE_PER_IP", "0"), ("MART_EDGE_TIMEOUT", "3s")])
-                .unwrap()
-                .edge;
-        assert_eq!((edge.body_limit, edge.rate_per_ip, edge.rate_per_user), (2048, 0, 50));
-        assert_eq!(edge.request_timeout, Duration::from_secs(3));
     }
 
     #[test]
@@ -904,39 +623,22 @@ mod tests {
     fn bad_values_name_the_variable() {
         for (variable, value) in [
             ("MART_GRPC_ADDR", "localhost"),
-            ("MART_ACCESS_TOKEN_TTL", "fifteen minutes"),
-            ("MART_REFRESH_TOKEN_TTL", "0s"),
             ("MART_EVENT_BUS", "rabbitmq"),
             ("MART_KAFKA_TOPICS", "skip"),
             ("DATABASE_URL", "mysql://x"),
             ("MART_USER_ADDR", "127.0.0.1:50051"),
             ("MART_LOG_FORMAT", "xml"),
-            ("SMTP_URL", "mail.example.com"),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift"),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "jaeger:4317"),
             ("MART_METRICS_ADDR", ":9464"),
-            ("MART_PAYMENT_PROVIDER", "paypal"),
             ("MART_EVENT_PARTITIONS", "0"),
             ("MART_EVENT_MAX_ATTEMPTS", "many"),
             ("MART_EVENT_LOG_URL", "redis://x"),
             ("MART_OUTBOX_RETENTION", "forever"),
-            ("MART_CATALOG_CACHE_TTL", "a while"),
-            ("MART_EDGE_BODY_LIMIT", "0"),
-            ("MART_EDGE_TIMEOUT", "soon"),
-            ("MART_EDGE_CONCURRENCY", "-1"),
-            ("MART_EDGE_RATE_PER_IP", "lots"),
-            ("MART_EDGE_RATE_PER_USER", "-5"),
-            ("MART_ORDER_MAX_QUANTITY", "0"),
-            ("MART_ORDER_MAX_QUANTITY", "1000"),
         ] {
             let error = with(&[(variable, value)]).expect_err(variable);
             assert_eq!(error.variable, variable);
             assert!(error.to_string().contains(variable), "{error}");
         }
-        assert_eq!(with(&[("MART_PAYMENT_PROVIDER", "stripe")]).unwrap_err().variable, "STRIPE_SECRET_KEY");
-        assert_eq!(
-            with(&[("MART_BOOTSTRAP_ADMIN_EMAIL", "a@b.c")]).unwrap_err().variable,
-            "MART_BOOTSTRAP_ADMIN_PASSWORD"
-        );
     }
 }

@@ -1,11 +1,10 @@
 //! The InventoryService gRPC API. Access levels come from the contract (the platform's
 //! access layer); GetStock shows on-hand and reserved counts to admins only.
 
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use mart_platform::{
     auth::{self, Principal},
-    error::{FieldViolation, Violations},
-    paging,
+    error::{FieldViolation, Violations, reply},
+    fields, paging,
     wire::timestamp,
 };
 use mart_proto::inventory::{self as pb, inventory_service_server::InventoryService};
@@ -14,7 +13,7 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     commands::Commands,
-    domain::{self, Adjustment, MovementKind, StockTake},
+    domain::{Adjustment, MAX_REASON, MovementKind, StockTake},
     error::Error,
     store::{movements, stock},
 };
@@ -28,17 +27,22 @@ pub struct InventoryApi {
     db: DatabaseConnection,
     /// For the changes.
     commands: Commands,
+    /// Signs the ledger's page tokens.
+    tokens: paging::PageTokens,
 }
 
 impl InventoryApi {
-    /// The API reading `db` and changing it through `commands`.
-    pub fn new(db: DatabaseConnection, commands: Commands) -> Self {
-        Self { db, commands }
+    /// The API reading `db` and changing it through `commands`, paging with `tokens`.
+    pub fn new(db: DatabaseConnection, commands: Commands, tokens: paging::PageTokens) -> Self {
+        Self { db, commands, tokens }
     }
 }
 
-fn reply<T>(result: Result<T, Error>) -> Result<Response<T>, Status> {
-    result.map(Response::new).map_err(Status::from)
+/// Where a page of a product's ledger ended: the last movement's id (ids are UUIDv7, so
+/// their order is the ledger's).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct MovementCursor {
+    id: String,
 }
 
 #[tonic::async_trait]
@@ -46,9 +50,9 @@ impl InventoryService for InventoryApi {
     async fn get_stock(&self, request: Request<pb::GetStockRequest>) -> Result<Response<pb::GetStockResponse>, Status> {
         let admin = request.extensions().get::<Principal>().is_some_and(Principal::is_admin);
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
-                let product_id = domain::product_id(&request.product_id)?;
+                let product_id = fields::id("product_id", &request.product_id)?;
                 let level = stock::find(&self.db, &product_id).await?.ok_or(Error::NotFound)?;
                 Ok(pb::GetStockResponse { stock: Some(to_proto(&level, admin)) })
             }
@@ -62,7 +66,7 @@ impl InventoryService for InventoryApi {
     ) -> Result<Response<pb::AdjustStockResponse>, Status> {
         let me = auth::principal(&request)?;
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
                 let change = Adjustment::try_from(&request).map_err(Error::Invalid)?;
                 let level = self.commands.adjust(&change, &me.user_id).await?;
@@ -75,7 +79,7 @@ impl InventoryService for InventoryApi {
     async fn set_stock(&self, request: Request<pb::SetStockRequest>) -> Result<Response<pb::SetStockResponse>, Status> {
         let me = auth::principal(&request)?;
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
                 let take = StockTake::try_from(&request).map_err(Error::Invalid)?;
                 let level = self.commands.take_stock(&take, &me.user_id).await?;
@@ -90,31 +94,25 @@ impl InventoryService for InventoryApi {
         request: Request<pb::ListStockMovementsRequest>,
     ) -> Result<Response<pb::ListStockMovementsResponse>, Status> {
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
                 let mut violations = Violations::new();
-                let product_id = violations.check(domain::product_id(&request.product_id));
+                let product_id = violations.check(fields::id("product_id", &request.product_id));
                 let limit = violations.check(paging::page_size(request.page_size)).unwrap_or(paging::DEFAULT_PAGE_SIZE);
-                let before = if request.page_token.is_empty() {
-                    None
-                } else {
-                    let decoded = B64.decode(&request.page_token).ok().and_then(|b| String::from_utf8(b).ok());
-                    if decoded.is_none() {
-                        violations.add("page_token", "not a token from a previous page");
-                    }
-                    decoded
-                };
+                // A token is bound to the product whose ledger it pages: the only filter.
+                let fingerprint = paging::fingerprint("ListStockMovements", &product_id);
+                let before = violations
+                    .check(self.tokens.read::<MovementCursor>(&request.page_token, fingerprint))
+                    .flatten()
+                    .map(|cursor| cursor.id);
                 violations.finish().map_err(Error::Invalid)?;
                 let Some(product_id) = product_id else { return Err(Error::Invalid(vec![])) };
                 stock::find(&self.db, &product_id).await?.ok_or(Error::NotFound)?;
 
-                let mut rows = movements::list(&self.db, &product_id, before.as_deref(), limit + 1).await?;
-                let next_page_token = if rows.len() as u64 > limit {
-                    rows.truncate(limit as usize);
-                    rows.last().map(|row| B64.encode(&row.id)).unwrap_or_default()
-                } else {
-                    String::new()
-                };
+                let rows = movements::list(&self.db, &product_id, before.as_deref(), limit + 1).await?;
+                let (rows, next_page_token) = paging::split(rows, limit, |last| {
+                    self.tokens.issue(fingerprint, &MovementCursor { id: last.id.clone() })
+                });
                 Ok(pb::ListStockMovementsResponse {
                     movements: rows.iter().map(movement_to_proto).collect(),
                     next_page_token,
@@ -129,7 +127,7 @@ impl InventoryService for InventoryApi {
         request: Request<pb::BatchGetStockRequest>,
     ) -> Result<Response<pb::BatchGetStockResponse>, Status> {
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
                 if request.product_ids.len() > MAX_BATCH {
                     return Err(FieldViolation::new("product_ids", format!("at most {MAX_BATCH} ids")).into());
@@ -149,11 +147,11 @@ impl TryFrom<&pb::AdjustStockRequest> for Adjustment {
 
     fn try_from(request: &pb::AdjustStockRequest) -> Result<Self, Self::Error> {
         let mut violations = Violations::new();
-        let product_id = violations.check(domain::product_id(&request.product_id));
+        let product_id = violations.check(fields::id("product_id", &request.product_id));
         if request.delta == 0 {
             violations.add("delta", "must not be zero: positive receives units, negative writes them off");
         }
-        let reason = violations.check(domain::reason(&request.reason));
+        let reason = violations.check(fields::line("reason", &request.reason, true, MAX_REASON));
         violations.finish()?;
         let (Some(product_id), Some(reason)) = (product_id, reason) else { return Err(vec![]) };
         Ok(Self { product_id, delta: i64::from(request.delta), reason })
@@ -165,11 +163,11 @@ impl TryFrom<&pb::SetStockRequest> for StockTake {
 
     fn try_from(request: &pb::SetStockRequest) -> Result<Self, Self::Error> {
         let mut violations = Violations::new();
-        let product_id = violations.check(domain::product_id(&request.product_id));
+        let product_id = violations.check(fields::id("product_id", &request.product_id));
         if request.on_hand < 0 {
             violations.add("on_hand", "must not be negative");
         }
-        let reason = violations.check(domain::reason(&request.reason));
+        let reason = violations.check(fields::line("reason", &request.reason, true, MAX_REASON));
         violations.finish()?;
         let (Some(product_id), Some(reason)) = (product_id, reason) else { return Err(vec![]) };
         Ok(Self { product_id, on_hand: i64::from(request.on_hand), reason })

@@ -4,13 +4,14 @@
 //! reserve on OrderPlaced, release on OrderCancelled / OrderRejected, commit on OrderPaid).
 //!
 //! Each change is store calls, its ledger rows and its announcement ([`crate::events`]) in
-//! one transaction. The moves an event triggers come twice: as a function taking the
-//! transaction someone else opened (the event handler's, which also carries the inbox row),
-//! and as a [`Commands`] method that opens, commits and wakes the relay itself. The
-//! reservation moves are keyed by order id besides: the same event twice, or a second event
-//! about the same order, changes nothing.
+//! one transaction. An admin's change is a [`Commands`] method: it opens the transaction
+//! (`db::begin_write`, as every writing transaction does), commits and wakes the relay. The
+//! moves an event triggers are functions taking the transaction the event handler opened
+//! (it also carries the inbox row, and the bus wakes the relay after it). The reservation
+//! moves are keyed by order id besides: the same event twice, or a second event about the
+//! same order, changes nothing.
 
-use mart_platform::{bus::DatabaseTransaction, db, outbox::relay::RelayWaker};
+use mart_platform::{bus::DatabaseTransaction, db, wake::Waker};
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 
 use crate::{
@@ -28,21 +29,21 @@ use crate::{
 pub struct Commands {
     db: DatabaseConnection,
     /// Nudged after every commit that wrote events.
-    relay: RelayWaker,
+    relay: Waker,
 }
 
 // === impl Commands ===
 
 impl Commands {
     /// Changes over `db`, waking `relay` after writing events.
-    pub fn new(db: DatabaseConnection, relay: RelayWaker) -> Self {
+    pub fn new(db: DatabaseConnection, relay: Waker) -> Self {
         Self { db, relay }
     }
 
     /// An admin's receipt or write-off; the level after it.
     pub async fn adjust(&self, change: &Adjustment, actor_id: &str) -> Result<stock::Model, Error> {
         let Adjustment { product_id, delta, reason } = change;
-        let txn = db::begin(&self.db).await?;
+        let txn = db::begin_write(&self.db).await?;
         if !stock::adjust(&txn, product_id, *delta).await? {
             let level = stock::find(&txn, product_id).await?.ok_or(Error::NotFound)?;
             return Err(Error::BelowReserved { reserved: level.reserved });
@@ -57,7 +58,7 @@ impl Commands {
     /// the level after it.
     pub async fn take_stock(&self, take: &StockTake, actor_id: &str) -> Result<stock::Model, Error> {
         let StockTake { product_id, on_hand, reason } = take;
-        let txn = db::begin(&self.db).await?;
+        let txn = db::begin_write(&self.db).await?;
         // Hold the row, then read it: nothing can change it between the count and
         // the write.
         if !stock::lock(&txn, product_id).await? {
@@ -75,53 +76,6 @@ impl Commands {
         txn.commit().await?;
         self.relay.wake();
         Ok(level)
-    }
-
-    /// [`add_product`] in a transaction of its own.
-    pub async fn add_product(&self, product_id: &str, initial_stock: i32) -> Result<(), Error> {
-        let txn = db::begin_write(&self.db).await?;
-        add_product(&txn, product_id, initial_stock).await?;
-        txn.commit().await?;
-        Ok(())
-    }
-
-    /// [`stop_selling`] in a transaction of its own.
-    pub async fn stop_selling(&self, product_id: &str) -> Result<(), Error> {
-        let txn = db::begin_write(&self.db).await?;
-        stop_selling(&txn, product_id).await?;
-        txn.commit().await?;
-        Ok(())
-    }
-
-    /// [`reserve`] in a transaction of its own.
-    pub async fn reserve(
-        &self,
-        order_id: &str,
-        lines: impl IntoIterator<Item = (String, i32)>,
-    ) -> Result<ReservationState, Error> {
-        let txn = db::begin_write(&self.db).await?;
-        let state = reserve(&txn, order_id, lines).await?;
-        txn.commit().await?;
-        self.relay.wake();
-        Ok(state)
-    }
-
-    /// [`release`] in a transaction of its own.
-    pub async fn release(&self, order_id: &str, why: &str) -> Result<(), Error> {
-        let txn = db::begin_write(&self.db).await?;
-        release(&txn, order_id, why).await?;
-        txn.commit().await?;
-        self.relay.wake();
-        Ok(())
-    }
-
-    /// [`commit`] in a transaction of its own.
-    pub async fn commit(&self, order_id: &str) -> Result<(), Error> {
-        let txn = db::begin_write(&self.db).await?;
-        commit(&txn, order_id).await?;
-        txn.commit().await?;
-        self.relay.wake();
-        Ok(())
     }
 }
 

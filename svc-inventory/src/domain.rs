@@ -6,8 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use mart_platform::error::FieldViolation;
-
 /// Where an order's stock stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReservationState {
@@ -110,6 +108,9 @@ pub fn plan(lines: impl IntoIterator<Item = (String, i32)>) -> Option<Vec<(Strin
     (!merged.is_empty()).then(|| merged.into_iter().collect())
 }
 
+/// The longest reason an admin may give for a change (the ledger keeps it).
+pub const MAX_REASON: usize = 200;
+
 /// An admin's receipt (`delta > 0`) or write-off (`delta < 0`) of a product's units, valid.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Adjustment {
@@ -141,27 +142,6 @@ pub struct Shortfall {
     pub requested: i64,
     /// Units that could be promised (0 for a product that does not sell).
     pub available: i64,
-}
-
-/// A product id as a request names it: required, trimmed.
-pub fn product_id(value: &str) -> Result<String, FieldViolation> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(FieldViolation::new("product_id", "required"));
-    }
-    Ok(value.to_owned())
-}
-
-/// An admin's reason for a change: required, trimmed, at most 200 characters.
-pub fn reason(value: &str) -> Result<String, FieldViolation> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(FieldViolation::new("reason", "required: say why the stock changes"));
-    }
-    if value.chars().count() > 200 {
-        return Err(FieldViolation::new("reason", "at most 200 characters"));
-    }
-    Ok(value.to_owned())
 }
 
 #[cfg(test)]

@@ -18,14 +18,14 @@
 //! | `loops.rs` | the service's own background work (none yet) |
 //! | [`events`] | payload builders and `outbox::append` only |
 //! | `peers.rs` | calls to other services (none) |
-//! | [`domain`], [`store`], [`migration`], [`error`] | rules and types; tables and queries; schema; errors |
+//! | [`domain`], [`store`], [`migration`], [`error`], [`config`] | rules and types; tables and queries; schema; errors; settings (the shared ones only) |
 //!
 //! A new RPC is a method in [`api`] over a read in [`store`] or a change in [`commands`]; a
-//! new event reaction is an arm in [`reactions`] calling the in-transaction variant of a
-//! command (a function taking the handler's transaction, beside the [`commands::Commands`]
-//! method that opens its own); a new background loop goes in `loops.rs`, spawned from
-//! [`serve`] with the relay and consumer, calling [`commands`]. Prost types stop at
-//! [`api`], [`reactions`] and [`events`]; `ActiveModel`s live only in [`store`].
+//! new event reaction is an arm in [`reactions`] calling a command that takes the handler's
+//! transaction (a [`commands::Commands`] method opens its own, for callers without one); a
+//! new background loop goes in `loops.rs`, registered in [`serve`] with
+//! `Background::every`, calling [`commands`]. Prost types stop at [`api`], [`reactions`]
+//! and [`events`]; `ActiveModel`s live only in [`store`].
 
 use std::{future::Future, sync::Arc};
 
@@ -33,8 +33,9 @@ use commands::Commands;
 use mart_platform::{
     auth::{KeySet, Verifier},
     bus::{EventBus, RetryPolicy, Subscription},
-    config::{Config, Service},
+    config::Service,
     db,
+    paging::PageTokens,
     server::{GrpcServer, ServeError},
     tasks::Background,
 };
@@ -44,6 +45,7 @@ use tokio::net::TcpListener;
 
 pub mod api;
 pub mod commands;
+pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
@@ -51,6 +53,7 @@ pub mod migration;
 pub mod reactions;
 pub mod store;
 
+pub use config::Config;
 pub use error::Error;
 
 /// Why svc-inventory could not start or stopped with an error.
@@ -76,6 +79,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
     let db = open(&config).await?;
+    let tokens = PageTokens::load(&db).await?;
     let mut background = Background::new(Service::Inventory);
     let waker = background.relay(db.clone(), bus.clone(), config.events.outbox_retention);
     background.consume(
@@ -92,7 +96,7 @@ pub async fn serve(
     );
 
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
-    let api = api::InventoryApi::new(db.clone(), Commands::new(db, waker));
+    let api = api::InventoryApi::new(db.clone(), Commands::new(db, waker), tokens);
     let served = GrpcServer::new(Service::Inventory, verifier)
         .add_service(InventoryServiceServer::new(api))
         .serve(listener, shutdown)

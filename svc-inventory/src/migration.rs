@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(mart_platform::outbox::Migration),
+            Box::new(mart_platform::paging::Migration),
             Box::new(mart_platform::bus::inbox::Migration),
             Box::new(m20261124_000001_stock::Migration),
         ]

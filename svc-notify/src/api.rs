@@ -7,18 +7,17 @@
 
 use std::sync::Arc;
 
-use mart_platform::auth;
+use mart_platform::{
+    auth,
+    error::reply,
+    paging::{self, PageTokens},
+    wake::Waker,
+};
 use mart_proto::notify::{self as pb, notification_service_server::NotificationService};
 use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
 
-use crate::{
-    commands::{self, SenderWaker},
-    domain::AdminMessage,
-    error::Error,
-    provider::Channels,
-    store::notifications,
-};
+use crate::{commands, domain::AdminMessage, error::Error, provider::Channels, store::notifications};
 
 pub mod wire;
 
@@ -29,18 +28,16 @@ pub struct NotificationApi {
     db: DatabaseConnection,
     channels: Arc<Channels>,
     /// Nudged after every commit that queued messages.
-    sender: SenderWaker,
+    sender: Waker,
+    /// Signs the inbox's page tokens.
+    tokens: PageTokens,
 }
 
 impl NotificationApi {
-    /// The API over `db`, queueing on `channels` and waking `sender`.
-    pub fn new(db: DatabaseConnection, channels: Arc<Channels>, sender: SenderWaker) -> Self {
-        Self { db, channels, sender }
+    /// The API over `db`, queueing on `channels` and waking `sender`, paging with `tokens`.
+    pub fn new(db: DatabaseConnection, channels: Arc<Channels>, sender: Waker, tokens: PageTokens) -> Self {
+        Self { db, channels, sender, tokens }
     }
-}
-
-fn reply<T>(result: Result<T, Error>) -> Result<Response<T>, Status> {
-    result.map(Response::new).map_err(Status::from)
 }
 
 #[tonic::async_trait]
@@ -53,9 +50,8 @@ impl NotificationService for NotificationApi {
         let request = request.into_inner();
         reply(
             async {
-                let page = InboxPage::try_from(&request)?;
-
-                let mut rows = notifications::list(
+                let page = InboxPage::parse(&request, &me.user_id, &self.tokens)?;
+                let rows = notifications::list(
                     &self.db,
                     &me.user_id,
                     page.unread_only,
@@ -63,14 +59,10 @@ impl NotificationService for NotificationApi {
                     page.limit + 1,
                 )
                 .await?;
-                let next_page_token = if rows.len() as u64 > page.limit {
-                    rows.truncate(page.limit as usize);
-                    rows.last().map(|row| wire::next_page_token(&row.id)).unwrap_or_default()
-                } else {
-                    String::new()
-                };
+                let (rows, next_page_token) =
+                    paging::split(rows, page.limit, |last| page.next_page_token(&self.tokens, last));
                 let unread = notifications::unread_count(&self.db, &me.user_id).await?;
-                Ok(pb::ListNotificationsResponse {
+                Ok::<_, Error>(pb::ListNotificationsResponse {
                     notifications: rows.iter().map(to_proto).collect(),
                     next_page_token,
                     unread_count: i32::try_from(unread).unwrap_or(i32::MAX),
@@ -89,8 +81,8 @@ impl NotificationService for NotificationApi {
         reply(
             async {
                 let id = wire::notification_id(&request)?;
-                let row = commands::mark_read(&self.db, &me.user_id, id).await?;
-                Ok(pb::MarkNotificationReadResponse { notification: Some(to_proto(&row)) })
+                let row = commands::mark_read(&self.db, &me.user_id, &id).await?;
+                Ok::<_, Error>(pb::MarkNotificationReadResponse { notification: Some(to_proto(&row)) })
             }
             .await,
         )
@@ -105,7 +97,7 @@ impl NotificationService for NotificationApi {
             async {
                 let message = AdminMessage::try_from(request)?;
                 let row = commands::send_admin_message(&self.db, &self.channels, &self.sender, message).await?;
-                Ok(pb::SendNotificationResponse { notification: Some(to_proto(&row)) })
+                Ok::<_, Error>(pb::SendNotificationResponse { notification: Some(to_proto(&row)) })
             }
             .await,
         )

@@ -10,12 +10,9 @@
 //! wake the sender after the commit. svc-notify publishes no events, so nothing here
 //! appends to the outbox.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
-use mart_platform::db::begin_write;
+use mart_platform::{db::begin_write, wake::Waker};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
-use tokio::sync::Notify;
 
 use crate::{
     domain::{
@@ -30,28 +27,6 @@ use crate::{
         notifications,
     },
 };
-
-/// Tells the sender that messages were queued.
-#[derive(Clone, Debug, Default)]
-pub struct SenderWaker(Arc<Notify>);
-
-impl SenderWaker {
-    /// A waker not yet connected to a sender.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Call after committing a transaction that queued messages.
-    pub fn wake(&self) {
-        self.0.notify_one();
-    }
-
-    /// Resolves at the next wake, or at once when one came while nobody waited (the
-    /// sender was busy): a wake is never lost.
-    pub async fn notified(&self) {
-        self.0.notified().await;
-    }
-}
 
 // === notify ===
 
@@ -127,7 +102,7 @@ pub async fn notify(
 pub async fn send_admin_message(
     db: &DatabaseConnection,
     channels: &Channels,
-    sender: &SenderWaker,
+    sender: &Waker,
     message: AdminMessage,
 ) -> Result<notifications::Model, Error> {
     let AdminMessage { user_id, subject, body, channels: wanted } = message;

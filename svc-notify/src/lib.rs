@@ -15,9 +15,9 @@
 //! | [`api`] (+ [`api::wire`]) | per RPC: authorize, parse the request into domain values in one step, call a command or a read, encode. A new RPC goes here |
 //! | [`commands`] | every state change in one transaction (begin_write … commit, or the bus handler's transaction): notify (inbox entry + queued deliveries), an admin's message, mark read, contacts known or deleted, claiming and finishing a delivery; the sender is woken after a commit that queued messages |
 //! | [`reactions`] | the bus handler (group `notify`; user, order and payment events): decode the envelope, call commands. A new event reaction goes here |
-//! | [`loops`] | the service's own background work: the [`loops::Sender`] draining the delivery queue. A new background loop goes here |
+//! | [`loops`] | the service's own background work: the [`loops::Sender`] draining the delivery queue, run by platform's `Background`. A new background loop goes here |
 //! | [`provider`] | the outside world: email over SMTP, SMS behind [`provider::SmsProvider`] |
-//! | [`domain`] (with the message [`domain::templates`]), [`store`], [`migration`], [`error`] | rules and types; tables and queries; schema; errors |
+//! | [`domain`] (with the message [`domain::templates`]), [`store`], [`migration`], [`error`], [`config`] | rules and types; tables and queries; schema; errors; the service's own settings (`SMTP_URL`, `MART_MAIL_FROM`) |
 //!
 //! There is no `events.rs`: svc-notify publishes no events (it only consumes them), so it
 //! has no payload to build and nothing to append to its outbox.
@@ -27,17 +27,20 @@ use std::{future::Future, sync::Arc};
 use mart_platform::{
     auth::{KeySet, Verifier},
     bus::{EventBus, RetryPolicy},
-    config::{Config, Service},
+    config::Service,
     db,
+    paging::PageTokens,
     server::{GrpcServer, ServeError},
     tasks::Background,
+    wake::Waker,
 };
 use mart_proto::notify::notification_service_server::NotificationServiceServer;
 use sea_orm::{DatabaseConnection, DbErr};
-use tokio::{net::TcpListener, sync::watch};
+use tokio::net::TcpListener;
 
 pub mod api;
 pub mod commands;
+pub mod config;
 pub mod domain;
 pub mod error;
 pub mod loops;
@@ -46,6 +49,7 @@ pub mod provider;
 pub mod reactions;
 pub mod store;
 
+pub use config::Config;
 pub use error::Error;
 
 /// Why svc-notify could not start or stopped with an error.
@@ -64,8 +68,9 @@ pub enum StartError {
 
 /// Runs svc-notify on `listener` until `shutdown` resolves: serves NotificationService
 /// (tokens checked against `keys`), reacts to user, order and payment events from `bus`,
-/// and sends the queued messages. On shutdown the server drains, then the consumer
-/// finishes the event in hand, then the sender finishes the message in hand.
+/// and sends the queued messages. Its own settings are `config.own` ([`config::Settings`]).
+/// On shutdown the server drains, then the sender finishes the message in hand, then the
+/// consumer the event in hand.
 pub async fn serve(
     config: Config,
     bus: EventBus,
@@ -73,28 +78,24 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
-    let channels = Arc::new(provider::Channels::from_config(&config.mail).map_err(StartError::Mail)?);
+    let channels = Arc::new(provider::Channels::from_config(&config.own).map_err(StartError::Mail)?);
     let db = open(&config).await?;
-    let sender_waker = commands::SenderWaker::new();
+    let tokens = PageTokens::load(&db).await?;
+    let sender = Waker::new();
 
     let mut background = Background::new(Service::Notify);
-    let reactions = reactions::Reactions::new(channels.clone(), sender_waker.clone());
+    let reactions = reactions::Reactions::new(channels.clone(), sender.clone());
     background.consume(&bus, reactions.subscription(db.clone(), RetryPolicy::new(config.events.max_attempts)));
-    let (stop_sender, sender_stopped) = watch::channel(false);
-    let sender = loops::Sender::new(db.clone(), channels.clone(), domain::RetryPolicy::default(), sender_waker.clone())
-        .spawn(sender_stopped);
+    loops::Sender::new(db.clone(), channels.clone(), domain::RetryPolicy::default())
+        .start(&mut background, sender.clone());
 
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
-    let api = api::NotificationApi::new(db, channels, sender_waker);
+    let api = api::NotificationApi::new(db, channels, sender, tokens);
     let served = GrpcServer::new(Service::Notify, verifier)
         .add_service(NotificationServiceServer::new(api))
         .serve(listener, shutdown)
         .await;
     background.stop().await;
-    let _ = stop_sender.send(true);
-    if let Err(error) = sender.await {
-        tracing::error!(%error, "the sender task failed");
-    }
     served?;
     Ok(())
 }

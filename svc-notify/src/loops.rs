@@ -1,5 +1,5 @@
-//! svc-notify's own background work: the [`Sender`], a task beside the gRPC server that
-//! drains the delivery queue.
+//! svc-notify's own background work: the [`Sender`], a loop of the service's
+//! [`Background`] (`notify.sender`) that drains the delivery queue.
 //!
 //! It looks the recipient up at send time (so a contact that arrives after the order event
 //! still gets the email, and a changed address is honoured), sends through a
@@ -10,13 +10,17 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
-use mart_platform::{config::Service, telemetry};
+use mart_platform::{
+    config::Service,
+    tasks::{Background, Every, Round, Stop},
+    telemetry,
+    wake::Waker,
+};
 use sea_orm::{DatabaseConnection, DbErr};
-use tokio::{sync::watch, task::JoinHandle};
 use tracing::Instrument as _;
 
 use crate::{
-    commands::{self, SenderWaker},
+    commands,
     domain::{
         Channel, RetryPolicy,
         templates::{self, Html},
@@ -33,56 +37,52 @@ use crate::{
 /// Messages claimed per round.
 const BATCH: u64 = 20;
 
+/// The longest wait between two rounds without a wake-up: messages queued by event handlers
+/// (whose commit the sender cannot see coming), retries coming due, other replicas' rows.
+pub const POLL: Duration = Duration::from_millis(250);
+
 /// Drains the delivery queue.
 pub struct Sender {
     db: DatabaseConnection,
     channels: Arc<Channels>,
     policy: RetryPolicy,
-    waker: SenderWaker,
-    /// The longest sleep without a wake-up: messages queued by event handlers (whose commit
-    /// the sender cannot see coming), retries coming due, other replicas' rows.
-    poll: Duration,
     /// How long a claimed message is held before another sender may take it (its sender
     /// died mid-send). Longer than one SMTP conversation may take.
     lease: Duration,
 }
 
 impl Sender {
-    /// A sender over `db`'s queue, woken by `waker`.
-    pub fn new(db: DatabaseConnection, channels: Arc<Channels>, policy: RetryPolicy, waker: SenderWaker) -> Self {
-        Self { db, channels, policy, waker, poll: Duration::from_millis(250), lease: Duration::from_secs(120) }
+    /// A sender over `db`'s queue.
+    pub fn new(db: DatabaseConnection, channels: Arc<Channels>, policy: RetryPolicy) -> Self {
+        Self { db, channels, policy, lease: Duration::from_secs(120) }
     }
 
-    /// Runs until `shutdown` turns true; the message in hand is finished first.
-    pub fn spawn(self, shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
-        tokio::spawn(self.run(shutdown))
+    /// Runs as the loop `notify.sender` of `background`: a round every [`POLL`], at once
+    /// when `waker` is woken, and again right away after a full batch. When the service
+    /// stops, the message in hand is finished first.
+    pub fn start(self, background: &mut Background, waker: Waker) {
+        let sender = Arc::new(self);
+        background.every("notify.sender", Every::or_when_woken(POLL, waker), move |stop: Stop| {
+            let sender = Arc::clone(&sender);
+            async move { sender.round(&stop).await }
+        });
     }
 
-    async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        loop {
-            if *shutdown.borrow() {
-                return;
-            }
-            match self.send_due(&shutdown).await {
-                Ok(handled) if handled as u64 >= BATCH => continue,
-                Ok(_) => {}
-                Err(error) => tracing::error!(%error, "the delivery queue failed; trying again"),
-            }
-            tokio::select! {
-                () = self.waker.notified() => {}
-                () = tokio::time::sleep(self.poll) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
+    /// One round: claims and attempts the messages due now, up to a batch; `More` when the
+    /// batch was full (more may be due).
+    pub async fn round(&self, stop: &Stop) -> Result<Round, DbErr> {
+        let handled = self.send_due(stop).await?;
+        Ok(if handled as u64 >= BATCH { Round::More } else { Round::Idle })
     }
 
-    /// One round: claims and attempts the messages due now; how many it attempted.
-    pub async fn send_due(&self, shutdown: &watch::Receiver<bool>) -> Result<usize, DbErr> {
+    /// Claims and attempts the messages due now, until `stop` says the service is stopping;
+    /// how many it attempted.
+    async fn send_due(&self, stop: &Stop) -> Result<usize, DbErr> {
         let now = Utc::now();
         let due = deliveries::due(&self.db, now, BATCH).await?;
         let mut handled = 0;
         for row in due {
-            if *shutdown.borrow() {
+            if stop.is_stopped() {
                 break;
             }
             let lease_until = now + self.lease;
@@ -159,7 +159,7 @@ impl Sender {
     fn failed(&self, row: &deliveries::Model, recipient: String, error: SendError) -> Outcome {
         let attempt = row.attempts.saturating_add(1);
         let retry_at = (!error.permanent && attempt < self.policy.max_attempts)
-            .then(|| later(Utc::now(), self.policy.backoff(attempt)));
+            .then(|| later(Utc::now(), self.policy.backoff.after(u32::try_from(attempt).unwrap_or(0))));
         if retry_at.is_some() {
             tracing::warn!(delivery.id = %row.id, channel = %row.channel, attempt, error = %error.message, "sending failed; will retry");
         } else {

@@ -1,4 +1,4 @@
-//! The svc-notify binary: serve (the default), or bring the schema up to date.
+//! The svc-notify binary: serve (the default), `migrate`, and the `events` subcommands.
 
 use mart_platform::{binary, config::Service};
 

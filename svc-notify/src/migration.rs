@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
         // SQLite's write lock with; the inbox deduplicates consumed events.
         vec![
             Box::new(mart_platform::outbox::Migration),
+            Box::new(mart_platform::paging::Migration),
             Box::new(mart_platform::bus::inbox::Migration),
             Box::new(m20261210_000001_notify::Migration),
             // The trace context of the story that created each row (see `AddTraceparent`).

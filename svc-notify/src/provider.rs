@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use mart_platform::config::MailConfig;
+
+use crate::config::Settings;
 
 pub mod email;
 pub mod sms;
@@ -48,9 +49,9 @@ pub struct Channels {
 }
 
 impl Channels {
-    /// Email as `config` says, SMS through the log provider.
-    pub fn from_config(config: &MailConfig) -> Result<Self, String> {
-        let mail = config.smtp_url.as_deref().map(|url| email::Mailer::new(url, &config.mail_from)).transpose()?;
+    /// Email as `settings` say, SMS through the log provider.
+    pub fn from_config(settings: &Settings) -> Result<Self, String> {
+        let mail = settings.smtp_url.as_deref().map(|url| email::Mailer::new(url, &settings.mail_from)).transpose()?;
         Ok(Self { mail, sms: Arc::new(sms::LogSms) })
     }
 

@@ -10,14 +10,17 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use mart_platform::bus::{DatabaseTransaction, Event, Handler, HandlerError, RetryPolicy, Subscription};
+use mart_platform::{
+    bus::{DatabaseTransaction, Event, Handler, HandlerError, RetryPolicy, Subscription},
+    wake::Waker,
+};
 use mart_proto::{common::Money as PbMoney, events::envelope::Payload};
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    commands::{self, Notice, SenderWaker},
+    commands::{self, Notice},
     domain::{
-        Contact, Money,
+        Amount, Contact,
         templates::{Fact, Line, ShortLine},
     },
     provider::Channels,
@@ -34,12 +37,12 @@ pub struct Reactions {
     channels: Arc<Channels>,
     /// Nudged when messages were queued. The handler's transaction commits after it
     /// returns, so this only shortens the sender's wait; its poll finds the rows anyway.
-    sender: SenderWaker,
+    sender: Waker,
 }
 
 impl Reactions {
     /// Reactions queueing on `channels`, nudging `sender`.
-    pub fn new(channels: Arc<Channels>, sender: SenderWaker) -> Self {
+    pub fn new(channels: Arc<Channels>, sender: Waker) -> Self {
         Self { channels, sender }
     }
 
@@ -156,6 +159,8 @@ fn contact(email: &str, first_name: &str, last_name: &str, phone: &Option<String
     }
 }
 
-fn money(value: &Option<PbMoney>) -> Option<Money> {
-    value.as_ref().map(|m| Money { amount_minor: m.amount_minor, currency: m.currency.clone() })
+/// An amount of an event: a currency this shop does not know is shown as sent, not
+/// refused (the customer still hears about their order).
+fn money(value: &Option<PbMoney>) -> Option<Amount> {
+    value.as_ref().map(|m| Amount::from_sent(m.amount_minor, &m.currency))
 }

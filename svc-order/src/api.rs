@@ -4,19 +4,20 @@
 //! acts on the caller's own cart and orders only — another user's order is NOT_FOUND,
 //! exactly like one that does not exist. Admins may read and cancel any order.
 
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use mart_platform::{
     auth::{self, Principal},
-    error::{FieldViolation, Violations},
-    paging,
+    error::{Violations, reply},
+    fields,
+    paging::{self, PageTokens},
 };
 use mart_proto::order::{self as pb, order_service_server::OrderService};
 use sea_orm::DatabaseConnection;
+use serde::{Deserialize, Serialize};
 use tonic::{Request, Response, Status};
 
 use crate::{
     commands::Commands,
-    domain::{self, Actor, CancellationSource, Change, OrderStatus, cart},
+    domain::{Actor, CancellationSource, Change, OrderStatus, cart},
     error::Error,
     peers::Catalog,
     store::{
@@ -37,27 +38,32 @@ pub struct OrderApi {
     db: DatabaseConnection,
     /// Current names and prices, to show a cart.
     catalog: Catalog,
+    /// Issues and checks the lists' page tokens.
+    tokens: PageTokens,
     /// `MART_ORDER_MAX_QUANTITY`.
     max_quantity: u32,
 }
 
 impl OrderApi {
-    /// The API changing state through `commands`, reading `db` and pricing carts with
-    /// `catalog`; a cart line holds at most `max_quantity` units.
-    pub fn new(commands: Commands, db: DatabaseConnection, catalog: Catalog, max_quantity: u32) -> Self {
-        Self { commands, db, catalog, max_quantity }
+    /// The API changing state through `commands`, reading `db`, pricing carts with
+    /// `catalog` and paging lists with `tokens`; a cart line holds at most `max_quantity`
+    /// units.
+    pub fn new(
+        commands: Commands,
+        db: DatabaseConnection,
+        catalog: Catalog,
+        tokens: PageTokens,
+        max_quantity: u32,
+    ) -> Self {
+        Self { commands, db, catalog, tokens, max_quantity }
     }
-}
-
-fn reply<T>(result: Result<T, Error>) -> Result<Response<T>, Status> {
-    result.map(Response::new).map_err(Status::from)
 }
 
 #[tonic::async_trait]
 impl OrderService for OrderApi {
     async fn get_cart(&self, request: Request<pb::GetCartRequest>) -> Result<Response<pb::GetCartResponse>, Status> {
         let me = auth::principal(&request)?;
-        reply(async { Ok(pb::GetCartResponse { cart: Some(self.cart(&me.user_id).await?) }) }.await)
+        reply::<_, Error>(async { Ok(pb::GetCartResponse { cart: Some(self.cart(&me.user_id).await?) }) }.await)
     }
 
     async fn add_cart_item(
@@ -66,7 +72,7 @@ impl OrderService for OrderApi {
     ) -> Result<Response<pb::AddCartItemResponse>, Status> {
         let me = auth::principal(&request)?;
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
                 let (product_id, quantity) = wire::add_cart_item(&request, self.max_quantity)?;
                 self.commands.add_to_cart(&me.user_id, &product_id, quantity).await?;
@@ -82,7 +88,7 @@ impl OrderService for OrderApi {
     ) -> Result<Response<pb::UpdateCartItemResponse>, Status> {
         let me = auth::principal(&request)?;
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
                 match wire::update_cart_item(&request, self.max_quantity)? {
                     (product_id, None) => self.commands.remove_from_cart(&me.user_id, &product_id).await?,
@@ -102,9 +108,9 @@ impl OrderService for OrderApi {
     ) -> Result<Response<pb::RemoveCartItemResponse>, Status> {
         let me = auth::principal(&request)?;
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
-                let product_id = domain::id("product_id", &request.product_id)?;
+                let product_id = fields::id("product_id", &request.product_id)?;
                 self.commands.remove_from_cart(&me.user_id, &product_id).await?;
                 Ok(pb::RemoveCartItemResponse { cart: Some(self.cart(&me.user_id).await?) })
             }
@@ -117,7 +123,7 @@ impl OrderService for OrderApi {
         request: Request<pb::ClearCartRequest>,
     ) -> Result<Response<pb::ClearCartResponse>, Status> {
         let me = auth::principal(&request)?;
-        reply(
+        reply::<_, Error>(
             async {
                 self.commands.clear_cart(&me.user_id).await?;
                 Ok(pb::ClearCartResponse {})
@@ -133,11 +139,11 @@ impl OrderService for OrderApi {
         let me = auth::principal(&request)?;
         let header = request.metadata().get("idempotency-key").map(|value| value.to_str().map(str::to_owned));
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
                 let place = wire::place_order(&request, header)?;
                 let order = self.commands.place_order(&me.user_id, &place).await?;
-                Ok(pb::PlaceOrderResponse { order: Some(order_to_proto(&order)) })
+                Ok(pb::PlaceOrderResponse { order: Some(order_to_proto(&order)?) })
             }
             .await,
         )
@@ -146,12 +152,12 @@ impl OrderService for OrderApi {
     async fn get_order(&self, request: Request<pb::GetOrderRequest>) -> Result<Response<pb::GetOrderResponse>, Status> {
         let me = auth::principal(&request)?;
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
-                let order_id = domain::id("order_id", &request.order_id)?;
+                let order_id = fields::id("order_id", &request.order_id)?;
                 let order = orders::find(&self.db, &order_id, owner(&me)).await?.ok_or(Error::NotFound("order"))?;
                 let order = orders::full(&self.db, order).await?.ok_or(Error::NotFound("order"))?;
-                Ok(pb::GetOrderResponse { order: Some(order_to_proto(&order)) })
+                Ok(pb::GetOrderResponse { order: Some(order_to_proto(&order)?) })
             }
             .await,
         )
@@ -163,13 +169,13 @@ impl OrderService for OrderApi {
     ) -> Result<Response<pb::ListOrdersResponse>, Status> {
         let me = auth::principal(&request)?;
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
                 let mut violations = Violations::new();
                 let status = violations.check(wire::status_filter(request.status));
                 let filter = Filter { user_id: Some(me.user_id.clone()), status: status.flatten() };
                 let (orders, next_page_token) =
-                    self.page(filter, request.page_size, &request.page_token, violations).await?;
+                    self.page("ListOrders", filter, request.page_size, &request.page_token, violations).await?;
                 Ok(pb::ListOrdersResponse { orders, next_page_token })
             }
             .await,
@@ -182,12 +188,12 @@ impl OrderService for OrderApi {
     ) -> Result<Response<pb::CancelOrderResponse>, Status> {
         let me = auth::principal(&request)?;
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
                 let source = if me.is_admin() { CancellationSource::Admin } else { CancellationSource::User };
                 let (order_id, change) = wire::cancel_order(&request, source)?;
                 let order = self.commands.move_order(&order_id, owner(&me), &change, &actor(&me)).await?;
-                Ok(pb::CancelOrderResponse { order: Some(order_to_proto(&order)) })
+                Ok(pb::CancelOrderResponse { order: Some(order_to_proto(&order)?) })
             }
             .await,
         )
@@ -198,15 +204,14 @@ impl OrderService for OrderApi {
         request: Request<pb::ListAllOrdersRequest>,
     ) -> Result<Response<pb::ListAllOrdersResponse>, Status> {
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
                 let mut violations = Violations::new();
                 let status = violations.check(wire::status_filter(request.status));
-                let user_id = request.user_id.trim();
-                let user_id = if user_id.is_empty() { None } else { violations.check(domain::id("user_id", user_id)) };
+                let user_id = violations.check(fields::optional_id("user_id", &request.user_id)).flatten();
                 let filter = Filter { user_id, status: status.flatten() };
                 let (orders, next_page_token) =
-                    self.page(filter, request.page_size, &request.page_token, violations).await?;
+                    self.page("ListAllOrders", filter, request.page_size, &request.page_token, violations).await?;
                 Ok(pb::ListAllOrdersResponse { orders, next_page_token })
             }
             .await,
@@ -219,11 +224,11 @@ impl OrderService for OrderApi {
     ) -> Result<Response<pb::ShipOrderResponse>, Status> {
         let me = auth::principal(&request)?;
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
                 let (order_id, change) = wire::ship_order(&request)?;
                 let order = self.commands.move_order(&order_id, None, &change, &actor(&me)).await?;
-                Ok(pb::ShipOrderResponse { order: Some(order_to_proto(&order)) })
+                Ok(pb::ShipOrderResponse { order: Some(order_to_proto(&order)?) })
             }
             .await,
         )
@@ -235,11 +240,11 @@ impl OrderService for OrderApi {
     ) -> Result<Response<pb::DeliverOrderResponse>, Status> {
         let me = auth::principal(&request)?;
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
-                let order_id = domain::id("order_id", &request.order_id)?;
+                let order_id = fields::id("order_id", &request.order_id)?;
                 let order = self.commands.move_order(&order_id, None, &Change::Delivered, &actor(&me)).await?;
-                Ok(pb::DeliverOrderResponse { order: Some(order_to_proto(&order)) })
+                Ok(pb::DeliverOrderResponse { order: Some(order_to_proto(&order)?) })
             }
             .await,
         )
@@ -261,26 +266,25 @@ impl OrderApi {
         Ok(cart_to_proto(&priced, stored.updated_at))
     }
 
-    /// One page of orders matching `filter`, newest first, and the next page's token.
+    /// One page of the list `list` (its RPC) of orders matching `filter`, newest first, and
+    /// the next page's token, bound to both.
     async fn page(
         &self,
+        list: &str,
         filter: Filter,
         page_size: i32,
         page_token: &str,
         mut violations: Violations,
     ) -> Result<(Vec<pb::Order>, String), Error> {
+        let query = paging::fingerprint(list, &Query::of(&filter));
         let limit = violations.check(paging::page_size(page_size)).unwrap_or(paging::DEFAULT_PAGE_SIZE);
-        let before = violations.check(PageToken::decode(page_token, &filter)).flatten();
+        let after = violations.check(self.tokens.read::<Cursor>(page_token, query)).flatten();
         violations.finish()?;
-        let mut rows = orders::list(&self.db, &filter, before.as_deref(), limit + 1).await?;
-        let next = if rows.len() as u64 > limit {
-            rows.truncate(limit as usize);
-            rows.last().map(|row| PageToken::encode(&row.id, &filter)).unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let rows = orders::list(&self.db, &filter, after.as_ref().map(|c| c.id.as_str()), limit + 1).await?;
+        let (rows, next) = paging::split(rows, limit, |last| self.tokens.issue(query, &Cursor { id: last.id.clone() }));
         let orders = orders::with_lines(&self.db, rows).await?;
-        Ok((orders.iter().map(order_to_proto).collect(), next))
+        let orders = orders.iter().map(order_to_proto).collect::<Result<_, _>>()?;
+        Ok((orders, next))
     }
 }
 
@@ -293,30 +297,23 @@ fn actor(me: &Principal) -> Actor {
     if me.is_admin() { Actor::Admin(me.user_id.clone()) } else { Actor::Customer(me.user_id.clone()) }
 }
 
-/// Page tokens: the last order id of a page with the filters it was listed with, so a
-/// token used with other filters is refused rather than silently skipping orders.
-struct PageToken;
+/// What a page token is bound to: every filter that decides which orders a list shows (the
+/// order is always newest first). For ListOrders the customer is the caller, so another
+/// caller's token is refused too.
+#[derive(Serialize)]
+struct Query<'a> {
+    user_id: Option<&'a str>,
+    status: Option<&'static str>,
+}
 
-impl PageToken {
-    fn fingerprint(filter: &Filter) -> String {
-        format!("{}/{}", filter.status.map_or("", OrderStatus::as_str), filter.user_id.as_deref().unwrap_or(""))
+impl<'a> Query<'a> {
+    fn of(filter: &'a Filter) -> Self {
+        Self { user_id: filter.user_id.as_deref(), status: filter.status.map(OrderStatus::as_str) }
     }
+}
 
-    fn encode(last_id: &str, filter: &Filter) -> String {
-        B64.encode(format!("{last_id}\n{}", Self::fingerprint(filter)))
-    }
-
-    /// The order id to continue after; `None` for the first page.
-    fn decode(token: &str, filter: &Filter) -> Result<Option<String>, FieldViolation> {
-        if token.is_empty() {
-            return Ok(None);
-        }
-        let malformed = || FieldViolation::new("page_token", "not a token from a previous page");
-        let decoded = B64.decode(token).ok().and_then(|bytes| String::from_utf8(bytes).ok()).ok_or_else(malformed)?;
-        let (last_id, fingerprint) = decoded.split_once('\n').ok_or_else(malformed)?;
-        if fingerprint != Self::fingerprint(filter) {
-            return Err(FieldViolation::new("page_token", "was issued for different filters"));
-        }
-        Ok(Some(last_id.to_owned()))
-    }
+/// Where a page ended: its last (oldest) order. Ids are UUIDv7, so they are the sort key.
+#[derive(Serialize, Deserialize)]
+struct Cursor {
+    id: String,
 }

@@ -10,7 +10,7 @@
 //! someone else opened (the bus gives the event handler one, with the inbox row) is a free
 //! function taking the `&DatabaseTransaction`, next to the command that wraps it.
 
-use mart_platform::outbox::relay::RelayWaker;
+use mart_platform::wake::Waker;
 use sea_orm::DatabaseConnection;
 
 use crate::peers::{AddressBook, Catalog};
@@ -28,7 +28,7 @@ pub struct Commands {
     /// svc-order's database.
     db: DatabaseConnection,
     /// Nudged after every commit that wrote events.
-    relay: RelayWaker,
+    relay: Waker,
     /// Current names and prices.
     catalog: Catalog,
     /// Shipping addresses.
@@ -42,7 +42,7 @@ impl Commands {
     /// writing events; a cart line holds at most `max_quantity` units.
     pub fn new(
         db: DatabaseConnection,
-        relay: RelayWaker,
+        relay: Waker,
         catalog: Catalog,
         address_book: AddressBook,
         max_quantity: u32,

@@ -1,11 +1,14 @@
 //! Every outcome of a svc-order call that is not success, and the one mapping to
 //! `tonic::Status` (no catch-all arm).
 
-use mart_platform::error::{self as status, FieldViolation};
+use mart_platform::{
+    error::{self as status, FieldViolation},
+    money::MoneyError,
+};
 use sea_orm::DbErr;
 use tonic::Status;
 
-use crate::domain::{IllegalTransition, money::MoneyError};
+use crate::domain::IllegalTransition;
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +72,9 @@ impl From<Error> for Status {
             Error::Pricing(MoneyError::Overflow) => {
                 status::invalid_argument(&[FieldViolation::new("cart", "the total is too large")])
             }
+            // The catalog's prices are read with their currency checked (peers.rs), and a
+            // stored order's is a database fault: a currency unknown here is never the caller's.
+            Error::Pricing(error @ MoneyError::UnknownCurrency(_)) => status::internal(&error),
             Error::Unavailable(service) => {
                 status::unavailable("DEPENDENCY_UNAVAILABLE", format!("{service} did not answer; try again"))
             }

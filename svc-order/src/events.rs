@@ -3,18 +3,15 @@
 //! [`placed`]; every lifecycle move announces OrderAwaitingPayment, OrderPaid,
 //! OrderRejected, OrderCancelled, OrderShipped or OrderDelivered through [`moved`].
 
-use mart_platform::{events::envelope, outbox};
-use mart_proto::{
-    common,
-    events::{
-        self as ev, OrderAwaitingPayment, OrderCancelled, OrderDelivered, OrderPaid, OrderPlaced, OrderRejected,
-        OrderShipped, envelope::Payload,
-    },
+use mart_platform::{events::envelope, money::Money, outbox};
+use mart_proto::events::{
+    self as ev, OrderAwaitingPayment, OrderCancelled, OrderDelivered, OrderPaid, OrderPlaced, OrderRejected,
+    OrderShipped, envelope::Payload,
 };
 use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::{
-    domain::{CancellationSource, Change, Money, OrderLine, OrderStatus},
+    domain::{CancellationSource, Change, OrderLine, OrderStatus},
     store::orders,
 };
 
@@ -33,12 +30,12 @@ pub async fn placed<C: ConnectionTrait>(
             sku: line.sku.clone(),
             name: line.name.clone(),
             quantity: i32::try_from(line.quantity).unwrap_or(i32::MAX),
-            unit_price: Some(money(&line.unit_price)),
-            line_total: Some(money(&line.line_total)),
+            unit_price: Some(line.unit_price.to_wire()),
+            line_total: Some(line.line_total.to_wire()),
         })
         .collect();
     let payload =
-        OrderPlaced { order_id: order_id.to_owned(), user_id: user_id.to_owned(), lines, total: Some(money(total)) };
+        OrderPlaced { order_id: order_id.to_owned(), user_id: user_id.to_owned(), lines, total: Some(total.to_wire()) };
     outbox::append(db, &envelope(order_id, Payload::OrderPlaced(payload))).await
 }
 
@@ -50,15 +47,15 @@ pub async fn moved<C: ConnectionTrait>(
     from: OrderStatus,
     change: &Change,
 ) -> Result<(), DbErr> {
-    outbox::append(db, &envelope(&order.id, announcement(order, from, change))).await
+    outbox::append(db, &envelope(&order.id, announcement(order, from, change)?)).await
 }
 
 /// The event of `change` applied to `order` (as it was, in `from`).
-fn announcement(order: &orders::Model, from: OrderStatus, change: &Change) -> Payload {
+fn announcement(order: &orders::Model, from: OrderStatus, change: &Change) -> Result<Payload, DbErr> {
     let order_id = order.id.clone();
     let user_id = order.user_id.clone();
-    let total = Some(money(&order.total()));
-    match change {
+    let total = Some(order.total()?.to_wire());
+    Ok(match change {
         Change::StockReserved { .. } => {
             Payload::OrderAwaitingPayment(OrderAwaitingPayment { order_id, user_id, total })
         }
@@ -92,7 +89,7 @@ fn announcement(order: &orders::Model, from: OrderStatus, change: &Change) -> Pa
             tracking_number: tracking_number.clone(),
         }),
         Change::Delivered => Payload::OrderDelivered(OrderDelivered { order_id, user_id }),
-    }
+    })
 }
 
 fn cancellation_source(source: CancellationSource) -> ev::CancellationSource {
@@ -102,8 +99,4 @@ fn cancellation_source(source: CancellationSource) -> ev::CancellationSource {
         CancellationSource::PaymentExpired => ev::CancellationSource::PaymentExpired,
         CancellationSource::PaymentFailed => ev::CancellationSource::PaymentFailed,
     }
-}
-
-fn money(amount: &Money) -> common::Money {
-    common::Money { amount_minor: amount.amount_minor, currency: amount.currency.clone() }
 }

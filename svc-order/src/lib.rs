@@ -19,7 +19,7 @@
 //! | [`loops`] | the service's own background work: the payment deadline sweeper |
 //! | [`events`] | payload builders and `outbox::append` only |
 //! | [`peers`] | outgoing gRPC: the catalog (svc-product) and the address book (svc-user) |
-//! | [`domain`], [`store`], [`migration`], [`error`] | rules and types (no prost, no sea-orm); tables and queries (the only `ActiveModel`s); schema; errors |
+//! | [`domain`], [`store`], [`migration`], [`error`], [`config`] | rules and types (no prost, no sea-orm); tables and queries (the only `ActiveModel`s); schema; errors; the service's own settings |
 //!
 //! A new RPC is a handler in [`api`] (its parsing and encoding in `api/wire.rs`) over a
 //! command or a store read; a new event reaction is an arm in [`reactions`] calling a
@@ -30,17 +30,19 @@ use std::{future::Future, sync::Arc};
 use mart_platform::{
     auth::{KeySet, Verifier},
     bus::{EventBus, RetryPolicy, Subscription},
-    config::{Config, Service},
+    config::Service,
     db,
+    paging::PageTokens,
     server::{GrpcServer, ServeError},
-    tasks::Background,
+    tasks::{Background, Every},
 };
 use mart_proto::order::order_service_server::OrderServiceServer;
 use sea_orm::{DatabaseConnection, DbErr};
-use tokio::{net::TcpListener, sync::watch};
+use tokio::net::TcpListener;
 
 pub mod api;
 pub mod commands;
+pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
@@ -50,6 +52,7 @@ pub mod peers;
 pub mod reactions;
 pub mod store;
 
+pub use config::{Config, Settings};
 pub use error::Error;
 
 /// Why svc-order could not start or stopped with an error.
@@ -79,6 +82,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
     let db = open(&config).await?;
+    let tokens = PageTokens::load(&db).await?;
     let catalog = peers::Catalog::new(&config.peers.product)?;
     let address_book = peers::AddressBook::new(&config.peers.user)?;
 
@@ -90,28 +94,26 @@ pub async fn serve(
             group: reactions::GROUP.to_owned(),
             topics: reactions::TOPICS.iter().map(|t| (*t).to_owned()).collect(),
             db: db.clone(),
-            handler: Arc::new(reactions::Reactions::new(config.payment.payment_timeout)),
+            handler: Arc::new(reactions::Reactions::new(config.own.payment_timeout)),
             retry: RetryPolicy::new(config.events.max_attempts),
             metrics: None,
             wake_relay: Some(waker.clone()),
         },
     );
-    let max_quantity = config.order.max_quantity;
+    let max_quantity = config.own.max_quantity;
     let commands = commands::Commands::new(db.clone(), waker, catalog.clone(), address_book, max_quantity);
-    let (stop_sweeper, sweeper_stopped) = watch::channel(false);
-    let sweeper = loops::spawn(db.clone(), commands.clone(), sweeper_stopped);
+    let (sweeper_db, sweeper) = (db.clone(), commands.clone());
+    background.every(loops::NAME, Every::new(loops::INTERVAL), move |stop| {
+        let (db, commands) = (sweeper_db.clone(), sweeper.clone());
+        async move { loops::sweep(&db, &commands, &stop).await }
+    });
 
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
-    let api = api::OrderApi::new(commands, db, catalog, max_quantity);
+    let api = api::OrderApi::new(commands, db, catalog, tokens, max_quantity);
     let served = GrpcServer::new(Service::Order, verifier)
         .add_service(OrderServiceServer::new(api))
         .serve(listener, shutdown)
         .await;
-    // The sweeper writes events too: it stops before the relay's last round.
-    let _ = stop_sweeper.send(true);
-    if let Err(error) = sweeper.await {
-        tracing::error!(%error, "the payment deadline sweeper failed");
-    }
     background.stop().await;
     served?;
     Ok(())

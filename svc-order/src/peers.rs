@@ -7,7 +7,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use mart_platform::client::PeerChannel;
+use mart_platform::{client::PeerChannel, money::Money};
 use mart_proto::{
     product::{BatchGetProductsRequest, ProductStatus, catalog_service_client::CatalogServiceClient},
     user::{GetAddressRequest, user_service_client::UserServiceClient},
@@ -15,7 +15,7 @@ use mart_proto::{
 use tonic::Code;
 
 use crate::{
-    domain::{CatalogEntry, Money, ShippingAddress},
+    domain::{CatalogEntry, ShippingAddress},
     error::Error,
 };
 
@@ -53,15 +53,23 @@ impl Catalog {
                 .map_err(|_| unavailable("svc-product", "deadline exceeded"))?
                 .map_err(|status| unavailable("svc-product", status.message()))?;
             for product in response.into_inner().products {
+                // What cannot be priced is left out, as a product the catalog does not know.
                 let Some(price) = product.price.as_ref() else {
                     tracing::warn!(product_id = product.id, "the catalog sent a product without a price");
                     continue;
+                };
+                let price = match Money::from_stored(price.amount_minor, &price.currency) {
+                    Ok(price) => price,
+                    Err(error) => {
+                        tracing::warn!(product_id = product.id, %error, "the catalog sent a price this shop cannot read");
+                        continue;
+                    }
                 };
                 let entry = CatalogEntry {
                     product_id: product.id.clone(),
                     sku: product.sku.clone(),
                     name: product.name.clone(),
-                    price: Money::new(price.amount_minor, price.currency.clone()),
+                    price,
                     orderable: product.status() == ProductStatus::Active,
                 };
                 found.insert(product.id, entry);

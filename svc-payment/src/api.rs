@@ -4,18 +4,18 @@
 
 use mart_platform::{
     auth::{self, Principal},
+    error::reply,
+    fields,
+    money::Money,
     wire::timestamp,
 };
-use mart_proto::{
-    common::Money,
-    payment::{self as pb, payment_service_server::PaymentService},
-};
+use mart_proto::payment::{self as pb, payment_service_server::PaymentService};
 use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
 
 use crate::{
     commands::Commands,
-    domain::{self, AdminRefund, ManualConfirmation, PaymentStatus, ProviderKind},
+    domain::{AdminRefund, ManualConfirmation, PaymentStatus, ProviderKind},
     error::Error,
     provider::stripe::webhook,
     store::payments::{self as store, Model},
@@ -42,10 +42,6 @@ impl PaymentApi {
     }
 }
 
-fn reply<T>(result: Result<T, Error>) -> Result<Response<T>, Status> {
-    result.map(Response::new).map_err(Status::from)
-}
-
 #[tonic::async_trait]
 impl PaymentService for PaymentApi {
     async fn get_payment(
@@ -54,9 +50,9 @@ impl PaymentService for PaymentApi {
     ) -> Result<Response<pb::GetPaymentResponse>, Status> {
         let me = auth::principal(&request)?;
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
-                let order_id = domain::order_id(&request.order_id)?;
+                let order_id = fields::id("order_id", &request.order_id)?;
                 let payment = store::by_order(&self.db, &order_id).await?.ok_or(Error::NotFound)?;
                 // Another user's order is answered exactly like an order that does not exist.
                 if !me.may_access(&payment.user_id) {
@@ -74,7 +70,7 @@ impl PaymentService for PaymentApi {
     ) -> Result<Response<pb::ConfirmManualPaymentResponse>, Status> {
         let me = auth::principal(&request)?;
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
                 let confirmation =
                     ManualConfirmation::parse(&request.order_id, &request.reference).map_err(Error::Invalid)?;
@@ -91,7 +87,7 @@ impl PaymentService for PaymentApi {
     ) -> Result<Response<pb::RefundPaymentResponse>, Status> {
         let me = auth::principal(&request)?;
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
                 let refund = AdminRefund::parse(&request.order_id, &request.reason).map_err(Error::Invalid)?;
                 let payment = self.commands.refund_succeeded(&refund, &actor(&me)).await?;
@@ -107,7 +103,7 @@ impl PaymentService for PaymentApi {
     ) -> Result<Response<pb::StripeWebhookResponse>, Status> {
         let signature = request.metadata().get(SIGNATURE_METADATA).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let body = request.into_inner().body.map(|body| body.data).unwrap_or_default();
-        reply(
+        reply::<_, Error>(
             async {
                 let secret = self.webhook_secret.as_deref().ok_or(Error::WebhookNotConfigured)?;
                 // Checked over the bytes as received, before anything reads them.
@@ -147,7 +143,8 @@ fn to_proto(payment: &Model) -> pb::Payment {
             None => pb::PaymentStatus::Unspecified,
         }
         .into(),
-        amount: Some(Money { amount_minor: payment.amount_minor, currency: payment.currency.clone() }),
+        // A stored currency the shop does not know is a bug; the rest of the payment still shows.
+        amount: payment.amount().ok().map(Money::to_wire),
         // Only while it can still be paid: a secret for a finished payment is of no use
         // to anyone and one more thing to leak.
         client_secret: if pending { payment.client_secret.clone().unwrap_or_default() } else { String::new() },

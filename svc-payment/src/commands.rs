@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use mart_platform::{bus::DatabaseTransaction, db, outbox::relay::RelayWaker};
+use mart_platform::{bus::DatabaseTransaction, db, wake::Waker};
 use sea_orm::DatabaseConnection;
 
 use crate::{
@@ -45,7 +45,7 @@ pub struct Commands {
     /// How long a new payment may stay unpaid.
     payment_timeout: Duration,
     /// Nudged after every commit that wrote events.
-    relay: RelayWaker,
+    relay: Waker,
 }
 
 // === impl Commands: in their own transaction ===
@@ -53,7 +53,7 @@ pub struct Commands {
 impl Commands {
     /// The changes over `db`, paying through `providers`, giving new payments
     /// `payment_timeout`, waking `relay` after each commit.
-    pub fn new(db: DatabaseConnection, providers: Providers, payment_timeout: Duration, relay: RelayWaker) -> Self {
+    pub fn new(db: DatabaseConnection, providers: Providers, payment_timeout: Duration, relay: Waker) -> Self {
         Self { db, providers, payment_timeout, relay }
     }
 
@@ -121,7 +121,7 @@ impl Commands {
             user_id: &new.user_id,
             provider: provider.kind(),
             amount_minor: new.amount.amount_minor,
-            currency: &new.amount.currency,
+            currency: new.amount.currency.code(),
             provider_reference: checkout.reference,
             client_secret: checkout.client_secret,
             expires_at,
@@ -331,7 +331,7 @@ impl Commands {
         actor: &str,
     ) -> Result<(), Error> {
         let provider = self.providers.get(provider_of(payment)?)?;
-        let amount = crate::domain::Money { amount_minor: payment.amount_minor, currency: payment.currency.clone() };
+        let amount = payment.amount().map_err(|error| Error::Corrupt(format!("payment {}: {error}", payment.id)))?;
         let refund_id = provider
             .refund(RefundOrder {
                 order_id: &payment.order_id,

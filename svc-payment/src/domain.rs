@@ -2,7 +2,11 @@
 //! processes it, what an amount is, what a request may carry (parsed in one step), and the
 //! idempotency keys that make every call to a provider safe to repeat.
 
-use mart_platform::error::{FieldViolation, Violations};
+use mart_platform::{
+    error::{FieldViolation, Violations},
+    fields,
+    money::Money,
+};
 
 /// Where a payment is in its lifecycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,26 +102,14 @@ impl ProviderKind {
     }
 }
 
-/// An amount to pay: positive minor units of an ISO 4217 currency (upper case).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Money {
-    /// Minor units, `> 0`.
-    pub amount_minor: i64,
-    /// Three upper-case letters.
-    pub currency: String,
-}
-
-impl Money {
-    /// An order total as an event carries it; why not when it cannot be paid.
-    pub fn parse(amount_minor: i64, currency: &str) -> Result<Self, String> {
-        if amount_minor <= 0 {
-            return Err(format!("the amount {amount_minor} is not positive"));
-        }
-        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(format!("{currency:?} is not an ISO 4217 currency code"));
-        }
-        Ok(Self { amount_minor, currency: currency.to_owned() })
+/// An order total as an event carries it, if it can be paid: an amount as the shop sends
+/// it ([`Money::from_stored`]) and, the payment's own rule, positive. Why not otherwise.
+pub fn amount_due(amount_minor: i64, currency: &str) -> Result<Money, String> {
+    let amount = Money::from_stored(amount_minor, currency).map_err(|error| error.to_string())?;
+    if amount.amount_minor <= 0 {
+        return Err(format!("the amount {amount} is not positive"));
     }
+    Ok(amount)
 }
 
 /// A new payment for an order that awaits one.
@@ -131,26 +123,14 @@ pub struct NewPayment {
     pub amount: Money,
 }
 
-/// The `order_id` of a request: required.
-pub fn order_id(value: &str) -> Result<String, FieldViolation> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(FieldViolation::new("order_id", "required"));
-    }
-    if value.chars().count() > 100 {
-        return Err(FieldViolation::new("order_id", "at most 100 characters"));
-    }
-    Ok(value.to_owned())
-}
-
-/// How a manual payment was made: optional, at most 200 characters.
+/// How a manual payment was made: optional, one line of at most 200 characters.
 pub fn reference(value: &str) -> Result<Option<String>, FieldViolation> {
-    optional_text("reference", value, 200)
+    fields::line("reference", value, false, 200).map(non_empty)
 }
 
-/// Why a payment is refunded: optional, at most 500 characters.
+/// Why a payment is refunded: optional, at most 500 characters of text.
 pub fn refund_reason(value: &str) -> Result<Option<String>, FieldViolation> {
-    optional_text("reason", value, 500)
+    fields::paragraph("reason", value, false, 500).map(non_empty)
 }
 
 /// An admin's word that a manual payment was received (ConfirmManualPayment).
@@ -166,7 +146,7 @@ impl ManualConfirmation {
     /// Parses the request fields; every bad one is named.
     pub fn parse(order_id: &str, reference: &str) -> Result<Self, Vec<FieldViolation>> {
         let mut violations = Violations::new();
-        let order_id = violations.check(self::order_id(order_id));
+        let order_id = violations.check(fields::id("order_id", order_id));
         let reference = violations.check(self::reference(reference));
         violations.finish()?;
         match (order_id, reference) {
@@ -190,7 +170,7 @@ impl AdminRefund {
     /// Parses the request fields; every bad one is named.
     pub fn parse(order_id: &str, reason: &str) -> Result<Self, Vec<FieldViolation>> {
         let mut violations = Violations::new();
-        let order_id = violations.check(self::order_id(order_id));
+        let order_id = violations.check(fields::id("order_id", order_id));
         let reason = violations.check(refund_reason(reason));
         violations.finish()?;
         match (order_id, reason) {
@@ -201,12 +181,9 @@ impl AdminRefund {
     }
 }
 
-fn optional_text(field: &str, value: &str, max: usize) -> Result<Option<String>, FieldViolation> {
-    let value = value.trim();
-    if value.chars().count() > max {
-        return Err(FieldViolation::new(field, format!("at most {max} characters")));
-    }
-    Ok((!value.is_empty()).then(|| value.to_owned()))
+/// An optional field left empty is absent.
+fn non_empty(value: String) -> Option<String> {
+    (!value.is_empty()).then_some(value)
 }
 
 /// The provider idempotency keys of one order. Derived from the order id alone, so any
@@ -261,19 +238,21 @@ mod tests {
 
     #[test]
     fn amounts_are_positive_in_a_real_currency() {
-        assert_eq!(Money::parse(1999, "USD").unwrap().amount_minor, 1999);
-        assert!(Money::parse(0, "USD").is_err());
-        assert!(Money::parse(100, "usd").is_err());
-        assert!(Money::parse(100, "").is_err());
+        assert_eq!(amount_due(1999, "USD").unwrap(), Money::new(1999, mart_platform::money::Currency::USD));
+        assert!(amount_due(0, "USD").is_err());
+        assert!(amount_due(-5, "USD").is_err());
+        assert!(amount_due(100, "usd").is_err());
+        assert!(amount_due(100, "ABC").is_err(), "not a currency");
+        assert!(amount_due(100, "").is_err());
     }
 
     #[test]
     fn request_fields() {
-        assert_eq!(order_id(" o1 ").unwrap(), "o1");
-        assert_eq!(order_id("").unwrap_err().field, "order_id");
         assert_eq!(reference("  ").unwrap(), None);
         assert_eq!(reference(&"x".repeat(201)).unwrap_err().field, "reference");
+        assert_eq!(reference("wire\t42").unwrap_err().field, "reference", "one line");
         assert_eq!(refund_reason("damaged").unwrap().as_deref(), Some("damaged"));
+        assert_eq!(refund_reason("damaged\nin transit").unwrap().as_deref(), Some("damaged\nin transit"));
         assert_eq!(keys::intent("o1"), "mart-order-o1-intent");
     }
 
@@ -287,5 +266,9 @@ mod tests {
         assert_eq!(AdminRefund::parse("o1", "").unwrap().reason, None);
         let bad: Vec<_> = AdminRefund::parse("", &"x".repeat(501)).unwrap_err().into_iter().map(|v| v.field).collect();
         assert_eq!(bad, ["order_id", "reason"]);
+        // The shop's one id rule: at most 64 characters, no control characters.
+        assert!(AdminRefund::parse(&"o".repeat(64), "").is_ok());
+        assert!(AdminRefund::parse(&"o".repeat(65), "").is_err());
+        assert!(ManualConfirmation::parse("o\u{0}1", "").is_err());
     }
 }

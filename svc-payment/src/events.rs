@@ -2,9 +2,9 @@
 //! PaymentRefunded (keyed by order id), built from the payment row and appended to the
 //! outbox in the transaction of the change (the commands call these).
 
-use mart_platform::{events::envelope, outbox};
+use mart_platform::{events::envelope, money::Money, outbox};
 use mart_proto::{
-    common::Money,
+    common,
     events::{PaymentCreated, PaymentFailed, PaymentProvider, PaymentRefunded, PaymentSucceeded, envelope::Payload},
 };
 use sea_orm::ConnectionTrait;
@@ -17,7 +17,7 @@ pub async fn created<C: ConnectionTrait>(db: &C, payment: &Model) -> Result<(), 
         payment_id: payment.id.clone(),
         order_id: payment.order_id.clone(),
         user_id: payment.user_id.clone(),
-        amount: Some(amount(payment)),
+        amount: Some(amount(payment)?),
         provider: provider(payment).into(),
     };
     publish(db, payment, Payload::PaymentCreated(payload)).await
@@ -29,7 +29,7 @@ pub async fn succeeded<C: ConnectionTrait>(db: &C, payment: &Model) -> Result<()
         payment_id: payment.id.clone(),
         order_id: payment.order_id.clone(),
         user_id: payment.user_id.clone(),
-        amount: Some(amount(payment)),
+        amount: Some(amount(payment)?),
         provider: provider(payment).into(),
     };
     publish(db, payment, Payload::PaymentSucceeded(payload)).await
@@ -41,7 +41,7 @@ pub async fn failed<C: ConnectionTrait>(db: &C, payment: &Model, reason: &str, e
         payment_id: payment.id.clone(),
         order_id: payment.order_id.clone(),
         user_id: payment.user_id.clone(),
-        amount: Some(amount(payment)),
+        amount: Some(amount(payment)?),
         provider: provider(payment).into(),
         reason: reason.to_owned(),
         expired,
@@ -55,7 +55,7 @@ pub async fn refunded<C: ConnectionTrait>(db: &C, payment: &Model, reason: Optio
         payment_id: payment.id.clone(),
         order_id: payment.order_id.clone(),
         user_id: payment.user_id.clone(),
-        amount: Some(amount(payment)),
+        amount: Some(amount(payment)?),
         provider: provider(payment).into(),
         reason: reason.unwrap_or_default().to_owned(),
     };
@@ -68,8 +68,8 @@ async fn publish<C: ConnectionTrait>(db: &C, payment: &Model, payload: Payload) 
     Ok(outbox::append_continuing(db, &envelope(&payment.order_id, payload), payment.traceparent.as_deref()).await?)
 }
 
-fn amount(payment: &Model) -> Money {
-    Money { amount_minor: payment.amount_minor, currency: payment.currency.clone() }
+fn amount(payment: &Model) -> Result<common::Money, Error> {
+    payment.amount().map(Money::to_wire).map_err(|error| Error::Corrupt(format!("payment {}: {error}", payment.id)))
 }
 
 fn provider(payment: &Model) -> PaymentProvider {

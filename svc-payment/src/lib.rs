@@ -20,12 +20,13 @@
 //! | [`loops`] | background work: the expiry sweep |
 //! | [`events`] | payload builders and `outbox::append` only |
 //! | [`provider`] | the outside world: Stripe (and its webhook, [`provider::stripe::webhook`]), manual |
-//! | [`domain`], [`store`], [`migration`], [`error`] | rules and types; tables and queries; schema; errors |
+//! | [`domain`], [`store`], [`migration`], [`error`], [`config`] | rules and types; tables and queries; schema; errors; own settings |
 //!
 //! A new RPC goes into [`api`], the change it makes into [`commands`]. A new event reaction
 //! goes into [`reactions`] and calls a command's `xxx_in` variant (the handler holds the
-//! transaction, with the event's inbox row). A new background loop goes into [`loops`] and
-//! calls commands too.
+//! transaction, with the event's inbox row). A new background loop goes into [`loops`],
+//! registered in [`serve`] with `Background::every`, and calls commands too. A new knob
+//! goes into [`config`].
 //!
 //! `stripe_fake` (feature `test-util`) stands in for Stripe in tests.
 
@@ -34,10 +35,10 @@ use std::{future::Future, sync::Arc};
 use mart_platform::{
     auth::{KeySet, Verifier},
     bus::{EventBus, RetryPolicy, Subscription},
-    config::{Config, Service},
+    config::Service,
     db,
     server::{GrpcServer, ServeError},
-    tasks::Background,
+    tasks::{Background, Every},
 };
 use mart_proto::payment::payment_service_server::PaymentServiceServer;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -47,6 +48,7 @@ use crate::commands::Commands;
 
 pub mod api;
 pub mod commands;
+pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
@@ -58,6 +60,7 @@ pub mod store;
 #[cfg(feature = "test-util")]
 pub mod stripe_fake;
 
+pub use config::Config;
 pub use error::Error;
 
 /// Why svc-payment could not start or stopped with an error.
@@ -76,9 +79,9 @@ pub enum StartError {
 
 /// Runs svc-payment on `listener` until `shutdown` resolves: serves PaymentService (tokens
 /// checked against `keys`), reacts to order events from `bus`, and relays its own events
-/// there; fails payments left unpaid past their deadline. On shutdown the server drains,
-/// then the expiry loop and the consumer finish what they hold, then the relay ships what
-/// is left.
+/// there; fails payments left unpaid past their deadline. Its own knobs are `config.own`
+/// ([`config::Settings`]). On shutdown the server drains, then the expiry loop and the
+/// consumer finish what they hold, then the relay ships what is left.
 pub async fn serve(
     config: Config,
     bus: EventBus,
@@ -86,11 +89,11 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
-    let providers = provider::Providers::from_config(&config.payment)?;
+    let providers = provider::Providers::from_config(&config.own)?;
     let db = open(&config).await?;
     let mut background = Background::new(Service::Payment);
     let waker = background.relay(db.clone(), bus.clone(), config.events.outbox_retention);
-    let timeout = config.payment.payment_timeout;
+    let timeout = config.own.payment_timeout;
     let commands = Commands::new(db.clone(), providers, timeout, waker.clone());
     background.consume(
         &bus,
@@ -105,22 +108,16 @@ pub async fn serve(
         },
     );
 
-    // Not one of the platform's loops, so stopped by hand, before them: what it writes
-    // must still be relayed.
-    let (stop_expiry, expiry_stopped) = tokio::sync::watch::channel(false);
-    let interval = loops::Expiry::interval_for(timeout);
-    let expiry = loops::Expiry { db: db.clone(), commands: commands.clone(), interval }.spawn(expiry_stopped);
+    let expiry = loops::Expiry { db: db.clone(), commands: commands.clone() };
+    let every = Every::new(loops::interval_for(timeout));
+    background.every(loops::NAME, every, move |stop| expiry.clone().round(stop));
 
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
-    let api = api::PaymentApi::new(db, commands, config.payment.stripe_webhook_secret.clone());
+    let api = api::PaymentApi::new(db, commands, config.own.stripe_webhook_secret.clone());
     let served = GrpcServer::new(Service::Payment, verifier)
         .add_service(PaymentServiceServer::new(api))
         .serve(listener, shutdown)
         .await;
-    let _ = stop_expiry.send(true);
-    if let Err(error) = expiry.await {
-        tracing::error!(%error, "the payment expiry task failed");
-    }
     background.stop().await;
     served?;
     Ok(())

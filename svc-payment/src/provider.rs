@@ -10,9 +10,12 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use mart_platform::config::{PaymentConfig, PaymentProviderKind};
+use mart_platform::money::Money;
 
-use crate::domain::{Money, NewPayment, ProviderKind};
+use crate::{
+    config::Settings,
+    domain::{NewPayment, ProviderKind},
+};
 
 pub mod manual;
 pub mod stripe;
@@ -102,16 +105,13 @@ pub struct Providers {
 }
 
 impl Providers {
-    /// The providers `config` sets up: Stripe when a secret key is given.
-    pub fn from_config(config: &PaymentConfig) -> Result<Self, ProviderError> {
-        let stripe = match &config.stripe_secret_key {
-            Some(key) => Some(Arc::new(stripe::Stripe::new(key, config.stripe_api_base.as_deref())?)),
+    /// The providers `settings` set up: Stripe when a secret key is given.
+    pub fn from_config(settings: &Settings) -> Result<Self, ProviderError> {
+        let stripe = match &settings.stripe_secret_key {
+            Some(key) => Some(Arc::new(stripe::Stripe::new(key, settings.stripe_api_base.as_deref())?)),
             None => None,
         };
-        let current = match config.provider {
-            PaymentProviderKind::Manual => ProviderKind::Manual,
-            PaymentProviderKind::Stripe => ProviderKind::Stripe,
-        };
+        let current = settings.provider;
         if current == ProviderKind::Stripe && stripe.is_none() {
             return Err(ProviderError::NotConfigured("stripe"));
         }

@@ -36,7 +36,7 @@ impl Handler for Reactions {
                     let total = awaiting.total.clone().unwrap_or_default();
                     // A total nobody can pay is a bug upstream: retrying will not help, the
                     // dead-letter topic is where a human will look.
-                    let amount = domain::Money::parse(total.amount_minor, &total.currency)
+                    let amount = domain::amount_due(total.amount_minor, &total.currency)
                         .map_err(|why| HandlerError(format!("order {}: {why}", awaiting.order_id)))?;
                     let new =
                         NewPayment { order_id: awaiting.order_id.clone(), user_id: awaiting.user_id.clone(), amount };

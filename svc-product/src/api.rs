@@ -6,16 +6,19 @@
 
 use std::sync::Arc;
 
-use mart_platform::{error::Violations, paging};
+use mart_platform::{
+    error::{Violations, reply},
+    fields,
+    paging::{self, Fingerprint, PageTokens},
+};
 use mart_proto::product::{self as pb, catalog_service_server::CatalogService};
 use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
 
 use crate::{
     commands::Commands,
-    domain::{self, Cursor, ProductFilter, ProductFilterInput, ProductOrder, ProductQuery, SortKey, SortValue},
+    domain::{CategoryCursor, Cursor, ProductFilter, ProductFilterInput, ProductOrder, ProductQuery, SortKey},
     error::Error,
-    page_token::PageTokens,
     peers::StockClient,
     product_cache::ProductCache,
     store::{categories, products},
@@ -23,7 +26,7 @@ use crate::{
 
 pub mod wire;
 
-use wire::{add_all, required};
+use wire::add_all;
 
 /// The CatalogService implementation.
 pub struct CatalogApi {
@@ -57,20 +60,10 @@ impl CatalogApi {
     fn parse_list_categories(
         &self,
         request: &pb::ListCategoriesRequest,
-    ) -> Result<(u64, Option<(String, String)>), Error> {
+    ) -> Result<(u64, Option<CategoryCursor>), Error> {
         let mut violations = Violations::new();
         let limit = violations.check(paging::page_size(request.page_size)).unwrap_or_default();
-        let after = match request.page_token.as_str() {
-            "" => None,
-            token => match violations.check(self.tokens.read(token, categories_fingerprint())) {
-                Some(Cursor { after: SortValue::Name(name_key), id }) => Some((name_key, id)),
-                Some(_) => {
-                    violations.add("page_token", "not a token from a previous page");
-                    None
-                }
-                None => None,
-            },
-        };
+        let after = violations.check(self.tokens.read(&request.page_token, categories_fingerprint())).flatten();
         violations.finish()?;
         Ok((limit, after))
     }
@@ -109,19 +102,15 @@ impl CatalogApi {
             }
         };
         let query = ProductQuery { filter, order: ProductOrder { key, descending: request.descending } };
-        let after = if request.page_token.is_empty() || !query_valid {
+        let after = if !query_valid {
             None
         } else {
-            match self.tokens.read(&request.page_token, query.fingerprint()) {
-                Ok(cursor) if query.accepts(&cursor) => Some(cursor),
-                Ok(_) => {
+            match violations.check(self.tokens.read::<Cursor>(&request.page_token, query.fingerprint())).flatten() {
+                Some(cursor) if !query.accepts(&cursor) => {
                     violations.add("page_token", "not a token from a previous page");
                     None
                 }
-                Err(violation) => {
-                    violations.add(violation.field, violation.description);
-                    None
-                }
+                after => after,
             }
         };
         violations.finish()?;
@@ -129,13 +118,9 @@ impl CatalogApi {
     }
 }
 
-fn reply<T>(result: Result<T, Error>) -> Result<Response<T>, Status> {
-    result.map(Response::new).map_err(Status::from)
-}
-
-/// What ListCategories' tokens are bound to: it has no filters.
-fn categories_fingerprint() -> [u8; 16] {
-    domain::digest("categories", &())
+/// What ListCategories' tokens are bound to: it has no filters, and one order.
+fn categories_fingerprint() -> Fingerprint {
+    paging::fingerprint("ListCategories", &())
 }
 
 #[tonic::async_trait]
@@ -145,13 +130,12 @@ impl CatalogService for CatalogApi {
         request: Request<pb::ListCategoriesRequest>,
     ) -> Result<Response<pb::ListCategoriesResponse>, Status> {
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
                 let (limit, after) = self.parse_list_categories(&request)?;
-                let after = after.as_ref().map(|(name_key, id)| (name_key.as_str(), id.as_str()));
-                let mut rows = categories::list(&self.db, after, limit + 1).await?;
-                let next_page_token = next_page(&mut rows, limit, |last| {
-                    let cursor = Cursor { after: SortValue::Name(last.name_key.clone()), id: last.id.clone() };
+                let rows = categories::list(&self.db, after.as_ref(), limit + 1).await?;
+                let (rows, next_page_token) = paging::split(rows, limit, |last| {
+                    let cursor = CategoryCursor { name_key: last.name_key.clone(), id: last.id.clone() };
                     self.tokens.issue(categories_fingerprint(), &cursor)
                 });
                 Ok(pb::ListCategoriesResponse {
@@ -168,10 +152,10 @@ impl CatalogService for CatalogApi {
         request: Request<pb::GetCategoryRequest>,
     ) -> Result<Response<pb::GetCategoryResponse>, Status> {
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
-                let id = required("category_id", &request.category_id)?;
-                let category = categories::find(&self.db, id).await?.ok_or(Error::NotFound("category"))?;
+                let id = fields::id("category_id", &request.category_id)?;
+                let category = categories::find(&self.db, &id).await?.ok_or(Error::NotFound("category"))?;
                 Ok(pb::GetCategoryResponse { category: Some(wire::category(&category)) })
             }
             .await,
@@ -183,7 +167,7 @@ impl CatalogService for CatalogApi {
         request: Request<pb::CreateCategoryRequest>,
     ) -> Result<Response<pb::CreateCategoryResponse>, Status> {
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
                 let category = wire::new_category(request)?;
                 let category = self.commands.create_category(category).await?;
@@ -198,10 +182,10 @@ impl CatalogService for CatalogApi {
         request: Request<pb::UpdateCategoryRequest>,
     ) -> Result<Response<pb::UpdateCategoryResponse>, Status> {
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
                 let (id, changes) = wire::category_update(&request)?;
-                let category = self.commands.update_category(id, changes).await?;
+                let category = self.commands.update_category(&id, changes).await?;
                 Ok(pb::UpdateCategoryResponse { category: Some(wire::category(&category)) })
             }
             .await,
@@ -213,10 +197,10 @@ impl CatalogService for CatalogApi {
         request: Request<pb::DeleteCategoryRequest>,
     ) -> Result<Response<pb::DeleteCategoryResponse>, Status> {
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
-                let id = required("category_id", &request.category_id)?;
-                self.commands.delete_category(id).await?;
+                let id = fields::id("category_id", &request.category_id)?;
+                self.commands.delete_category(&id).await?;
                 Ok(pb::DeleteCategoryResponse {})
             }
             .await,
@@ -228,12 +212,12 @@ impl CatalogService for CatalogApi {
         request: Request<pb::ListProductsRequest>,
     ) -> Result<Response<pb::ListProductsResponse>, Status> {
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
                 let (limit, query, after) = self.parse_list_products(&request)?;
                 let fingerprint = query.fingerprint();
-                let mut rows = products::list(&self.db, &query, after.as_ref(), limit + 1).await?;
-                let next_page_token = next_page(&mut rows, limit, |last| {
+                let rows = products::list(&self.db, &query, after.as_ref(), limit + 1).await?;
+                let (rows, next_page_token) = paging::split(rows, limit, |last| {
                     self.tokens.issue(fingerprint, &query.cursor_after(&last.id, last.price_minor, &last.name_key))
                 });
                 Ok(pb::ListProductsResponse {
@@ -250,13 +234,13 @@ impl CatalogService for CatalogApi {
         request: Request<pb::GetProductRequest>,
     ) -> Result<Response<pb::GetProductResponse>, Status> {
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
-                let id = required("product_id", &request.product_id)?;
-                if let Some(product) = self.cache.get(id) {
+                let id = fields::id("product_id", &request.product_id)?;
+                if let Some(product) = self.cache.get(&id) {
                     return Ok(pb::GetProductResponse { product: Some(product) });
                 }
-                let product = products::find(&self.db, id).await?.ok_or(Error::NotFound("product"))?;
+                let product = products::find(&self.db, &id).await?.ok_or(Error::NotFound("product"))?;
                 let available = self.stock.available(&product.id).await;
                 let product = wire::product(&product, available)?;
                 // An answer without a stock figure (svc-inventory slow or away) is not kept:
@@ -275,7 +259,7 @@ impl CatalogService for CatalogApi {
         request: Request<pb::CreateProductRequest>,
     ) -> Result<Response<pb::CreateProductResponse>, Status> {
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
                 let product = wire::new_product(request)?;
                 let product = self.commands.create_product(product).await?;
@@ -290,7 +274,7 @@ impl CatalogService for CatalogApi {
         request: Request<pb::UpdateProductRequest>,
     ) -> Result<Response<pb::UpdateProductResponse>, Status> {
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
                 let (id, changes) = wire::product_update(request)?;
                 let product = self.commands.update_product(&id, changes).await?;
@@ -305,10 +289,10 @@ impl CatalogService for CatalogApi {
         request: Request<pb::DeleteProductRequest>,
     ) -> Result<Response<pb::DeleteProductResponse>, Status> {
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
-                let id = required("product_id", &request.product_id)?;
-                self.commands.archive_product(id).await?;
+                let id = fields::id("product_id", &request.product_id)?;
+                self.commands.archive_product(&id).await?;
                 Ok(pb::DeleteProductResponse {})
             }
             .await,
@@ -320,7 +304,7 @@ impl CatalogService for CatalogApi {
         request: Request<pb::BatchGetProductsRequest>,
     ) -> Result<Response<pb::BatchGetProductsResponse>, Status> {
         let request = request.into_inner();
-        reply(
+        reply::<_, Error>(
             async {
                 let ids = wire::batch_ids(request.product_ids)?;
                 let rows = products::find_many(&self.db, &ids).await?;
@@ -331,14 +315,4 @@ impl CatalogService for CatalogApi {
             .await,
         )
     }
-}
-
-/// Cuts `rows` (fetched with one extra) to `limit`; the token for the page after, or ""
-/// when there is none.
-fn next_page<T>(rows: &mut Vec<T>, limit: u64, token: impl FnOnce(&T) -> String) -> String {
-    if rows.len() as u64 <= limit {
-        return String::new();
-    }
-    rows.truncate(limit as usize);
-    rows.last().map(token).unwrap_or_default()
 }

@@ -10,11 +10,11 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use mart_platform::{db::is_unique_violation, error::FieldViolation, outbox::relay::RelayWaker};
+use mart_platform::{db::is_unique_violation, error::FieldViolation, money::Money, wake::Waker};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, SqlErr};
 
 use crate::{
-    domain::{CategoryChanges, Money, NewCategory, NewProduct, ProductChanges, Status as ProductStatus},
+    domain::{CategoryChanges, NewCategory, NewProduct, ProductChanges, Status as ProductStatus},
     error::Error,
     events,
     product_cache::ProductCache,
@@ -26,7 +26,7 @@ use crate::{
 pub struct Commands {
     db: DatabaseConnection,
     /// Nudged after every commit that wrote events, so they leave at once.
-    relay: RelayWaker,
+    relay: Waker,
     /// GetProduct's answers; a product this replica changed is dropped from it at once.
     cache: Arc<ProductCache>,
 }
@@ -34,7 +34,7 @@ pub struct Commands {
 impl Commands {
     /// Commands over `db`, waking `relay` after writing events and forgetting changed
     /// products in `cache`.
-    pub fn new(db: DatabaseConnection, relay: RelayWaker, cache: Arc<ProductCache>) -> Self {
+    pub fn new(db: DatabaseConnection, relay: Waker, cache: Arc<ProductCache>) -> Self {
         Self { db, relay, cache }
     }
 
@@ -95,7 +95,7 @@ impl Commands {
         let row = products::insert(&txn, uuid::Uuid::now_v7().to_string(), &product, Utc::now())
             .await
             .map_err(|error| product_write_error(error, "sku", "category_id"))?;
-        events::created(&txn, &row, product.initial_stock).await?;
+        events::created(&txn, &row, product.price, product.initial_stock).await?;
         txn.commit().await?;
         self.relay.wake();
         Ok(row)
@@ -125,7 +125,7 @@ impl Commands {
         if fields.is_empty() {
             return Ok(product);
         }
-        events::updated(&txn, &product, &fields).await?;
+        events::updated(&txn, &product, product_price(&product)?, &fields).await?;
         txn.commit().await?;
         self.cache.forget(&product.id);
         self.relay.wake();
@@ -170,6 +170,11 @@ async fn check_currency<C: ConnectionTrait>(txn: &C, field: &str, price: Money) 
 pub(crate) fn product_status(product: &products::Model) -> Result<ProductStatus, Error> {
     ProductStatus::parse(&product.status)
         .ok_or_else(|| Error::Internal(format!("product {} has status {:?}", product.id, product.status)))
+}
+
+/// The price of a stored product; a currency this version does not know is a corrupt row.
+pub(crate) fn product_price(product: &products::Model) -> Result<Money, Error> {
+    product.price().map_err(|error| Error::Internal(format!("product {} has price {error}", product.id)))
 }
 
 fn no_such_category(field: &str) -> Error {

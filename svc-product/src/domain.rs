@@ -2,20 +2,17 @@
 //! listing query are, and which product fields an update may name. Types here parse (they
 //! cannot hold an invalid value) and fail with a
 //! [`FieldViolation`](mart_platform::error::FieldViolation) naming the request field.
+//! Prices are platform's [`Money`](mart_platform::money::Money); names, descriptions and
+//! ids follow platform's [`fields`](mart_platform::fields) rules.
 
 mod category;
-mod currency;
 mod listing;
 mod product;
-mod text;
 
-pub use category::{CategoryChanges, CategoryInput, CategoryName, NewCategory};
-pub use currency::Currency;
-pub(crate) use listing::digest;
+pub use category::{CategoryChanges, CategoryCursor, CategoryInput, CategoryName, NewCategory};
 pub use listing::{Cursor, ProductFilter, ProductFilterInput, ProductOrder, ProductQuery, SortKey, SortValue};
 pub use product::{
-    Brand, Moment, Money, NewProduct, ProductChanges, ProductField, ProductInput, ProductName, ProductPatch, Sku,
-    Status,
+    Brand, Moment, NewProduct, ProductChanges, ProductField, ProductInput, ProductName, ProductPatch, Sku, Status,
 };
 
 /// The longest category description.

@@ -2,40 +2,39 @@
 //! ProductArchived on `mart.product.events`, each written to the outbox in the transaction
 //! that made the change. svc-product reacts to no other service's events.
 
-use mart_platform::{events::envelope, outbox};
-use mart_proto::{
-    common::Money,
-    events::{ProductArchived, ProductCreated, ProductUpdated, envelope::Payload},
-};
+use mart_platform::{events::envelope, money::Money, outbox, wire::timestamp};
+use mart_proto::events::{ProductArchived, ProductCreated, ProductUpdated, envelope::Payload};
 use sea_orm::{ConnectionTrait, DbErr};
-
-use mart_platform::wire::timestamp;
 
 use crate::{domain::ProductField, store::products};
 
-fn price(product: &products::Model) -> Option<Money> {
-    Some(Money { amount_minor: product.price_minor, currency: product.currency.clone() })
-}
-
-/// A new product; svc-inventory creates its stock record with `initial_stock` from it.
-pub async fn created<C: ConnectionTrait>(txn: &C, product: &products::Model, initial_stock: i32) -> Result<(), DbErr> {
+/// A new product, at `price` (its stored price, as parsed); svc-inventory creates its
+/// stock record with `initial_stock` from it.
+pub async fn created<C: ConnectionTrait>(
+    txn: &C,
+    product: &products::Model,
+    price: Money,
+    initial_stock: i32,
+) -> Result<(), DbErr> {
     let payload = Payload::ProductCreated(ProductCreated {
         product_id: product.id.clone(),
         sku: product.sku.clone(),
         name: product.name.clone(),
         brand: product.brand.clone(),
         category_id: product.category_id.clone(),
-        price: price(product),
+        price: Some(price.to_wire()),
         initial_stock,
         expires_at: product.expires_at.as_ref().map(timestamp),
     });
     outbox::append(txn, &envelope(&product.id, payload)).await
 }
 
-/// A product's data changed: the full current values, and which fields changed.
+/// A product's data changed: the full current values (`price` is its stored price, as
+/// parsed), and which fields changed.
 pub async fn updated<C: ConnectionTrait>(
     txn: &C,
     product: &products::Model,
+    price: Money,
     changed: &[ProductField],
 ) -> Result<(), DbErr> {
     let payload = Payload::ProductUpdated(ProductUpdated {
@@ -44,7 +43,7 @@ pub async fn updated<C: ConnectionTrait>(
         name: product.name.clone(),
         brand: product.brand.clone(),
         category_id: product.category_id.clone(),
-        price: price(product),
+        price: Some(price.to_wire()),
         expires_at: product.expires_at.as_ref().map(timestamp),
         changed_fields: changed.iter().map(|field| field.as_str().to_owned()).collect(),
     });

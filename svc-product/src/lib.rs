@@ -1,7 +1,7 @@
 //! svc-product: the catalog of Online Mart.
 //!
-//! Anyone browses categories and products (filtered, sorted, paged by keyset with signed
-//! page tokens); admins maintain them; svc-order reads current prices through the internal
+//! Anyone browses categories and products (filtered, sorted, paged by keyset with
+//! platform's signed page tokens, bound to the query that issued them); admins maintain them; svc-order reads current prices through the internal
 //! BatchGetProducts. Every product change is announced on `mart.product.events` through
 //! the outbox, which is how svc-inventory learns of new products and their initial stock.
 //!
@@ -14,8 +14,7 @@
 //! | [`commands`] | every state change: one `begin_write … commit`, store calls, [`events`] appended, relay woken, this replica's [`product_cache`] entry dropped |
 //! | [`events`] | payload builders and `outbox::append` only |
 //! | [`peers`] | outgoing gRPC: GetProduct's stock figure from svc-inventory |
-//! | [`domain`], [`store`], [`migration`], [`error`] | rules and types (no prost, no sea-orm); tables and queries (the only room with `ActiveModel`s); schema; errors and their one `Status` mapping |
-//! | [`page_token`] | signed keyset cursors for both list RPCs (bound to the query that issued them) |
+//! | [`domain`], [`store`], [`migration`], [`error`], [`config`] | rules and types (no prost, no sea-orm); tables and queries (the only room with `ActiveModel`s); schema; errors and their one `Status` mapping; the catalog's own settings |
 //! | [`product_cache`] | GetProduct's short-lived answer cache: filled by [`api`], emptied by [`commands`] |
 //!
 //! A new RPC is a handler in [`api`] (its parsing and encoding in [`api::wire`]) calling a
@@ -30,8 +29,8 @@ use std::sync::Arc;
 use mart_platform::{
     auth::{KeySet, Verifier},
     bus::EventBus,
-    config::{Config, Service},
-    db,
+    config::Service,
+    db, paging,
     server::{GrpcServer, ServeError},
     tasks::Background,
 };
@@ -41,15 +40,16 @@ use tokio::net::TcpListener;
 
 pub mod api;
 pub mod commands;
+pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
 pub mod migration;
-pub mod page_token;
 pub mod peers;
 pub mod product_cache;
 pub mod store;
 
+pub use config::{Config, Settings};
 pub use error::Error;
 
 /// Why svc-product could not start or stopped with an error.
@@ -77,14 +77,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
     let db = open(&config).await?;
-    let tokens = page_token::PageTokens::load(&db).await?;
+    let tokens = paging::PageTokens::load(&db).await?;
     let stock = peers::StockClient::new(&config.peers.inventory).map_err(StartError::Inventory)?;
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
 
     let mut background = Background::new(Service::Product);
     let relay = background.relay(db.clone(), bus, config.events.outbox_retention);
 
-    let cache = Arc::new(product_cache::ProductCache::new(config.catalog.cache_ttl));
+    let cache = Arc::new(product_cache::ProductCache::new(config.own.cache_ttl));
     let commands = commands::Commands::new(db.clone(), relay, cache.clone());
     let api = api::CatalogApi::new(commands, db, tokens, stock, cache);
     let served = GrpcServer::new(Service::Product, verifier)

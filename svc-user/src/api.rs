@@ -10,9 +10,10 @@ use std::sync::Arc;
 
 use mart_platform::{
     auth::{self, Principal},
-    config::AuthConfig,
-    error::Violations,
-    outbox::relay::RelayWaker,
+    error::{Violations, reply},
+    fields,
+    paging::PageTokens,
+    wake::Waker,
 };
 use mart_proto::user::{self as pb, user_service_server::UserService};
 use sea_orm::DatabaseConnection;
@@ -34,20 +35,24 @@ pub struct UserApi {
     keys: Arc<KeyRing>,
     /// Signs the token pairs of Login, RefreshToken and ChangePassword.
     issuer: TokenIssuer,
+    /// Issues and checks ListUsers' page tokens.
+    pages: PageTokens,
     /// Nudged by commands after every commit that wrote events, so they leave at once.
-    relay: RelayWaker,
+    relay: Waker,
 }
 
 impl UserApi {
-    /// The API over `db`, signing with `keys`, waking `relay` after writing events.
-    pub fn new(db: DatabaseConnection, keys: Arc<KeyRing>, relay: RelayWaker, auth: AuthConfig) -> Self {
-        let issuer = TokenIssuer::new(keys.clone(), auth);
-        Self { db, keys, issuer, relay }
+    /// The API over `db`, publishing `keys`, signing with `issuer`, paging with `pages`,
+    /// waking `relay` after writing events.
+    pub fn new(
+        db: DatabaseConnection,
+        keys: Arc<KeyRing>,
+        issuer: TokenIssuer,
+        pages: PageTokens,
+        relay: Waker,
+    ) -> Self {
+        Self { db, keys, issuer, pages, relay }
     }
-}
-
-fn reply<T>(result: Result<T, Error>) -> Result<Response<T>, Status> {
-    result.map(Response::new).map_err(Status::from)
 }
 
 #[tonic::async_trait]
@@ -58,7 +63,7 @@ impl UserService for UserApi {
             async {
                 let account = NewAccount::try_from(request)?;
                 let user = accounts::register(&self.db, &self.relay, account, Role::User).await?;
-                Ok(pb::RegisterResponse { user: Some(wire::user(&user)?) })
+                Ok::<_, Error>(pb::RegisterResponse { user: Some(wire::user(&user)?) })
             }
             .await,
         )
@@ -69,7 +74,7 @@ impl UserService for UserApi {
         reply(
             async {
                 let credentials = Credentials::try_from(request)?;
-                Ok(tokens::login(&self.db, &self.issuer, credentials).await?.into())
+                Ok::<_, Error>(tokens::login(&self.db, &self.issuer, credentials).await?.into())
             }
             .await,
         )
@@ -85,7 +90,7 @@ impl UserService for UserApi {
                 if request.refresh_token.is_empty() {
                     return Err(Error::invalid("refresh_token", "required"));
                 }
-                Ok(tokens::refresh(&self.db, &self.issuer, &request.refresh_token).await?.into())
+                Ok::<_, Error>(tokens::refresh(&self.db, &self.issuer, &request.refresh_token).await?.into())
             }
             .await,
         )
@@ -100,7 +105,7 @@ impl UserService for UserApi {
                     return Err(Error::invalid("refresh_token", "required"));
                 }
                 tokens::logout(&self.db, &me.user_id, &request.refresh_token).await?;
-                Ok(pb::LogoutResponse {})
+                Ok::<_, Error>(pb::LogoutResponse {})
             }
             .await,
         )
@@ -110,7 +115,7 @@ impl UserService for UserApi {
         reply(
             async {
                 let keys = self.keys.published().await?;
-                Ok(pb::GetJwksResponse { keys: keys.iter().map(|k| k.to_jwk()).collect() })
+                Ok::<_, Error>(pb::GetJwksResponse { keys: keys.iter().map(|k| k.to_jwk()).collect() })
             }
             .await,
         )
@@ -121,7 +126,7 @@ impl UserService for UserApi {
         reply(
             async {
                 let user = self.active_user(&me).await?;
-                Ok(pb::GetMeResponse { user: Some(wire::user(&user)?) })
+                Ok::<_, Error>(pb::GetMeResponse { user: Some(wire::user(&user)?) })
             }
             .await,
         )
@@ -135,7 +140,7 @@ impl UserService for UserApi {
                 let changes = ProfileChanges::try_from(request)?;
                 let user = self.active_user(&me).await?;
                 let user = accounts::update_profile(&self.db, &self.relay, user, changes).await?;
-                Ok(pb::UpdateMeResponse { user: Some(wire::user(&user)?) })
+                Ok::<_, Error>(pb::UpdateMeResponse { user: Some(wire::user(&user)?) })
             }
             .await,
         )
@@ -151,7 +156,7 @@ impl UserService for UserApi {
             async {
                 let user = self.active_user(&me).await?;
                 let change = wire::password_change(request, &user.email)?;
-                Ok(accounts::change_password(&self.db, &self.issuer, user, change).await?.into())
+                Ok::<_, Error>(accounts::change_password(&self.db, &self.issuer, user, change).await?.into())
             }
             .await,
         )
@@ -163,7 +168,7 @@ impl UserService for UserApi {
             async {
                 let user = self.active_user(&me).await?;
                 accounts::delete_account(&self.db, &self.relay, user).await?;
-                Ok(pb::DeleteMeResponse {})
+                Ok::<_, Error>(pb::DeleteMeResponse {})
             }
             .await,
         )
@@ -180,7 +185,7 @@ impl UserService for UserApi {
                 let address = Address::try_from(request)?;
                 let user = self.active_user(&me).await?;
                 let row = address_book::add(&self.db, user.id, address).await?;
-                Ok(pb::AddAddressResponse { address: Some(wire::address(&row)) })
+                Ok::<_, Error>(pb::AddAddressResponse { address: Some(wire::address(&row)) })
             }
             .await,
         )
@@ -194,7 +199,7 @@ impl UserService for UserApi {
         reply(
             async {
                 let rows = addresses::list(&self.db, &me.user_id).await?;
-                Ok(pb::ListAddressesResponse { addresses: rows.iter().map(wire::address).collect() })
+                Ok::<_, Error>(pb::ListAddressesResponse { addresses: rows.iter().map(wire::address).collect() })
             }
             .await,
         )
@@ -208,9 +213,9 @@ impl UserService for UserApi {
         let request = request.into_inner();
         reply(
             async {
-                let address_id = wire::required("address_id", &request.address_id)?;
-                address_book::delete(&self.db, &me.user_id, address_id).await?;
-                Ok(pb::DeleteAddressResponse {})
+                let address_id = fields::id("address_id", &request.address_id)?;
+                address_book::delete(&self.db, &me.user_id, &address_id).await?;
+                Ok::<_, Error>(pb::DeleteAddressResponse {})
             }
             .await,
         )
@@ -223,9 +228,9 @@ impl UserService for UserApi {
         let request = request.into_inner();
         reply(
             async {
-                let (filter, limit) = wire::list_users(request)?;
-                let rows = users::list(&self.db, filter, limit + 1).await?;
-                wire::users_page(rows, limit)
+                let query = wire::ListUsers::parse(request, &self.pages)?;
+                let rows = users::list(&self.db, &query.filter, query.limit + 1).await?;
+                query.page(rows, &self.pages)
             }
             .await,
         )
@@ -236,7 +241,7 @@ impl UserService for UserApi {
         reply(
             async {
                 let user = self.find_user(&request.user_id).await?;
-                Ok(pb::GetUserResponse { user: Some(wire::user(&user)?) })
+                Ok::<_, Error>(pb::GetUserResponse { user: Some(wire::user(&user)?) })
             }
             .await,
         )
@@ -252,7 +257,7 @@ impl UserService for UserApi {
                 let role = wire::new_role(request.role)?;
                 let user = self.find_user(&request.user_id).await?;
                 let user = accounts::set_role(&self.db, user, role).await?;
-                Ok(pb::SetUserRoleResponse { user: Some(wire::user(&user)?) })
+                Ok::<_, Error>(pb::SetUserRoleResponse { user: Some(wire::user(&user)?) })
             }
             .await,
         )
@@ -269,7 +274,7 @@ impl UserService for UserApi {
                 let status = wire::new_status(request.status)?;
                 let user = self.find_user(&request.user_id).await?;
                 let user = accounts::set_status(&self.db, &me.user_id, user, status).await?;
-                Ok(pb::SetUserStatusResponse { user: Some(wire::user(&user)?) })
+                Ok::<_, Error>(pb::SetUserStatusResponse { user: Some(wire::user(&user)?) })
             }
             .await,
         )
@@ -283,17 +288,13 @@ impl UserService for UserApi {
         reply(
             async {
                 let mut violations = Violations::new();
-                if request.user_id.trim().is_empty() {
-                    violations.add("user_id", "required");
-                }
-                if request.address_id.trim().is_empty() {
-                    violations.add("address_id", "required");
-                }
+                // The defaults are never used: `finish` fails if either id did not parse.
+                let user_id = violations.check(fields::id("user_id", &request.user_id)).unwrap_or_default();
+                let address_id = violations.check(fields::id("address_id", &request.address_id)).unwrap_or_default();
                 violations.finish().map_err(Error::Invalid)?;
-                let row = addresses::find_owned(&self.db, &request.user_id, &request.address_id)
-                    .await?
-                    .ok_or(Error::NotFound("address"))?;
-                Ok(pb::GetAddressResponse { address: Some(wire::address(&row)) })
+                let row =
+                    addresses::find_owned(&self.db, &user_id, &address_id).await?.ok_or(Error::NotFound("address"))?;
+                Ok::<_, Error>(pb::GetAddressResponse { address: Some(wire::address(&row)) })
             }
             .await,
         )
@@ -315,7 +316,7 @@ impl UserApi {
 
     /// The account `user_id` names, whatever its status.
     async fn find_user(&self, user_id: &str) -> Result<users::Model, Error> {
-        let user_id = wire::required("user_id", user_id)?;
-        users::find(&self.db, user_id).await?.ok_or(Error::NotFound("user"))
+        let user_id = fields::id("user_id", user_id)?;
+        users::find(&self.db, &user_id).await?.ok_or(Error::NotFound("user"))
     }
 }

@@ -8,8 +8,9 @@
 //!
 //! | room | role |
 //! |---|---|
-//! | `main.rs` | the binary: serve, or an operator command (migrate, admin create, keys rotate, events) |
+//! | `main.rs` | the binary: `binary::run_with` (serve, migrate, `events …`, and [`operator`]'s commands) |
 //! | `lib.rs` | [`serve`]: wiring only; [`open`] and [`create_admin`] for `mart` |
+//! | [`operator`] | the binary's own subcommands: `admin create`, `keys rotate` |
 //! | [`api`] (+ [`api::wire`]) | per RPC: parse the request into domain values in one step ([`api::wire`]), check who asks, call a command or a [`store`] read, encode |
 //! | [`commands`] | every state change: one `begin_write … commit`, store calls, [`events`] appended, the relay woken |
 //! | [`events`] | payload builders and `outbox::append` only |
@@ -17,7 +18,7 @@
 //! | [`passwords`] | argon2id hashing on the blocking pool, and the login decoy |
 //! | [`domain`] | rules and types (no prost, no sea-orm): email, password policy, names, phone, address, what each request must carry |
 //! | [`store`] | entities and queries; the only place rows (`ActiveModel`s) are built |
-//! | [`migration`], [`error`] | the schema; every failure and its one mapping to `tonic::Status` |
+//! | [`migration`], [`error`], [`config`] | the schema; every failure and its one mapping to `tonic::Status`; svc-user's own settings (token lifetimes, the first admin) |
 //!
 //! svc-user consumes no other service's events and runs no background work of its own
 //! beside the outbox relay, so it has no `reactions.rs`, `loops.rs` or `peers.rs`. A new RPC
@@ -31,8 +32,9 @@ use std::sync::Arc;
 use mart_platform::{
     auth::Verifier,
     bus::EventBus,
-    config::{Config, Service},
+    config::Service,
     db,
+    paging::PageTokens,
     server::{GrpcServer, ServeError},
     tasks::Background,
 };
@@ -42,15 +44,18 @@ use tokio::net::TcpListener;
 
 pub mod api;
 pub mod commands;
+pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
 pub mod keys;
 pub mod migration;
+pub mod operator;
 pub mod passwords;
 pub mod store;
 
 pub use commands::accounts::create_admin;
+pub use config::{Config, Settings};
 pub use error::Error;
 
 /// Why svc-user could not start or stopped with an error.
@@ -69,7 +74,8 @@ pub enum StartError {
 
 /// Runs svc-user on `listener` until `shutdown` resolves: opens and migrates the database,
 /// creates the first admin if configured, serves UserService, and relays its events to
-/// `bus`. On shutdown the server drains first, then the relay ships what is left.
+/// `bus`. On shutdown the server drains first, then the relay ships what is left. Unlike
+/// the other services it takes no token keys: it owns them.
 pub async fn serve(
     config: Config,
     bus: EventBus,
@@ -79,14 +85,16 @@ pub async fn serve(
     let db = open(&config).await?;
     let mut background = Background::new(Service::User);
     let waker = background.relay(db.clone(), bus, config.events.outbox_retention);
-    if let Some(admin) = &config.bootstrap_admin {
+    if let Some(admin) = &config.own.bootstrap_admin {
         commands::accounts::bootstrap_admin(&db, &waker, admin).await.map_err(StartError::BootstrapAdmin)?;
     }
     passwords::warm_up();
-    let keys = keys::KeyRing::open(db.clone(), config.auth.access_token_ttl).await?;
+    let keys = keys::KeyRing::open(db.clone(), config.own.access_token_ttl).await?;
     let verifier = Arc::new(Verifier::new(keys.key_set(), &config.auth.issuer, &config.auth.audience));
+    let pages = PageTokens::load(&db).await?;
 
-    let api = api::UserApi::new(db, keys, waker, config.auth.clone());
+    let issuer = commands::TokenIssuer::new(keys.clone(), &config);
+    let api = api::UserApi::new(db, keys, issuer, pages, waker);
     let served = GrpcServer::new(Service::User, verifier)
         .add_service(UserServiceServer::new(api))
         .serve(listener, shutdown)

@@ -10,6 +10,10 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(mart_platform::outbox::Migration), Box::new(m20261124_000001_accounts::Migration)]
+        vec![
+            Box::new(mart_platform::outbox::Migration),
+            Box::new(mart_platform::paging::Migration),
+            Box::new(m20261124_000001_accounts::Migration),
+        ]
     }
 }

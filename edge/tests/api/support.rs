@@ -9,7 +9,7 @@ use http::StatusCode;
 use mart_platform::{
     auth::KeySet,
     bus::{EventBus, embedded::EmbeddedBus},
-    config::{Config, Service},
+    config::Service,
     test_util::{TestDb, eventually, listener, wait_until_serving},
 };
 use serde_json::{Value, json};
@@ -55,7 +55,7 @@ impl Shop {
 
     /// As [`Shop::start`], with `adjust` applied to the edge's config (its peers) and the keys
     /// it trusts (svc-user's JWKS unless replaced).
-    pub async fn start_with(settings: Settings, adjust: impl FnOnce(&mut Config, &mut Arc<KeySet>)) -> Self {
+    pub async fn start_with(settings: Settings, adjust: impl FnOnce(&mut edge::Config, &mut Arc<KeySet>)) -> Self {
         let log = TestDb::sqlite().await;
         let bus = EventBus::Embedded(EmbeddedBus::open(&log.url, 2).await.unwrap());
         let (stop, _) = watch::channel(false);
@@ -69,12 +69,10 @@ impl Shop {
         };
 
         let user_db = TestDb::sqlite().await;
-        let mut user_config = Config::embedded(Service::User);
+        let mut user_config = svc_user::Config::embedded(Service::User);
         user_config.database_url = user_db.url.clone();
-        user_config.bootstrap_admin = Some(mart_platform::config::BootstrapAdmin {
-            email: ADMIN_EMAIL.to_owned(),
-            password: PASSWORD.to_owned(),
-        });
+        user_config.own.bootstrap_admin =
+            Some(svc_user::config::BootstrapAdmin { email: ADMIN_EMAIL.to_owned(), password: PASSWORD.to_owned() });
         let user_listener = listener().await;
         let user_addr = user_listener.local_addr().unwrap();
         let keys = || Arc::new(KeySet::remote(&format!("http://{user_addr}")).unwrap());
@@ -84,7 +82,7 @@ impl Shop {
         });
 
         let inventory_db = TestDb::sqlite().await;
-        let mut inventory_config = Config::embedded(Service::Inventory);
+        let mut inventory_config = svc_inventory::Config::embedded(Service::Inventory);
         inventory_config.database_url = inventory_db.url.clone();
         let inventory_listener = listener().await;
         let inventory_addr = inventory_listener.local_addr().unwrap();
@@ -98,7 +96,7 @@ impl Shop {
         });
 
         let product_db = TestDb::sqlite().await;
-        let mut product_config = Config::embedded(Service::Product);
+        let mut product_config = svc_product::Config::embedded(Service::Product);
         product_config.database_url = product_db.url.clone();
         product_config.peers.inventory = format!("http://{inventory_addr}");
         let product_listener = listener().await;
@@ -113,7 +111,7 @@ impl Shop {
         });
         dbs.extend([user_db, inventory_db, product_db]);
 
-        let mut edge_config = Config::embedded(Service::User);
+        let mut edge_config = edge::Config { settings, ..edge::Config::embedded() };
         let absent = format!("http://{}", vacant_addr().await);
         edge_config.peers.user = format!("http://{user_addr}");
         edge_config.peers.product = format!("http://{product_addr}");
@@ -123,7 +121,7 @@ impl Shop {
         edge_config.peers.payment = absent;
         let mut edge_keys = keys();
         adjust(&mut edge_config, &mut edge_keys);
-        let edge = Edge::new(&edge_config, settings, edge_keys).expect("the edge builds");
+        let edge = Edge::new(&edge_config, edge_keys).expect("the edge builds");
         let edge_listener = listener().await;
         let addr = edge_listener.local_addr().unwrap();
         tasks.spawn({

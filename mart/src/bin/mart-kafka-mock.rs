@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     // Only the partitions matter here; read them as the services do.
-    let partitions = config::load_as_or_exit("mart-kafka-mock", Service::User).events.partitions;
+    let partitions = config::load_as_or_exit::<()>("mart-kafka-mock", Service::User).events.partitions;
     let partitions = i32::try_from(partitions).context("MART_EVENT_PARTITIONS")?;
     let mock = MockKafka::start(1).await.context("starting the kafka mock cluster")?;
     for topic in TOPICS {

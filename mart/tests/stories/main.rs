@@ -7,6 +7,7 @@ mod checkout;
 mod demo;
 mod failures;
 mod kafka;
+mod paging;
 mod recovery;
 mod support;
 mod traces;

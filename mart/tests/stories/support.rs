@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use edge::test_client::{Answer, HttpClient};
 use http::StatusCode;
-use mart::shop::Shop;
+use mart::shop::{Shop, ShopConfig};
 use mart_platform::{
     bus::{
         EventBus, headers,
         kafka::{KafkaBus, KafkaSettings, MockKafka, TopicCreation},
     },
-    config::{BootstrapAdmin, Config, EventBusKind, PaymentProviderKind, Service},
+    config::{Service, Vars},
     test_util::{eventually, listener, smtp::SmtpSink},
 };
 use serde_json::{Value, json};
@@ -104,36 +104,36 @@ impl TestShop {
         let data_dir = dir.path().to_owned();
         let smtp_url = smtp.url();
         let brokers = kafka.as_ref().map(|k| k.bootstrap_servers().to_owned());
-        let configured = settings.clone();
-        let config_for = move |service: Service| {
-            let mut config = Config::embedded(service);
-            config.data_dir = data_dir.clone();
-            config.database_url = mart_platform::config::sqlite_url(&data_dir, service);
-            config.events.log_url = format!("sqlite://{}?mode=rwc", data_dir.join("events.db").display());
-            if let Some(brokers) = &brokers {
-                config.events.bus = EventBusKind::Kafka;
-                config.events.kafka_brokers = brokers.clone();
-            }
-            config.bootstrap_admin =
-                Some(BootstrapAdmin { email: ADMIN_EMAIL.to_owned(), password: PASSWORD.to_owned() });
-            config.mail.smtp_url = Some(smtp_url.clone());
-            config.edge.rate_per_ip = 0;
-            config.edge.rate_per_user = 0;
-            if let Payments::Stripe { base_url, secret_key, webhook_secret } = &configured.payments {
-                config.payment.provider = PaymentProviderKind::Stripe;
-                config.payment.stripe_api_base = Some(base_url.clone());
-                config.payment.stripe_secret_key = Some(secret_key.clone());
-                config.payment.stripe_webhook_secret = Some(webhook_secret.clone());
-            }
-            if let Some(timeout) = configured.payment_timeout {
-                config.payment.payment_timeout = timeout;
-            }
-            config
-        };
+        // The shop as its operator would configure it, through the variables it reads.
+        let data_dir = data_dir.display().to_string();
+        let mut vars = Vars::from_pairs([
+            ("MART_DATA_DIR", data_dir.as_str()),
+            ("MART_BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL),
+            ("MART_BOOTSTRAP_ADMIN_PASSWORD", PASSWORD),
+            ("SMTP_URL", smtp_url.as_str()),
+            ("MART_EDGE_RATE_PER_IP", "0"),
+            ("MART_EDGE_RATE_PER_USER", "0"),
+        ]);
+        if let Some(brokers) = &brokers {
+            vars.set("MART_EVENT_BUS", "kafka");
+            vars.set("KAFKA_BROKERS", brokers.clone());
+        }
+        if let Payments::Stripe { base_url, secret_key, webhook_secret } = &settings.payments {
+            vars.set("MART_PAYMENT_PROVIDER", "stripe");
+            vars.set("STRIPE_API_BASE", base_url.clone());
+            vars.set("STRIPE_SECRET_KEY", secret_key.clone());
+            vars.set("STRIPE_WEBHOOK_SECRET", webhook_secret.clone());
+        }
+        let mut config = ShopConfig::from_vars(&vars).expect("the stories' configuration is valid");
+        if let Some(timeout) = settings.payment_timeout {
+            // Shorter than a variable can say (milliseconds): set on the typed settings.
+            config.order.own.payment_timeout = timeout;
+            config.payment.own.payment_timeout = timeout;
+        }
         let http = listener().await;
         let mut shop = match &kafka {
-            None => Shop::start(config_for, http).await,
-            Some(kafka) => Shop::start_on(kafka_bus(kafka).await, config_for, http).await,
+            None => Shop::start(config, http).await,
+            Some(kafka) => Shop::start_on(kafka_bus(kafka).await, config, http).await,
         }
         .expect("the shop starts");
         shop.ready(Duration::from_secs(30)).await.expect("the shop gets ready");
@@ -332,7 +332,7 @@ impl TestShop {
 /// A Kafka bus on `kafka` with every domain topic.
 async fn kafka_bus(kafka: &MockKafka) -> EventBus {
     let topics = mart_platform::events::TOPICS.iter().map(|t| (*t).to_owned()).collect();
-    let partitions = Config::embedded(Service::User).events.partitions;
+    let partitions = mart_platform::config::Config::<()>::embedded(Service::User).events.partitions;
     let settings = KafkaSettings {
         // The least brokers accept: the mock cluster keeps a group its last member left
         // rebalancing for a session timeout, so a restarted consumer waits that long.

@@ -21,7 +21,7 @@ use crate::support::{ADMIN_EMAIL, Payments, TestShop};
 #[tokio::test]
 async fn one_checkout_is_one_trace_from_the_edge_to_the_notification() {
     let collector = Collector::start().await;
-    let mut settings = Config::embedded(Service::User).telemetry;
+    let mut settings = Config::<()>::embedded(Service::User).telemetry;
     settings.otlp_endpoint = Some(collector.endpoint.clone());
     settings.otlp_protocol = OtlpProtocol::Grpc;
     let names: Vec<&'static str> =

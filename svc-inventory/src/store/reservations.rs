@@ -2,6 +2,7 @@
 //! so reserving, releasing or committing an order a second time finds it already done.
 
 use chrono::Utc;
+use mart_platform::db;
 use sea_orm::{QueryOrder, Set, entity::prelude::*, sea_query::Expr};
 
 use crate::domain::ReservationState;
@@ -61,11 +62,7 @@ pub async fn open<C: ConnectionTrait>(db: &C, order_id: &str, state: Reservation
         created_at: Set(now),
         updated_at: Set(now),
     };
-    let inserted = Entity::insert(row)
-        .on_conflict(sea_orm::sea_query::OnConflict::column(Column::OrderId).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    Ok(inserted == 1)
+    db::insert_once(db, row, [Column::OrderId]).await
 }
 
 /// Moves `order_id` from `from` to `to`; whether it was in `from` (only one of two racing

@@ -1,7 +1,8 @@
 //! The `stock` table: one row per product.
 
 use chrono::Utc;
-use sea_orm::{QueryOrder, entity::prelude::*, sea_query::Expr};
+use mart_platform::db;
+use sea_orm::{QueryOrder, Set, entity::prelude::*, sea_query::Expr};
 
 /// A product's stock level.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -53,18 +54,14 @@ pub async fn find_many<C: ConnectionTrait>(db: &C, product_ids: &[String]) -> Re
 pub async fn create<C: ConnectionTrait>(db: &C, product_id: &str, on_hand: i64) -> Result<bool, DbErr> {
     let now = Utc::now();
     let row = ActiveModel {
-        product_id: sea_orm::Set(product_id.to_owned()),
-        on_hand: sea_orm::Set(on_hand),
-        reserved: sea_orm::Set(0),
-        orderable: sea_orm::Set(true),
-        created_at: sea_orm::Set(now),
-        updated_at: sea_orm::Set(now),
+        product_id: Set(product_id.to_owned()),
+        on_hand: Set(on_hand),
+        reserved: Set(0),
+        orderable: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
     };
-    let inserted = Entity::insert(row)
-        .on_conflict(sea_orm::sea_query::OnConflict::column(Column::ProductId).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    Ok(inserted == 1)
+    db::insert_once(db, row, [Column::ProductId]).await
 }
 
 /// Reserves `quantity` units if that many are available and the product is orderable;
@@ -121,15 +118,10 @@ pub async fn adjust<C: ConnectionTrait>(db: &C, product_id: &str, delta: i64) ->
     Ok(result.rows_affected == 1)
 }
 
-/// Takes the row's write lock for the rest of the transaction (a no-op write), so a read
-/// that follows cannot be overtaken; whether the row exists.
+/// Takes the row's write lock for the rest of the transaction, so a read that follows
+/// cannot be overtaken; whether the row exists.
 pub async fn lock<C: ConnectionTrait>(db: &C, product_id: &str) -> Result<bool, DbErr> {
-    let result = Entity::update_many()
-        .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(Column::ProductId.eq(product_id))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected == 1)
+    db::lock_row::<Entity, _>(db, Column::ProductId, product_id).await
 }
 
 /// Stops new reservations of an archived product.

@@ -1,5 +1,6 @@
 //! Stock as shoppers and admins see it: levels, adjustments, counts and the ledger.
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use mart_platform::{
     db_tests,
     test_util::{TestDb, authed, bad_fields, publish_envelope, reason},
@@ -13,6 +14,7 @@ db_tests!(
     a_new_product_gets_its_stock_and_anyone_sees_what_is_available,
     admins_receive_write_off_and_count_but_never_below_reserved,
     bad_requests_and_callers_are_refused,
+    a_ledger_page_token_holds_only_for_the_product_it_came_from,
 );
 
 async fn a_new_product_gets_its_stock_and_anyone_sees_what_is_available(db: TestDb) {
@@ -150,8 +152,19 @@ async fn bad_requests_and_callers_are_refused(db: TestDb) {
         .await
         .unwrap_err();
     assert_eq!(bad_fields(&status), ["page_size", "page_token"]);
-    let status = client.get_stock(pb::GetStockRequest { product_id: String::new() }).await.unwrap_err();
-    assert_eq!(bad_fields(&status), ["product_id"]);
+    // The one id rule of the shop: required, at most 64 characters, no control characters.
+    for bad in [String::new(), "x".repeat(65), "a\u{7}b".to_owned()] {
+        let status = client.get_stock(pb::GetStockRequest { product_id: bad.clone() }).await.unwrap_err();
+        assert_eq!(bad_fields(&status), ["product_id"], "{bad:?}");
+    }
+    let status = client
+        .adjust_stock(authed(
+            &admin,
+            pb::AdjustStockRequest { product_id: product.clone(), delta: 1, reason: "found\u{0}one".into() },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&status), ["reason"]);
     let too_many = pb::BatchGetStockRequest { product_ids: (0..501).map(|n| n.to_string()).collect() };
     assert_eq!(bad_fields(&client.batch_get_stock(too_many).await.unwrap_err()), ["product_ids"]);
     let unknown = client
@@ -187,4 +200,56 @@ async fn bad_requests_and_callers_are_refused(db: TestDb) {
     assert_eq!(internal.code(), Code::PermissionDenied);
     // Nothing changed.
     assert_eq!(app.level(&product).await.on_hand, Some(3));
+}
+
+async fn a_ledger_page_token_holds_only_for_the_product_it_came_from(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    let admin = app.admin();
+    let mut client = app.client();
+    let (first, second) = (app.product(5).await, app.product(5).await);
+    for product in [&first, &second] {
+        for delta in 1..=4 {
+            let request = pb::AdjustStockRequest { product_id: product.clone(), delta, reason: "delivery".into() };
+            client.adjust_stock(authed(&admin, request)).await.unwrap();
+        }
+    }
+    let page = |product_id: &str, page_size: i32, page_token: &str| {
+        let request =
+            pb::ListStockMovementsRequest { product_id: product_id.into(), page_size, page_token: page_token.into() };
+        authed(&admin, request)
+    };
+
+    // The same product all along: the pages walk every movement once, newest first.
+    let mut deltas = Vec::new();
+    let mut token = String::new();
+    loop {
+        let reply = client.list_stock_movements(page(&first, 2, &token)).await.unwrap().into_inner();
+        deltas.extend(reply.movements.iter().map(|m| m.on_hand_delta));
+        if reply.next_page_token.is_empty() {
+            break;
+        }
+        token = reply.next_page_token;
+    }
+    assert_eq!(deltas, [4, 3, 2, 1, 5]);
+
+    let first_page = client.list_stock_movements(page(&first, 2, "")).await.unwrap().into_inner();
+    let token = first_page.next_page_token;
+    // The page size is not a filter: a larger page goes on where the first ended.
+    let rest = client.list_stock_movements(page(&first, 10, &token)).await.unwrap().into_inner();
+    assert_eq!(rest.movements.iter().map(|m| m.on_hand_delta).collect::<Vec<_>>(), [2, 1, 5]);
+
+    // Another product's ledger: refused, naming the token.
+    let status = client.list_stock_movements(page(&second, 2, &token)).await.unwrap_err();
+    assert_eq!(bad_fields(&status), ["page_token"], "{status:?}");
+
+    // A garbled token, and one forged as tokens once were (the bare base64 of a movement id).
+    let mut garbled: Vec<char> = token.chars().collect();
+    let middle = garbled.len() / 2;
+    garbled[middle] = if garbled[middle] == 'A' { 'B' } else { 'A' };
+    let garbled: String = garbled.into_iter().collect();
+    let forged = B64.encode(&first_page.movements[1].id);
+    for bad in [garbled, forged, "not a token".to_owned()] {
+        let status = client.list_stock_movements(page(&first, 2, &bad)).await.unwrap_err();
+        assert_eq!(bad_fields(&status), ["page_token"], "{bad}: {status:?}");
+    }
 }

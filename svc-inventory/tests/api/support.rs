@@ -1,29 +1,24 @@
 //! Plumbing for the svc-inventory tests: one or more instances over one fresh database and
 //! one event log, tokens, and shortcuts for publishing what the other services would.
 
-use std::net::SocketAddr;
-
 use mart_platform::{
     bus::{EventBus, embedded::EmbeddedBus},
-    config::{Config, Service},
-    test_util::{Collector, TestDb, TokenMinter, authed, eventually, listener, publish, wait_until_serving},
+    config::Service,
+    test_util::{Collector, Running, TestDb, TokenMinter, authed, eventually, publish},
 };
 use mart_proto::{
     events::{OrderCancelled, OrderLine, OrderPaid, OrderPlaced, ProductArchived, ProductCreated, envelope::Payload},
     inventory::{self as pb, inventory_service_client::InventoryServiceClient},
 };
-use tokio::{sync::oneshot, task::JoinHandle};
+use svc_inventory::{Config, StartError};
 use tonic::transport::Channel;
-
-/// One running instance: its stop signal and its task.
-type Instance = (oneshot::Sender<()>, JoinHandle<Result<(), svc_inventory::StartError>>);
 
 /// svc-inventory, possibly several instances sharing one database (as replicas do).
 pub struct TestApp {
-    pub addr: SocketAddr,
     pub bus: EventBus,
     pub tokens: TokenMinter,
-    instances: Vec<Instance>,
+    /// The first serves the clients; all consume.
+    instances: Vec<Running<StartError>>,
     _db: TestDb,
     _log: TestDb,
 }
@@ -42,32 +37,27 @@ impl TestApp {
         let mut config = Config::embedded(Service::Inventory);
         config.database_url = db.url.clone();
         let mut instances = Vec::new();
-        let mut first = None;
         for _ in 0..count {
-            let listener = listener().await;
-            let addr = listener.local_addr().unwrap();
-            first.get_or_insert(addr);
-            let (tx, rx) = oneshot::channel::<()>();
-            let task =
-                tokio::spawn(svc_inventory::serve(config.clone(), bus.clone(), tokens.key_set(), listener, async {
-                    let _ = rx.await;
-                }));
-            instances.push((tx, task));
-            // One at a time: they share the database and its migrations.
-            wait_until_serving(addr).await;
+            let (config, bus, keys) = (config.clone(), bus.clone(), tokens.key_set());
+            // One at a time (each is serving before the next starts): they share the
+            // database and its migrations.
+            let instance = Running::start("svc-inventory", |listener, shutdown| {
+                svc_inventory::serve(config, bus, keys, listener, shutdown)
+            })
+            .await;
+            instances.push(instance);
         }
-        Self { addr: first.unwrap(), bus, tokens, instances, _db: db, _log: log }
+        Self { bus, tokens, instances, _db: db, _log: log }
     }
 
     pub async fn stop(mut self) {
-        for (tx, task) in self.instances.drain(..) {
-            let _ = tx.send(());
-            task.await.unwrap().expect("svc-inventory stopped cleanly");
+        for instance in self.instances.drain(..) {
+            instance.stop().await;
         }
     }
 
     pub fn client(&self) -> InventoryServiceClient<Channel> {
-        InventoryServiceClient::new(Channel::from_shared(format!("http://{}", self.addr)).unwrap().connect_lazy())
+        InventoryServiceClient::new(self.instances[0].channel())
     }
 
     pub fn admin(&self) -> String {
@@ -176,14 +166,6 @@ impl TestApp {
         assert!(level.available >= 0 && level.reserved <= level.on_hand, "{level:?}");
         assert_eq!(level.available, level.on_hand.unwrap() - level.reserved.unwrap());
         level
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        for (tx, _) in self.instances.drain(..) {
-            let _ = tx.send(());
-        }
     }
 }
 

@@ -6,7 +6,7 @@
 //! markup this module built from escaped parts, so user data (names, carrier, an admin's
 //! words) can never become markup.
 
-use super::{Kind, Money};
+use super::{Amount, Kind};
 
 /// A fact worth telling a user about, with what the message needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub enum Fact {
         /// What was ordered.
         lines: Vec<Line>,
         /// Amount to pay.
-        total: Option<Money>,
+        total: Option<Amount>,
     },
     /// An order was rejected for lack of stock.
     OrderRejected {
@@ -37,7 +37,7 @@ pub enum Fact {
         /// The order.
         order_id: String,
         /// Amount received.
-        amount: Option<Money>,
+        amount: Option<Amount>,
     },
     /// An order was shipped.
     OrderShipped {
@@ -62,7 +62,7 @@ pub enum Fact {
         /// The order.
         order_id: String,
         /// Amount refunded.
-        amount: Option<Money>,
+        amount: Option<Amount>,
         /// Why; may be empty.
         reason: String,
     },
@@ -83,7 +83,7 @@ pub struct Line {
     /// Units.
     pub quantity: i32,
     /// Price of the line.
-    pub line_total: Option<Money>,
+    pub line_total: Option<Amount>,
 }
 
 /// A line that could not be reserved.
@@ -221,7 +221,7 @@ fn fill<'a>(template: &str, value: impl Fn(&str) -> Option<&'a str>) -> String {
     out
 }
 
-fn money(value: &Option<Money>) -> String {
+fn money(value: &Option<Amount>) -> String {
     value.as_ref().map(ToString::to_string).unwrap_or_else(|| "the amount due".to_owned())
 }
 
@@ -360,8 +360,8 @@ pub fn email(subject: &str, text: &str, html: &Html, first_name: &str) -> (Strin
 mod tests {
     use super::*;
 
-    fn eur(amount_minor: i64) -> Option<Money> {
-        Some(Money { amount_minor, currency: "EUR".to_owned() })
+    fn eur(amount_minor: i64) -> Option<Amount> {
+        Some(Amount::Money(mart_platform::money::Money::new(amount_minor, mart_platform::money::Currency::EUR)))
     }
 
     fn every_fact() -> Vec<Fact> {

@@ -3,6 +3,7 @@
 //! that nothing is sent to it any more.
 
 use chrono::Utc;
+use mart_platform::db;
 use sea_orm::{Set, entity::prelude::*, sea_query::OnConflict};
 
 use crate::domain::Contact;
@@ -75,10 +76,9 @@ pub async fn upsert<C: ConnectionTrait>(db: &C, user_id: &str, contact: &Contact
             deleted: Set(false),
             updated_at: Set(now),
         };
-        Entity::insert(row)
-            .on_conflict(OnConflict::column(Column::UserId).do_nothing().to_owned())
-            .exec_without_returning(db)
-            .await?;
+        // A row written since the update above (a deletion) is kept: a deleted account
+        // stays deleted.
+        db::insert_once(db, row, [Column::UserId]).await?;
     }
     Ok(())
 }

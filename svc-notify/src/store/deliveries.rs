@@ -9,7 +9,8 @@
 //! becomes due again when the lease ends.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{QueryOrder, QuerySelect, Set, entity::prelude::*, sea_query::OnConflict};
+use mart_platform::db;
+use sea_orm::{QueryOrder, QuerySelect, Set, entity::prelude::*};
 
 use crate::domain::{Channel, DeliveryStatus};
 
@@ -115,11 +116,7 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, new: NewDelivery<'_>) -> Result
         sent_at: Set(None),
         traceparent: Set(mart_platform::telemetry::current_trace_context().map(|(traceparent, _)| traceparent)),
     };
-    let inserted = Entity::insert(row)
-        .on_conflict(OnConflict::columns([Column::SourceId, Column::Channel]).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    Ok(inserted == 1)
+    db::insert_once(db, row, [Column::SourceId, Column::Channel]).await
 }
 
 fn due_statuses() -> impl Iterator<Item = &'static str> {

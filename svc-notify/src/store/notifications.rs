@@ -3,7 +3,8 @@
 //! cannot write a second entry.
 
 use chrono::Utc;
-use sea_orm::{QueryOrder, QuerySelect, entity::prelude::*, sea_query::OnConflict};
+use mart_platform::db;
+use sea_orm::{QueryOrder, QuerySelect, entity::prelude::*};
 
 use crate::domain::{Channel, Kind, templates::Content};
 
@@ -74,11 +75,8 @@ pub async fn insert<C: ConnectionTrait>(
         read_at: None,
         created_at: Utc::now(),
     };
-    let inserted = Entity::insert(ActiveModel::from(model.clone()))
-        .on_conflict(OnConflict::column(Column::SourceId).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    Ok((inserted == 1).then_some(model))
+    let inserted = db::insert_once(db, ActiveModel::from(model.clone()), [Column::SourceId]).await?;
+    Ok(inserted.then_some(model))
 }
 
 /// Up to `limit` of `user_id`'s notifications, newest first, older than `before` if given,

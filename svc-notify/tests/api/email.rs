@@ -7,13 +7,14 @@ use mart_platform::{
     db_tests,
     events::envelope,
     test_util::{TestDb, publish_envelope},
+    wake::Waker,
 };
 use mart_proto::{
     events::{OrderPlaced, OrderShipped, UserDeleted, envelope::Payload},
     notify as pb,
 };
 use sea_orm::TransactionTrait;
-use svc_notify::{commands::SenderWaker, domain::DeliveryStatus, provider::Channels, reactions::Reactions};
+use svc_notify::{domain::DeliveryStatus, provider::Channels, reactions::Reactions};
 
 use crate::support::{TestApp, eur, eventually, with_subject};
 
@@ -110,12 +111,12 @@ async fn the_handler_itself_is_idempotent(db: TestDb) {
     let ada = app.register("ada@example.com", "Ada", None).await;
     app.wait_inbox(&ada, 1).await;
     let database = app.database().await;
-    let channels = Channels::from_config(&mart_platform::config::MailConfig {
+    let channels = Channels::from_config(&svc_notify::config::Settings {
         smtp_url: Some(app.smtp.url()),
         mail_from: "shop@mart.test".into(),
     })
     .unwrap();
-    let reactions = Reactions::new(std::sync::Arc::new(channels), SenderWaker::new());
+    let reactions = Reactions::new(std::sync::Arc::new(channels), Waker::new());
     let event = Event {
         envelope: envelope("o1", placed("o1", &ada)),
         topic: "mart.order.events".into(),

@@ -19,6 +19,7 @@ db_tests!(
     every_step_of_an_order_reaches_the_customer,
     unread_ones_can_be_filtered_paged_and_marked_read,
     nobody_sees_or_marks_another_users_notifications,
+    a_page_token_only_continues_the_query_it_came_from,
 );
 
 async fn a_new_customer_is_welcomed_in_the_inbox_and_by_email(db: TestDb) {
@@ -234,4 +235,50 @@ async fn nobody_sees_or_marks_another_users_notifications(db: TestDb) {
     assert_eq!(bad_fields(&status), ["page_size", "page_token"]);
     let anonymous = client.list_notifications(pb::ListNotificationsRequest::default()).await.unwrap_err();
     assert_eq!(anonymous.code(), Code::Unauthenticated);
+}
+
+async fn a_page_token_only_continues_the_query_it_came_from(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    let ada = app.register("ada@example.com", "Ada", None).await;
+    let bob = app.register("bob@example.com", "Bob", None).await;
+    for n in 0..4 {
+        let shipped = OrderShipped { order_id: format!("o{n}"), user_id: ada.clone(), ..Default::default() };
+        app.publish(&format!("o{n}"), Payload::OrderShipped(shipped)).await;
+    }
+    let inbox = app.wait_inbox(&ada, 5).await;
+    app.wait_inbox(&bob, 1).await;
+    let mut client = app.client();
+    let ada_token = app.tokens.user(&ada);
+    let read = authed(&ada_token, pb::MarkNotificationReadRequest { notification_id: inbox[2].id.clone() });
+    client.mark_notification_read(read).await.unwrap();
+
+    let first = app.page(&ada, pb::ListNotificationsRequest { page_size: 2, ..Default::default() }).await;
+    let token = first.next_page_token;
+    assert!(!token.is_empty(), "more pages follow");
+    let next = |user_token: &str, page_token: &str, unread_only: bool| {
+        let request = pb::ListNotificationsRequest { page_size: 2, page_token: page_token.to_owned(), unread_only };
+        authed(user_token, request)
+    };
+
+    // The same token with another filter, or by another user: refused, naming the token.
+    let other_filter = client.list_notifications(next(&ada_token, &token, true)).await.unwrap_err();
+    assert_eq!(bad_fields(&other_filter), ["page_token"]);
+    let other_user = client.list_notifications(next(&app.tokens.user(&bob), &token, false)).await.unwrap_err();
+    assert_eq!(bad_fields(&other_user), ["page_token"]);
+
+    // A forged token (an id in base64, as tokens used to be) and a garbled one: refused alike.
+    let mut garbled: Vec<char> = token.chars().collect();
+    let middle = garbled.len() / 2;
+    garbled[middle] = if garbled[middle] == 'A' { 'B' } else { 'A' };
+    let garbled: String = garbled.into_iter().collect();
+    for forged in ["ZmZmZmZmZmYtZmZmZi03ZmZmLWJmZmYtZmZmZmZmZmZmZmZm", garbled.as_str()] {
+        let status = client.list_notifications(next(&ada_token, forged, false)).await.unwrap_err();
+        assert_eq!(bad_fields(&status), ["page_token"], "{forged}");
+    }
+
+    // With the filter kept, paging still walks every row once, newest first.
+    let all: Vec<_> = inbox.iter().map(|n| n.id.clone()).collect();
+    assert_eq!(app.walk_inbox(&ada, false, 2).await, all);
+    let unread: Vec<_> = all.iter().filter(|id| **id != inbox[2].id).cloned().collect();
+    assert_eq!(app.walk_inbox(&ada, true, 2).await, unread);
 }

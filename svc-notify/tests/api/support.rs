@@ -2,13 +2,11 @@
 //! embedded event log, a real SMTP sink, tokens, and shortcuts for publishing what the user,
 //! order and payment services would. Assertions stay in the tests.
 
-use std::net::SocketAddr;
-
 pub use mart_platform::test_util::{authed, bad_fields, eventually, smtp::Mail};
 use mart_platform::{
     bus::{EventBus, embedded::EmbeddedBus},
-    config::{Config, Service},
-    test_util::{TestDb, TokenMinter, listener, publish, smtp::SmtpSink, wait_until_serving},
+    config::Service,
+    test_util::{Running, TestDb, TokenMinter, publish, smtp::SmtpSink},
 };
 use mart_proto::{
     common::Money,
@@ -16,27 +14,24 @@ use mart_proto::{
     notify::{self as pb, notification_service_client::NotificationServiceClient},
 };
 use sea_orm::DatabaseConnection;
-use svc_notify::store::{deliveries, notifications};
-use tokio::{sync::oneshot, task::JoinHandle};
+use svc_notify::{
+    StartError,
+    store::{deliveries, notifications},
+};
 use tonic::transport::Channel;
-
-/// One running instance: its stop signal and its task.
-type Instance = (oneshot::Sender<()>, JoinHandle<Result<(), svc_notify::StartError>>);
 
 /// A running svc-notify.
 pub struct TestApp {
-    pub addr: SocketAddr,
     pub bus: EventBus,
     pub tokens: TokenMinter,
     /// The mail server it sends to (also there when SMTP is not configured, to show that
     /// nothing arrives).
     pub smtp: SmtpSink,
     /// What it was started with, for replicas.
-    config: Config,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), svc_notify::StartError>>>,
+    config: svc_notify::Config,
+    service: Running<StartError>,
     /// Further instances over the same database and bus.
-    replicas: Vec<Instance>,
+    replicas: Vec<Running<StartError>>,
     db: TestDb,
     _log: TestDb,
 }
@@ -57,55 +52,31 @@ impl TestApp {
         let bus = EventBus::Embedded(EmbeddedBus::open(&log.url, 4).await.unwrap());
         let tokens = TokenMinter::new();
         let smtp = SmtpSink::start().await;
-        let mut config = Config::embedded(Service::Notify);
+        let mut config = svc_notify::Config::embedded(Service::Notify);
         config.database_url = db.url.clone();
-        config.mail.smtp_url = mail.then(|| smtp.url());
-        config.mail.mail_from = "Online Mart <shop@mart.test>".to_owned();
-        let listener = listener().await;
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(svc_notify::serve(config.clone(), bus.clone(), tokens.key_set(), listener, async {
-            let _ = rx.await;
-        }));
-        wait_until_serving(addr).await;
-        Self { addr, bus, tokens, smtp, config, shutdown: Some(tx), task: Some(task), replicas: vec![], db, _log: log }
+        config.own.smtp_url = mail.then(|| smtp.url());
+        config.own.mail_from = "Online Mart <shop@mart.test>".to_owned();
+        let service = instance(&config, &bus, &tokens).await;
+        Self { bus, tokens, smtp, config, service, replicas: vec![], db, _log: log }
     }
 
     /// Starts another instance over the same database, bus and mail server, as a replica:
     /// it shares the consumer group and the delivery queue.
     pub async fn add_replica(&mut self) {
-        let listener = listener().await;
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(svc_notify::serve(
-            self.config.clone(),
-            self.bus.clone(),
-            self.tokens.key_set(),
-            listener,
-            async {
-                let _ = rx.await;
-            },
-        ));
-        wait_until_serving(addr).await;
-        self.replicas.push((tx, task));
+        let replica = instance(&self.config, &self.bus, &self.tokens).await;
+        self.replicas.push(replica);
     }
 
-    /// Stops the service and waits for it to finish cleanly.
-    pub async fn stop(mut self) {
-        for (tx, task) in self.replicas.drain(..) {
-            let _ = tx.send(());
-            task.await.unwrap().expect("a replica stopped cleanly");
+    /// Stops the service (replicas first) and waits for it to finish cleanly.
+    pub async fn stop(self) {
+        for replica in self.replicas {
+            replica.stop().await;
         }
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap().expect("svc-notify stopped cleanly");
-        }
+        self.service.stop().await;
     }
 
     pub fn client(&self) -> NotificationServiceClient<Channel> {
-        NotificationServiceClient::new(Channel::from_shared(format!("http://{}", self.addr)).unwrap().connect_lazy())
+        NotificationServiceClient::new(self.service.channel())
     }
 
     /// A direct connection to the service's database, to look at its delivery queue.
@@ -147,6 +118,22 @@ impl TestApp {
         self.page(user_id, pb::ListNotificationsRequest { page_size: 100, ..Default::default() }).await.notifications
     }
 
+    /// The ids of `user_id`'s inbox (unread ones only if asked), walked page by page of
+    /// `page_size` with the tokens the service hands out.
+    pub async fn walk_inbox(&self, user_id: &str, unread_only: bool, page_size: i32) -> Vec<String> {
+        let mut ids = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let request = pb::ListNotificationsRequest { page_size, page_token, unread_only };
+            let page = self.page(user_id, request).await;
+            ids.extend(page.notifications.into_iter().map(|n| n.id));
+            if page.next_page_token.is_empty() {
+                return ids;
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
     /// Waits until `user_id`'s inbox holds at least `count` notifications; the inbox.
     pub async fn wait_inbox(&self, user_id: &str, count: usize) -> Vec<pb::Notification> {
         eventually(&format!("{count} notifications"), || async {
@@ -167,15 +154,10 @@ impl TestApp {
     }
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        for (tx, _) in self.replicas.drain(..) {
-            let _ = tx.send(());
-        }
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
+/// svc-notify with `config` on `bus`, trusting `tokens`, serving on a free port.
+async fn instance(config: &svc_notify::Config, bus: &EventBus, tokens: &TokenMinter) -> Running<StartError> {
+    let (config, bus, keys) = (config.clone(), bus.clone(), tokens.key_set());
+    Running::start("svc-notify", |listener, shutdown| svc_notify::serve(config, bus, keys, listener, shutdown)).await
 }
 
 pub fn eur(amount_minor: i64) -> Option<Money> {

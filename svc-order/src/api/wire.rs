@@ -1,17 +1,20 @@
 //! OrderService requests into domain values, and domain values and rows into its
 //! messages. Parsing names every bad field at once (a BadRequest with all violations);
-//! encoding never fails.
+//! encoding fails only on corrupt rows (an order in a currency this shop does not know).
 
 use chrono::{DateTime, Utc};
 use mart_platform::{
     error::{FieldViolation, Violations},
+    fields,
+    money::Money,
     wire::timestamp,
 };
 use mart_proto::{common, order as pb};
+use sea_orm::DbErr;
 use tonic::metadata::errors::ToStrError;
 
 use crate::{
-    domain::{self, CancellationSource, Change, IdempotencyKey, Money, OrderStatus, PlaceOrder, PricedCart, Quantity},
+    domain::{CancellationSource, Change, IdempotencyKey, OrderStatus, PlaceOrder, PricedCart, Quantity},
     error::Error,
     store::orders,
 };
@@ -27,7 +30,7 @@ const MAX_SHIPPING_FIELD: usize = 100;
 /// AddCartItem: the product and how many units to add (at most `max_quantity`).
 pub fn add_cart_item(request: &pb::AddCartItemRequest, max_quantity: u32) -> Result<(String, Quantity), Error> {
     let mut violations = Violations::new();
-    let product_id = violations.check(domain::id("product_id", &request.product_id));
+    let product_id = violations.check(fields::id("product_id", &request.product_id));
     let quantity = violations.check(Quantity::parse("quantity", request.quantity, max_quantity));
     violations.finish()?;
     let (Some(product_id), Some(quantity)) = (product_id, quantity) else {
@@ -42,7 +45,7 @@ pub fn update_cart_item(
     max_quantity: u32,
 ) -> Result<(String, Option<Quantity>), Error> {
     let mut violations = Violations::new();
-    let product_id = violations.check(domain::id("product_id", &request.product_id));
+    let product_id = violations.check(fields::id("product_id", &request.product_id));
     // 0 removes the line; anything else must be a quantity a line may hold.
     let quantity = match request.quantity {
         0 => Some(None),
@@ -61,12 +64,12 @@ pub fn place_order(
     header: Option<Result<String, ToStrError>>,
 ) -> Result<PlaceOrder, Error> {
     let mut violations = Violations::new();
-    let address_id = violations.check(domain::id("address_id", &request.address_id));
+    let address_id = violations.check(fields::id("address_id", &request.address_id));
     let note = match request.note.as_deref() {
         None => Some(None),
-        Some(note) => {
-            violations.check(domain::text("note", note, MAX_NOTE, false)).map(|note| (!note.is_empty()).then_some(note))
-        }
+        Some(note) => violations
+            .check(fields::paragraph("note", note, false, MAX_NOTE))
+            .map(|note| (!note.is_empty()).then_some(note)),
     };
     let key = match header {
         Some(Err(_)) => {
@@ -86,8 +89,8 @@ pub fn place_order(
 /// CancelOrder: the order and its cancellation by `source`.
 pub fn cancel_order(request: &pb::CancelOrderRequest, source: CancellationSource) -> Result<(String, Change), Error> {
     let mut violations = Violations::new();
-    let order_id = violations.check(domain::id("order_id", &request.order_id));
-    let reason = violations.check(domain::text("reason", &request.reason, MAX_NOTE, false));
+    let order_id = violations.check(fields::id("order_id", &request.order_id));
+    let reason = violations.check(fields::paragraph("reason", &request.reason, false, MAX_NOTE));
     violations.finish()?;
     let (Some(order_id), Some(reason)) = (order_id, reason) else { return Err(Error::Invalid(vec![])) };
     Ok((order_id, Change::Cancelled { source, reason }))
@@ -96,10 +99,10 @@ pub fn cancel_order(request: &pb::CancelOrderRequest, source: CancellationSource
 /// ShipOrder: the order and its shipment.
 pub fn ship_order(request: &pb::ShipOrderRequest) -> Result<(String, Change), Error> {
     let mut violations = Violations::new();
-    let order_id = violations.check(domain::id("order_id", &request.order_id));
-    let carrier = violations.check(domain::text("carrier", &request.carrier, MAX_SHIPPING_FIELD, true));
+    let order_id = violations.check(fields::id("order_id", &request.order_id));
+    let carrier = violations.check(fields::line("carrier", &request.carrier, true, MAX_SHIPPING_FIELD));
     let tracking_number =
-        violations.check(domain::text("tracking_number", &request.tracking_number, MAX_SHIPPING_FIELD, false));
+        violations.check(fields::line("tracking_number", &request.tracking_number, false, MAX_SHIPPING_FIELD));
     violations.finish()?;
     let (Some(order_id), Some(carrier), Some(tracking_number)) = (order_id, carrier, tracking_number) else {
         return Err(Error::Invalid(vec![]));
@@ -124,14 +127,6 @@ pub fn status_filter(value: i32) -> Result<Option<OrderStatus>, FieldViolation> 
 
 // === responses ===
 
-fn money(amount_minor: i64, currency: &str) -> common::Money {
-    common::Money { amount_minor, currency: currency.to_owned() }
-}
-
-fn wire_money(amount: &Money) -> common::Money {
-    money(amount.amount_minor, &amount.currency)
-}
-
 fn count(value: impl TryInto<i32>) -> i32 {
     value.try_into().unwrap_or(i32::MAX)
 }
@@ -146,14 +141,16 @@ pub fn cart_to_proto(cart: &PricedCart, updated_at: Option<DateTime<Utc>>) -> pb
                 product_id: line.product.product_id.clone(),
                 sku: line.product.sku.clone(),
                 name: line.product.name.clone(),
-                unit_price: Some(wire_money(&line.product.price)),
+                unit_price: Some(line.product.price.to_wire()),
                 quantity: count(line.quantity),
-                line_total: Some(wire_money(&line.line_total)),
+                line_total: Some(line.line_total.to_wire()),
                 added_at: Some(timestamp(&line.added_at)),
             })
             .collect(),
         // An empty cart has no prices to take a currency from: zero of none.
-        subtotal: Some(cart.subtotal.as_ref().map_or_else(|| money(0, ""), wire_money)),
+        subtotal: Some(
+            cart.subtotal.map_or_else(|| common::Money { amount_minor: 0, currency: String::new() }, Money::to_wire),
+        ),
         item_count: count(cart.item_count),
         updated_at: updated_at.as_ref().map(timestamp),
     }
@@ -183,10 +180,11 @@ fn source_to_proto(source: Option<CancellationSource>) -> pb::CancellationSource
 }
 
 /// An order with its lines.
-pub fn order_to_proto(full: &orders::Full) -> pb::Order {
+pub fn order_to_proto(full: &orders::Full) -> Result<pb::Order, DbErr> {
     let order = &full.order;
-    let currency = order.currency.as_str();
-    pb::Order {
+    let currency = order.currency()?;
+    let money = |amount_minor| Some(Money::new(amount_minor, currency).to_wire());
+    Ok(pb::Order {
         id: order.id.clone(),
         user_id: order.user_id.clone(),
         status: status_to_proto(OrderStatus::parse(&order.status)).into(),
@@ -197,12 +195,12 @@ pub fn order_to_proto(full: &orders::Full) -> pb::Order {
                 product_id: line.product_id.clone(),
                 sku: line.sku.clone(),
                 name: line.name.clone(),
-                unit_price: Some(money(line.unit_price_minor, currency)),
+                unit_price: money(line.unit_price_minor),
                 quantity: count(line.quantity),
-                line_total: Some(money(line.line_total_minor, currency)),
+                line_total: money(line.line_total_minor),
             })
             .collect(),
-        total: Some(money(order.total_minor, currency)),
+        total: money(order.total_minor),
         shipping_address: Some(pb::ShippingAddress {
             address_id: order.address_id.clone(),
             label: order.address_label.clone(),
@@ -237,5 +235,5 @@ pub fn order_to_proto(full: &orders::Full) -> pb::Order {
         paid_at: order.paid_at.as_ref().map(timestamp),
         delivered_at: order.delivered_at.as_ref().map(timestamp),
         closed_at: order.closed_at.as_ref().map(timestamp),
-    }
+    })
 }

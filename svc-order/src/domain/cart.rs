@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use mart_platform::error::FieldViolation;
-
-use super::money::{Money, MoneyError};
+use mart_platform::{
+    error::FieldViolation,
+    money::{Money, MoneyError},
+};
 
 /// Units of one product in a cart line: `1..=max` (`MART_ORDER_MAX_QUANTITY`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -106,6 +107,8 @@ pub fn price(
 
 #[cfg(test)]
 mod tests {
+    use mart_platform::money::Currency;
+
     use super::*;
 
     fn entry(id: &str, price: i64) -> CatalogEntry {
@@ -113,7 +116,7 @@ mod tests {
             product_id: id.into(),
             sku: format!("SKU-{id}"),
             name: id.into(),
-            price: Money::new(price, "EUR"),
+            price: Money::new(price, Currency::EUR),
             orderable: true,
         }
     }
@@ -142,7 +145,7 @@ mod tests {
         let totals: Vec<_> =
             cart.lines.iter().map(|l| (l.product.product_id.as_str(), l.line_total.amount_minor)).collect();
         assert_eq!(totals, [("a", 2598), ("b", 300)]);
-        assert_eq!(cart.subtotal, Some(Money::new(2898, "EUR")));
+        assert_eq!(cart.subtotal, Some(Money::new(2898, Currency::EUR)));
         assert_eq!(cart.item_count, 5);
         let (empty, _) = price(&[], &catalog).unwrap();
         assert_eq!((empty.subtotal, empty.item_count), (None, 0));

@@ -4,12 +4,12 @@
 
 use std::collections::HashMap;
 
-use mart_platform::error::FieldViolation;
-
-use super::{
-    cart::{CartItem, CatalogEntry},
+use mart_platform::{
+    error::FieldViolation,
     money::{Money, MoneyError},
 };
+
+use super::cart::{CartItem, CatalogEntry};
 
 /// The longest idempotency key (the contract's limit).
 pub const MAX_KEY_LENGTH: usize = 128;
@@ -133,7 +133,7 @@ pub fn snapshot(
                 product_id: product.product_id.clone(),
                 sku: product.sku.clone(),
                 name: product.name.clone(),
-                unit_price: product.price.clone(),
+                unit_price: product.price,
                 quantity: item.quantity,
                 line_total: product.price.times(item.quantity)?,
             }),
@@ -159,6 +159,7 @@ pub fn same_lines(order: &[(String, u32)], cart: &[CartItem]) -> bool {
 #[cfg(test)]
 mod tests {
     use chrono::Utc;
+    use mart_platform::money::Currency;
 
     use super::*;
 
@@ -181,7 +182,7 @@ mod tests {
             product_id: id.into(),
             sku: format!("SKU-{id}"),
             name: id.into(),
-            price: Money::new(250, "EUR"),
+            price: Money::new(250, Currency::EUR),
             orderable,
         };
         let catalog: HashMap<_, _> =
@@ -189,7 +190,7 @@ mod tests {
 
         let (lines, total) = snapshot(&[item("a", 4)], &catalog).unwrap();
         assert_eq!((lines[0].sku.as_str(), lines[0].line_total.amount_minor), ("SKU-a", 1000));
-        assert_eq!(total, Money::new(1000, "EUR"));
+        assert_eq!(total, Money::new(1000, Currency::EUR));
 
         let Err(SnapshotError::NotOrderable(refused)) =
             snapshot(&[item("a", 1), item("old", 1), item("nope", 1)], &catalog)

@@ -3,6 +3,7 @@
 //! it swaps the version it saw, and fails if anything changed in between.
 
 use chrono::{DateTime, Utc};
+use mart_platform::db;
 use sea_orm::{QueryOrder, Set, entity::prelude::*, sea_query::Expr};
 
 use crate::domain::CartItem;
@@ -96,10 +97,7 @@ pub async fn load<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<Cart, DbE
 pub async fn touch<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<(), DbErr> {
     let now = Utc::now();
     let row = ActiveModel { user_id: Set(user_id.to_owned()), version: Set(0), updated_at: Set(now) };
-    Entity::insert(row)
-        .on_conflict(sea_orm::sea_query::OnConflict::column(Column::UserId).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
+    db::insert_once(db, row, [Column::UserId]).await?;
     Entity::update_many()
         .col_expr(Column::Version, Expr::col(Column::Version).add(1))
         .col_expr(Column::UpdatedAt, Expr::value(now))
@@ -138,15 +136,7 @@ pub async fn add<C: ConnectionTrait>(
         quantity: Set(i64::from(quantity)),
         added_at: Set(Utc::now()),
     };
-    let inserted = lines::Entity::insert(row)
-        .on_conflict(
-            sea_orm::sea_query::OnConflict::columns([lines::Column::UserId, lines::Column::ProductId])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-    if inserted == 1 {
+    if db::insert_once(db, row, [lines::Column::UserId, lines::Column::ProductId]).await? {
         return Ok(true);
     }
     let result = lines::Entity::update_many()

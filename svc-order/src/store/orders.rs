@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use mart_platform::money::{Currency, Money};
 use sea_orm::{QueryOrder, QuerySelect, Set, entity::prelude::*, sea_query::Expr};
 
-use crate::domain::{Change, Money, OrderLine, OrderStatus, ShippingAddress, ShortLine};
+use crate::domain::{Change, OrderLine, OrderStatus, ShippingAddress, ShortLine};
 
 /// An order.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -86,9 +87,15 @@ impl Model {
             .ok_or_else(|| DbErr::Custom(format!("order {} has an unknown status {:?}", self.id, self.status)))
     }
 
-    /// The total.
-    pub fn total(&self) -> Money {
-        Money::new(self.total_minor, self.currency.clone())
+    /// The total. A currency this shop does not know is corrupt data.
+    pub fn total(&self) -> Result<Money, DbErr> {
+        Money::from_stored(self.total_minor, &self.currency)
+            .map_err(|error| DbErr::Custom(format!("order {} has an unreadable total: {error}", self.id)))
+    }
+
+    /// The currency of every amount of the order.
+    pub fn currency(&self) -> Result<Currency, DbErr> {
+        Ok(self.total()?.currency)
     }
 }
 
@@ -199,7 +206,7 @@ pub async fn insert<C: ConnectionTrait>(db: &C, order: NewOrder<'_>) -> Result<(
         status: Set(OrderStatus::Pending.as_str().to_owned()),
         idempotency_key: Set(order.idempotency_key.map(ToOwned::to_owned)),
         total_minor: Set(order.total.amount_minor),
-        currency: Set(order.total.currency.clone()),
+        currency: Set(order.total.currency.code().to_owned()),
         address_id: Set(address.address_id.clone()),
         address_label: Set(address.label.clone()),
         address_line1: Set(address.line1.clone()),

@@ -159,7 +159,7 @@ async fn an_unpaid_order_expires_even_across_a_restart(db: TestDb) {
     let awaiting = shop.wait_for(&ada, &second.id, S::AwaitingPayment).await;
     shop.stop_order().await;
     assert_eq!(shop.stored_status(&second.id).await, "AWAITING_PAYMENT", "stopped before the deadline");
-    shop.restart_order(|config| config.payment.payment_timeout = Duration::from_secs(3600)).await;
+    shop.restart_order(|config| config.own.payment_timeout = Duration::from_secs(3600)).await;
     let expired = shop.wait_for(&ada, &second.id, S::Cancelled).await;
     assert_eq!(expired.cancellation_source(), pb::CancellationSource::PaymentExpired);
     // Not before the deadline (timestamps are compared in whole seconds).

@@ -7,4 +7,5 @@ mod access;
 mod cart;
 mod checkout;
 mod idempotency;
+mod paging;
 mod support;

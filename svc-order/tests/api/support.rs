@@ -3,14 +3,14 @@
 //! address, products with stock, and shortcuts for what svc-payment would publish.
 //! Assertions stay in the tests.
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 pub use mart_platform::test_util::{authed, bad_fields};
 use mart_platform::{
     auth::KeySet,
     bus::{EventBus, embedded::EmbeddedBus},
     config::{Config, Service},
-    test_util::{Collector, TestDb, eventually, listener, publish, wait_until_serving},
+    test_util::{Collector, Running, TestDb, eventually, publish},
 };
 use mart_proto::{
     common::Money,
@@ -20,57 +20,10 @@ use mart_proto::{
     product::{self as catalog, catalog_service_client::CatalogServiceClient},
     user::{self as users, user_service_client::UserServiceClient},
 };
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tonic::{Status, transport::Channel};
 
 /// The password of every test account.
 const PASSWORD: &str = "correct horse battery";
-
-/// A service running in the test: where it listens, how to stop it.
-struct Running<E> {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), E>>>,
-}
-
-impl<E: std::fmt::Debug> Running<E> {
-    async fn start<F>(listener: TcpListener, serve: impl FnOnce(TcpListener, oneshot::Receiver<()>) -> F) -> Self
-    where
-        F: Future<Output = Result<(), E>> + Send + 'static,
-        E: Send + 'static,
-    {
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(serve(listener, stopped));
-        wait_until_serving(addr).await;
-        Self { addr, stop: Some(stop), task: Some(task) }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn channel(&self) -> Channel {
-        Channel::from_shared(self.url()).unwrap().connect_lazy()
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap().expect("the service stopped cleanly");
-        }
-    }
-}
-
-impl<E> Drop for Running<E> {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
 
 /// A customer: signed in, with one address.
 #[derive(Clone, Debug)]
@@ -86,7 +39,7 @@ pub struct Shop {
     /// An admin's access token (signed by svc-user, like every token here).
     pub admin: String,
     /// svc-order's configuration, kept for restarts.
-    config: Config,
+    config: svc_order::Config,
     keys: Arc<KeySet>,
     order: Option<Running<svc_order::StartError>>,
     inventory: Running<svc_inventory::StartError>,
@@ -124,42 +77,35 @@ impl Shop {
         let (user_db, product_db, inventory_db) =
             (TestDb::sqlite().await, TestDb::sqlite().await, TestDb::sqlite().await);
 
+        // Each neighbour's own settings are its defaults; only the shared ones are set here.
         let mut config = Config::embedded(Service::User);
         config.database_url = user_db.url.clone();
-        let user = Running::start(listener().await, |listener, stopped| {
-            svc_user::serve(config, bus.clone(), listener, async move {
-                let _ = stopped.await;
-            })
-        })
-        .await;
-        let keys = Arc::new(KeySet::remote(&user.url()).unwrap());
-
-        let inventory_listener = listener().await;
-        let mut config = Config::embedded(Service::Product);
-        config.database_url = product_db.url.clone();
-        config.peers.inventory = format!("http://{}", inventory_listener.local_addr().unwrap());
-        let product = Running::start(listener().await, |listener, stopped| {
-            svc_product::serve(config, bus.clone(), keys.clone(), listener, async move {
-                let _ = stopped.await;
-            })
-        })
-        .await;
+        let user =
+            Running::start("svc-user", |listener, shutdown| svc_user::serve(config, bus.clone(), listener, shutdown))
+                .await;
+        let keys = Arc::new(KeySet::remote(&url(&user)).unwrap());
 
         let mut config = Config::embedded(Service::Inventory);
         config.database_url = inventory_db.url.clone();
-        let inventory = Running::start(inventory_listener, |listener, stopped| {
-            svc_inventory::serve(config, bus.clone(), keys.clone(), listener, async move {
-                let _ = stopped.await;
-            })
+        let inventory = Running::start("svc-inventory", |listener, shutdown| {
+            svc_inventory::serve(config, bus.clone(), keys.clone(), listener, shutdown)
         })
         .await;
 
-        let mut config = Config::embedded(Service::Order);
+        let mut config = Config::embedded(Service::Product);
+        config.database_url = product_db.url.clone();
+        config.peers.inventory = url(&inventory);
+        let product = Running::start("svc-product", |listener, shutdown| {
+            svc_product::serve(config, bus.clone(), keys.clone(), listener, shutdown)
+        })
+        .await;
+
+        let mut config = svc_order::Config::embedded(Service::Order);
         config.database_url = db.url.clone();
-        config.peers.user = user.url();
-        config.peers.product = product.url();
-        config.peers.inventory = inventory.url();
-        config.payment.payment_timeout = options.payment_timeout;
+        config.peers.user = url(&user);
+        config.peers.product = url(&product);
+        config.peers.inventory = url(&inventory);
+        config.own.payment_timeout = options.payment_timeout;
 
         let users_db = mart_platform::db::connect(&user_db.url).await.unwrap();
         svc_user::create_admin(&users_db, "admin@mart.test", PASSWORD).await.expect("an admin");
@@ -196,18 +142,14 @@ impl Shop {
         let config = self.config.clone();
         let (bus, keys) = (self.bus.clone(), self.keys.clone());
         self.order = Some(
-            Running::start(listener().await, |listener, stopped| {
-                svc_order::serve(config, bus, keys, listener, async move {
-                    let _ = stopped.await;
-                })
-            })
-            .await,
+            Running::start("svc-order", |listener, shutdown| svc_order::serve(config, bus, keys, listener, shutdown))
+                .await,
         );
     }
 
     /// Stops svc-order and starts it again on the same database, with `adjust` applied to
     /// its configuration.
-    pub async fn restart_order(&mut self, adjust: impl FnOnce(&mut Config)) {
+    pub async fn restart_order(&mut self, adjust: impl FnOnce(&mut svc_order::Config)) {
         if let Some(order) = self.order.take() {
             order.stop().await;
         }
@@ -416,7 +358,12 @@ impl Shop {
     }
 }
 
-async fn login<E: std::fmt::Debug>(user: &Running<E>, email: &str) -> String {
+/// Where `service` is reached, as a peer address.
+fn url<E>(service: &Running<E>) -> String {
+    format!("http://{}", service.addr)
+}
+
+async fn login<E: std::fmt::Display + Send + 'static>(user: &Running<E>, email: &str) -> String {
     let mut client = UserServiceClient::new(user.channel());
     let request = users::LoginRequest { email: email.into(), password: PASSWORD.into() };
     client.login(request).await.expect("login").into_inner().access_token

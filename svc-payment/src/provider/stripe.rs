@@ -86,7 +86,7 @@ impl Provider for Stripe {
     fn start<'a>(&'a self, payment: &'a NewPayment) -> BoxFuture<'a, Result<Checkout, ProviderError>> {
         Box::pin(async move {
             // Stripe's currency codes are lower case; unknown ones are Stripe's to refuse.
-            let currency = stripe_types::Currency::from_str(&payment.amount.currency.to_ascii_lowercase())
+            let currency = stripe_types::Currency::from_str(&payment.amount.currency.code().to_ascii_lowercase())
                 .unwrap_or_else(|never| match never {});
             let metadata = HashMap::from([
                 ("order_id".to_owned(), payment.order_id.clone()),

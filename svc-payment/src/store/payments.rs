@@ -2,6 +2,10 @@
 //! provider's ids, the amount and the status.
 
 use chrono::{DateTime, Utc};
+use mart_platform::{
+    db,
+    money::{Money, MoneyError},
+};
 use sea_orm::{QueryOrder, QuerySelect, Set, entity::prelude::*, sea_query::Expr};
 
 use crate::domain::{PaymentStatus, ProviderKind};
@@ -60,6 +64,11 @@ impl Model {
     pub fn provider(&self) -> Option<ProviderKind> {
         ProviderKind::parse(&self.provider)
     }
+
+    /// The amount; an error for a currency the shop does not know (a bug).
+    pub fn amount(&self) -> Result<Money, MoneyError> {
+        Money::from_stored(self.amount_minor, &self.currency)
+    }
 }
 
 /// A payment to create.
@@ -102,11 +111,7 @@ pub async fn create<C: ConnectionTrait>(db: &C, row: NewRow<'_>) -> Result<Optio
         updated_at: Set(now),
         traceparent: Set(mart_platform::telemetry::current_trace_context().map(|(traceparent, _)| traceparent)),
     };
-    let inserted = Entity::insert(model)
-        .on_conflict(sea_orm::sea_query::OnConflict::column(Column::OrderId).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    if inserted == 0 {
+    if !db::insert_once(db, model, [Column::OrderId]).await? {
         return Ok(None);
     }
     by_order(db, row.order_id).await
@@ -141,15 +146,13 @@ pub async fn overdue<C: ConnectionTrait>(db: &C, now: DateTime<Utc>, limit: u64)
         .collect())
 }
 
-/// Takes the write lock of `order_id`'s payment for the rest of the transaction (a write
-/// that changes nothing), then reads it: nothing can change it between the read and the
-/// caller's decision. `None` when the order has no payment.
+/// Takes the write lock of `order_id`'s payment for the rest of the transaction, then reads
+/// it: nothing can change it between the read and the caller's decision. `None` when the
+/// order has no payment.
 pub async fn lock<C: ConnectionTrait>(db: &C, order_id: &str) -> Result<Option<Model>, DbErr> {
-    Entity::update_many()
-        .col_expr(Column::UpdatedAt, Expr::col(Column::UpdatedAt).into())
-        .filter(Column::OrderId.eq(order_id))
-        .exec(db)
-        .await?;
+    if !db::lock_row::<Entity, _>(db, Column::OrderId, order_id).await? {
+        return Ok(None);
+    }
     by_order(db, order_id).await
 }
 

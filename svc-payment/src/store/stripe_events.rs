@@ -3,6 +3,7 @@
 //! its id here and changes nothing.
 
 use chrono::Utc;
+use mart_platform::db;
 use sea_orm::{Set, entity::prelude::*};
 
 /// A processed Stripe event.
@@ -32,9 +33,5 @@ pub async fn claim<C: ConnectionTrait>(db: &C, event_id: &str, event_type: &str)
         event_type: Set(event_type.to_owned()),
         processed_at: Set(Utc::now()),
     };
-    let inserted = Entity::insert(row)
-        .on_conflict(sea_orm::sea_query::OnConflict::column(Column::EventId).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    Ok(inserted == 1)
+    db::insert_once(db, row, [Column::EventId]).await
 }

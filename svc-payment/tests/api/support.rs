@@ -2,12 +2,10 @@
 //! the fake Stripe when the story needs it, tokens, shortcuts for what svc-order would
 //! publish, and a collector of what svc-payment announces.
 
-use std::net::SocketAddr;
-
 use mart_platform::{
     bus::{EventBus, embedded::EmbeddedBus},
-    config::{Config, PaymentProviderKind, Service},
-    test_util::{Collector, TestDb, TokenMinter, authed, eventually, listener, publish, wait_until_serving},
+    config::Service,
+    test_util::{Collector, Running, TestDb, TokenMinter, authed, eventually, publish},
 };
 use mart_proto::{
     common::Money,
@@ -15,8 +13,11 @@ use mart_proto::{
     google::api::HttpBody,
     payment::{self as pb, payment_service_client::PaymentServiceClient},
 };
-use svc_payment::stripe_fake::{FakeStripe, Webhook};
-use tokio::{sync::oneshot, task::JoinHandle};
+use svc_payment::{
+    StartError,
+    config::{ProviderKind, Settings},
+    stripe_fake::{FakeStripe, Webhook},
+};
 use tonic::{Status, transport::Channel};
 
 /// Which provider the service is configured with.
@@ -26,24 +27,22 @@ pub enum Provider {
     Stripe,
 }
 
-/// svc-payment, running.
+/// svc-payment, running (stopped when dropped).
 pub struct TestApp {
-    pub addr: SocketAddr,
+    pub service: Running<StartError>,
     pub bus: EventBus,
     pub tokens: TokenMinter,
     /// The fake Stripe, for the Stripe provider.
     pub stripe: Option<FakeStripe>,
     /// Everything svc-payment announced since it started.
     pub announcements: Collector,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), svc_payment::StartError>>>,
     _db: TestDb,
     _log: TestDb,
 }
 
 impl TestApp {
     pub async fn spawn(db: TestDb, provider: Provider) -> Self {
-        Self::spawn_with_timeout(db, provider, Config::<()>::embedded(Service::Payment).payment.payment_timeout).await
+        Self::spawn_with_timeout(db, provider, Settings::default().payment_timeout).await
     }
 
     /// With unpaid payments expiring after `timeout`.
@@ -52,38 +51,31 @@ impl TestApp {
         let bus = EventBus::Embedded(EmbeddedBus::open(&log.url, 4).await.unwrap());
         let announcements = Collector::start(&bus, &["mart.payment.events"]).await;
         let tokens = TokenMinter::new();
-        let mut config = Config::embedded(Service::Payment);
+        let mut config = svc_payment::Config::embedded(Service::Payment);
         config.database_url = db.url.clone();
-        config.payment.payment_timeout = timeout;
+        config.own.payment_timeout = timeout;
         let stripe = match provider {
             Provider::Manual => None,
             Provider::Stripe => {
                 let fake = FakeStripe::start().await;
-                config.payment.provider = PaymentProviderKind::Stripe;
-                config.payment.stripe_secret_key = Some(fake.secret_key());
-                config.payment.stripe_webhook_secret = Some(fake.webhook_secret());
-                config.payment.stripe_api_base = Some(fake.base_url());
+                config.own.provider = ProviderKind::Stripe;
+                config.own.stripe_secret_key = Some(fake.secret_key());
+                config.own.stripe_webhook_secret = Some(fake.webhook_secret());
+                config.own.stripe_api_base = Some(fake.base_url());
                 Some(fake)
             }
         };
-        let listener = listener().await;
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(svc_payment::serve(config, bus.clone(), tokens.key_set(), listener, async {
-            let _ = rx.await;
-        }));
-        wait_until_serving(addr).await;
-        Self { addr, bus, tokens, stripe, announcements, stop: Some(tx), task: Some(task), _db: db, _log: log }
+        let (events, keys) = (bus.clone(), tokens.key_set());
+        let service = Running::start("svc-payment", |listener, shutdown| {
+            svc_payment::serve(config, events, keys, listener, shutdown)
+        })
+        .await;
+        Self { service, bus, tokens, stripe, announcements, _db: db, _log: log }
     }
 
     /// Stops the service and checks it stopped cleanly.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap().expect("svc-payment stopped cleanly");
-        }
+    pub async fn stop(self) {
+        self.service.stop().await;
     }
 
     pub fn fake(&self) -> &FakeStripe {
@@ -91,7 +83,7 @@ impl TestApp {
     }
 
     pub fn client(&self) -> PaymentServiceClient<Channel> {
-        PaymentServiceClient::new(Channel::from_shared(format!("http://{}", self.addr)).unwrap().connect_lazy())
+        PaymentServiceClient::new(self.service.channel())
     }
 
     pub fn admin(&self) -> String {
@@ -208,14 +200,6 @@ impl TestApp {
                 events.iter().any(|e| e.aggregate_id == order_id && e.payload.as_ref().is_some_and(kind))
             })
             .await
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
     }
 }
 

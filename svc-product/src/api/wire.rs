@@ -5,12 +5,13 @@
 use chrono::Utc;
 use mart_platform::{
     error::{FieldViolation, Violations},
+    fields,
     wire::timestamp,
 };
-use mart_proto::{common::Money as PbMoney, product as pb};
+use mart_proto::product as pb;
 
 use crate::{
-    commands::product_status,
+    commands::{product_price, product_status},
     domain::{
         CategoryChanges, CategoryInput, Moment, NewCategory, NewProduct, ProductChanges, ProductInput, ProductPatch,
         Status as ProductStatus,
@@ -30,9 +31,9 @@ pub fn new_category(request: pb::CreateCategoryRequest) -> Result<NewCategory, E
 }
 
 /// UpdateCategory's category id and changes.
-pub fn category_update(request: &pb::UpdateCategoryRequest) -> Result<(&str, CategoryChanges), Error> {
+pub fn category_update(request: &pb::UpdateCategoryRequest) -> Result<(String, CategoryChanges), Error> {
     let mut violations = Violations::new();
-    let id = violations.check(required("category_id", &request.category_id));
+    let id = violations.check(fields::id("category_id", &request.category_id));
     let changes = match CategoryChanges::parse(request.name.as_deref(), request.description.as_deref()) {
         Ok(changes) => changes,
         Err(bad) => {
@@ -62,7 +63,7 @@ pub fn new_product(request: pb::CreateProductRequest) -> Result<NewProduct, Erro
 /// UpdateProduct's product id and the changes its mask names.
 pub fn product_update(request: pb::UpdateProductRequest) -> Result<(String, ProductChanges), Error> {
     let mut violations = Violations::new();
-    let id = violations.check(required("product_id", &request.product_id)).map(str::to_owned);
+    let id = violations.check(fields::id("product_id", &request.product_id));
     let values = request.product.unwrap_or_default();
     let patch = ProductPatch {
         mask: request.update_mask.map(|mask| mask.paths).unwrap_or_default(),
@@ -92,25 +93,26 @@ pub fn product_update(request: pb::UpdateProductRequest) -> Result<(String, Prod
     Ok((id, changes))
 }
 
-/// BatchGetProducts' ids: trimmed, blanks and repeats dropped, at most `MAX_BATCH` (100).
+/// BatchGetProducts' ids: trimmed, blanks and repeats dropped, at most `MAX_BATCH` (100),
+/// each an id by the one rule for ids (a bad one is named by its index).
 pub fn batch_ids(product_ids: Vec<String>) -> Result<Vec<String>, Error> {
+    let mut violations = Violations::new();
     let mut ids: Vec<String> = Vec::with_capacity(product_ids.len());
-    for id in product_ids {
-        let id = id.trim().to_owned();
-        if !id.is_empty() && !ids.contains(&id) {
+    for (i, id) in product_ids.iter().enumerate() {
+        if id.trim().is_empty() {
+            continue;
+        }
+        if let Some(id) = violations.check(fields::id(&format!("product_ids[{i}]"), id))
+            && !ids.contains(&id)
+        {
             ids.push(id);
         }
     }
     if ids.len() > MAX_BATCH {
-        return Err(FieldViolation::new("product_ids", format!("at most {MAX_BATCH} ids")).into());
+        violations.add("product_ids", format!("at most {MAX_BATCH} ids"));
     }
+    violations.finish()?;
     Ok(ids)
-}
-
-/// `value` trimmed, refused when blank.
-pub fn required<'a>(field: &str, value: &'a str) -> Result<&'a str, FieldViolation> {
-    let value = value.trim();
-    if value.is_empty() { Err(FieldViolation::new(field, "required")) } else { Ok(value) }
 }
 
 /// Adds every violation of `bad` to `violations`, in order.
@@ -149,7 +151,7 @@ pub fn product(row: &products::Model, available_stock: Option<i32>) -> Result<pb
         name: row.name.clone(),
         description: row.description.clone(),
         brand: row.brand.clone(),
-        price: Some(PbMoney { amount_minor: row.price_minor, currency: row.currency.clone() }),
+        price: Some(product_price(row)?.to_wire()),
         category_id: row.category_id.clone(),
         expires_at: row.expires_at.as_ref().map(timestamp),
         status: status.into(),

@@ -1,8 +1,12 @@
 //! Categories: a unique name (compared case-insensitively) and a description.
 
-use mart_platform::error::{FieldViolation, Violations};
+use mart_platform::{
+    error::{FieldViolation, Violations},
+    fields,
+};
+use serde::{Deserialize, Serialize};
 
-use super::{MAX_CATEGORY_DESCRIPTION, fold, text};
+use super::{MAX_CATEGORY_DESCRIPTION, fold};
 
 /// A category's display name: trimmed, 1 to 100 characters, one line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -11,7 +15,7 @@ pub struct CategoryName(String);
 impl CategoryName {
     /// Parses `value` as the request field `field`.
     pub fn parse(field: &str, value: &str) -> Result<Self, FieldViolation> {
-        text::line(field, value, true, 100).map(Self)
+        fields::line(field, value, true, 100).map(Self)
     }
 
     /// The name as shown.
@@ -50,7 +54,7 @@ impl TryFrom<CategoryInput> for NewCategory {
         let mut violations = Violations::new();
         let name = violations.check(CategoryName::parse("name", &input.name));
         let description =
-            violations.check(text::paragraph("description", &input.description, MAX_CATEGORY_DESCRIPTION));
+            violations.check(fields::paragraph("description", &input.description, false, MAX_CATEGORY_DESCRIPTION));
         violations.finish()?;
         match (name, description) {
             (Some(name), Some(description)) => Ok(Self { name, description }),
@@ -74,11 +78,22 @@ impl CategoryChanges {
     pub fn parse(name: Option<&str>, description: Option<&str>) -> Result<Self, Vec<FieldViolation>> {
         let mut violations = Violations::new();
         let name = name.and_then(|v| violations.check(CategoryName::parse("name", v)));
-        let description =
-            description.and_then(|v| violations.check(text::paragraph("description", v, MAX_CATEGORY_DESCRIPTION)));
+        let description = description
+            .and_then(|v| violations.check(fields::paragraph("description", v, false, MAX_CATEGORY_DESCRIPTION)));
         violations.finish()?;
         Ok(Self { name, description })
     }
+}
+
+/// Where a ListCategories page ended: the next page starts strictly after
+/// `(name_key, id)`, the list's order. Names are unique, so the id only makes the order
+/// total for the store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CategoryCursor {
+    /// The last category's folded name ([`CategoryName::key`]).
+    pub name_key: String,
+    /// The last category's id.
+    pub id: String,
 }
 
 #[cfg(test)]

@@ -5,9 +5,12 @@
 //! every page returns each row that existed when it began exactly once, however many rows
 //! are inserted meanwhile (they land before or after the cursor, never on it).
 
-use mart_platform::error::{FieldViolation, Violations};
+use mart_platform::{
+    error::{FieldViolation, Violations},
+    fields,
+    paging::{self, Fingerprint},
+};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::fold;
 
@@ -72,6 +75,7 @@ impl TryFrom<ProductFilterInput> for ProductFilter {
 
     fn try_from(input: ProductFilterInput) -> Result<Self, Self::Error> {
         let mut violations = Violations::new();
+        let category_id = violations.check(fields::optional_id("category_id", &input.category_id));
         let q = input.q.trim();
         if q.chars().count() > MAX_QUERY {
             violations.add("q", format!("at most {MAX_QUERY} characters"));
@@ -93,7 +97,7 @@ impl TryFrom<ProductFilterInput> for ProductFilter {
         violations.finish()?;
         let non_empty = |value: &str| Some(value.trim()).filter(|v| !v.is_empty()).map(str::to_owned);
         Ok(Self {
-            category_id: non_empty(&input.category_id),
+            category_id: category_id.flatten(),
             words,
             brand_key: non_empty(&input.brand).map(|brand| fold(&brand)),
             min_price: input.min_price,
@@ -113,10 +117,11 @@ pub struct ProductQuery {
 }
 
 impl ProductQuery {
-    /// A digest of the query, carried in page tokens so a token is only honoured for the
-    /// query that issued it (the contract: another query's token is INVALID_ARGUMENT).
-    pub fn fingerprint(&self) -> [u8; 16] {
-        digest("products", self)
+    /// What the query's page tokens are bound to: every filter (as normalised: "Acme" and
+    /// "acme" are one brand) and the order, so a token is only honoured for the query that
+    /// issued it (the contract: another query's token is INVALID_ARGUMENT).
+    pub fn fingerprint(&self) -> Fingerprint {
+        paging::fingerprint("ListProducts", self)
     }
 
     /// Whether `cursor` can continue this query: its sort value is of this query's key.
@@ -140,19 +145,6 @@ impl ProductQuery {
         };
         Cursor { after, id: id.to_owned() }
     }
-}
-
-/// The digest of a query of `list`, for page tokens.
-pub(crate) fn digest(list: &str, query: &impl Serialize) -> [u8; 16] {
-    let mut hasher = Sha256::new();
-    hasher.update(list.as_bytes());
-    hasher.update([0]);
-    // Serialising a plain struct of strings, numbers and enums cannot fail; if it ever
-    // did, every query would share one digest, which only weakens the mismatch check.
-    hasher.update(serde_json::to_vec(query).unwrap_or_default());
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&hasher.finalize()[..16]);
-    out
 }
 
 /// The sort key value of the last row of a page.

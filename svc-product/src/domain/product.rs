@@ -2,9 +2,13 @@
 //! decides whether one can be bought; and which fields an update may name.
 
 use chrono::{DateTime, Utc};
-use mart_platform::error::{FieldViolation, Violations};
+use mart_platform::{
+    error::{FieldViolation, Violations},
+    fields,
+    money::Money,
+};
 
-use super::{Currency, MAX_PRODUCT_DESCRIPTION, fold, text};
+use super::{MAX_PRODUCT_DESCRIPTION, fold};
 
 /// Whether a product can be bought.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,7 +72,7 @@ pub struct ProductName(String);
 impl ProductName {
     /// Parses `value` as the request field `field`.
     pub fn parse(field: &str, value: &str) -> Result<Self, FieldViolation> {
-        text::line(field, value, true, 200).map(Self)
+        fields::line(field, value, true, 200).map(Self)
     }
 
     /// The name as shown.
@@ -84,7 +88,7 @@ pub struct Brand(String);
 impl Brand {
     /// Parses `value` as the request field `field`.
     pub fn parse(field: &str, value: &str) -> Result<Self, FieldViolation> {
-        text::line(field, value, false, 100).map(Self)
+        fields::line(field, value, false, 100).map(Self)
     }
 
     /// The brand as shown.
@@ -95,31 +99,6 @@ impl Brand {
     /// What the brand filter compares: "ACME" and "Acme" are one brand.
     pub fn key(&self) -> String {
         fold(&self.0)
-    }
-}
-
-/// A price: integer minor units, never negative, in a real currency.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Money {
-    /// Minor units (cents), `>= 0`.
-    pub amount_minor: i64,
-    /// The currency.
-    pub currency: Currency,
-}
-
-impl Money {
-    /// Parses a price given as the request field `field` (`price`, `product.price`),
-    /// naming `<field>.amount_minor` and `<field>.currency` when they are bad.
-    pub fn parse(field: &str, amount_minor: i64, currency: &str) -> Result<Self, Vec<FieldViolation>> {
-        let mut violations = Violations::new();
-        if amount_minor < 0 {
-            violations.add(format!("{field}.amount_minor"), "must not be negative");
-        }
-        let currency = violations.check(Currency::parse(&format!("{field}.currency"), currency));
-        violations.finish()?;
-        currency
-            .map(|currency| Self { amount_minor, currency })
-            .ok_or_else(|| vec![FieldViolation::new(field, "invalid")])
     }
 }
 
@@ -141,11 +120,6 @@ fn expiry(field: &str, value: Moment, now: DateTime<Utc>) -> Result<DateTime<Utc
         return Err(FieldViolation::new(field, "must be in the future"));
     }
     Ok(at)
-}
-
-fn category_id(field: &str, value: &str) -> Result<String, FieldViolation> {
-    let value = value.trim();
-    if value.is_empty() { Err(FieldViolation::new(field, "required")) } else { Ok(value.to_owned()) }
 }
 
 /// A product as requested (CreateProductRequest), before validation.
@@ -199,7 +173,8 @@ impl TryFrom<ProductInput> for NewProduct {
         let mut violations = Violations::new();
         let sku = violations.check(Sku::parse("sku", &input.sku));
         let name = violations.check(ProductName::parse("name", &input.name));
-        let description = violations.check(text::paragraph("description", &input.description, MAX_PRODUCT_DESCRIPTION));
+        let description =
+            violations.check(fields::paragraph("description", &input.description, false, MAX_PRODUCT_DESCRIPTION));
         let brand = violations.check(Brand::parse("brand", &input.brand));
         let price = match &input.price {
             None => {
@@ -214,7 +189,7 @@ impl TryFrom<ProductInput> for NewProduct {
                 }
             },
         };
-        let category_id = violations.check(category_id("category_id", &input.category_id));
+        let category_id = violations.check(fields::id("category_id", &input.category_id));
         let expires_at = match input.expires_at {
             None => Some(None),
             Some(value) => violations.check(expiry("expires_at", value, input.now)).map(Some),
@@ -375,8 +350,12 @@ impl TryFrom<ProductPatch> for ProductChanges {
             changes.name = violations.check(ProductName::parse("product.name", &values.name));
         }
         if named(ProductField::Description) {
-            changes.description =
-                violations.check(text::paragraph("product.description", &values.description, MAX_PRODUCT_DESCRIPTION));
+            changes.description = violations.check(fields::paragraph(
+                "product.description",
+                &values.description,
+                false,
+                MAX_PRODUCT_DESCRIPTION,
+            ));
         }
         if named(ProductField::Brand) {
             changes.brand = violations.check(Brand::parse("product.brand", &values.brand));
@@ -391,7 +370,7 @@ impl TryFrom<ProductPatch> for ProductChanges {
             }
         }
         if named(ProductField::CategoryId) {
-            changes.category_id = violations.check(category_id("product.category_id", &values.category_id));
+            changes.category_id = violations.check(fields::id("product.category_id", &values.category_id));
         }
         if named(ProductField::ExpiresAt) {
             changes.expires_at = match values.expires_at {

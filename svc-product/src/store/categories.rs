@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{Condition, IntoActiveModel, QueryOrder, QuerySelect, Set, entity::prelude::*};
 
-use crate::domain::{CategoryChanges, NewCategory};
+use crate::domain::{CategoryChanges, CategoryCursor, NewCategory};
 
 /// One category.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -85,10 +85,10 @@ pub async fn find<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<Model>,
     Entity::find_by_id(id.to_owned()).one(db).await
 }
 
-/// Up to `limit` categories ordered by name, after `(name_key, id)` when given.
-pub async fn list<C: ConnectionTrait>(db: &C, after: Option<(&str, &str)>, limit: u64) -> Result<Vec<Model>, DbErr> {
+/// Up to `limit` categories ordered by name, strictly after `after` when given.
+pub async fn list<C: ConnectionTrait>(db: &C, after: Option<&CategoryCursor>, limit: u64) -> Result<Vec<Model>, DbErr> {
     let mut query = Entity::find();
-    if let Some((name_key, id)) = after {
+    if let Some(CategoryCursor { name_key, id }) = after {
         query = query.filter(
             Condition::any()
                 .add(Column::NameKey.gt(name_key))

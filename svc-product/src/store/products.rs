@@ -1,6 +1,7 @@
 //! The `products` table, and the ListProducts query over it.
 
 use chrono::{DateTime, Utc};
+use mart_platform::money::{Money, MoneyError};
 use sea_orm::{
     Condition, IntoActiveModel, QueryOrder, QuerySelect, Set,
     entity::prelude::*,
@@ -53,6 +54,13 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The price as stored; a currency code this version does not know is a corrupt row.
+    pub fn price(&self) -> Result<Money, MoneyError> {
+        Money::from_stored(self.price_minor, &self.currency)
+    }
+}
 
 /// What `q` searches, from the three searchable fields.
 pub fn search_text(name: &str, brand: &str, description: &str) -> String {
@@ -199,10 +207,13 @@ pub async fn find<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<Model>,
     Entity::find_by_id(id.to_owned()).one(db).await
 }
 
-/// The product `id`, locked for the rest of the transaction `txn` on PostgreSQL (SQLite
-/// has one writer at a time anyway), so what the caller reads is what it overwrites.
+/// The product `id`, its row locked for the rest of the transaction `txn`, so what the
+/// caller reads is what it overwrites.
 pub async fn find_for_update<C: ConnectionTrait>(txn: &C, id: &str) -> Result<Option<Model>, DbErr> {
-    Entity::find_by_id(id.to_owned()).lock_exclusive().one(txn).await
+    if !mart_platform::db::lock_row::<Entity, _>(txn, Column::Id, id).await? {
+        return Ok(None);
+    }
+    find(txn, id).await
 }
 
 /// The products among `ids`, archived ones included, in no particular order.

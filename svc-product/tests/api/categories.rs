@@ -1,6 +1,7 @@
 //! An admin keeps the categories: unique names whatever their case, and no deleting a
 //! category that products (even archived ones) still belong to.
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use mart_platform::{db_tests, test_util::TestDb};
 use mart_proto::product as pb;
 use tonic::Code;
@@ -12,6 +13,7 @@ db_tests!(
     category_names_are_unique_whatever_their_case,
     a_category_with_products_cannot_be_deleted,
     bad_category_requests_are_named,
+    category_page_tokens_walk_the_list_and_nothing_else,
 );
 
 async fn admins_create_list_rename_and_delete_categories(db: TestDb) {
@@ -211,4 +213,57 @@ async fn bad_category_requests_are_named(db: TestDb) {
         .await
         .unwrap_err();
     assert_eq!(bad_fields(&status), ["page_size", "page_token"]);
+}
+
+/// ListCategories has no filters, so what its tokens are bound to is the list itself: a
+/// token walks the categories (still, after more are added), and a garbled token or one of
+/// ListProducts is refused naming `page_token`.
+async fn category_page_tokens_walk_the_list_and_nothing_else(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    let mut client = app.client();
+    for name in ["Bakery", "Coffee", "Dairy", "Eggs", "Fruit"] {
+        app.category(name).await;
+    }
+    let list = |page_token: String| {
+        let mut client = app.client();
+        async move { client.list_categories(pb::ListCategoriesRequest { page_size: 2, page_token }).await }
+    };
+    let first = list(String::new()).await.unwrap().into_inner();
+    assert_eq!(first.categories.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["Bakery", "Coffee"]);
+
+    // A category added before the cursor does not shift the walk; one after it shows.
+    app.category("Apples").await;
+    app.category("Grains").await;
+    let mut names = Vec::new();
+    let mut token = first.next_page_token.clone();
+    while !token.is_empty() {
+        let page = list(token).await.unwrap().into_inner();
+        names.extend(page.categories.into_iter().map(|c| c.name));
+        token = page.next_page_token;
+    }
+    assert_eq!(names, ["Dairy", "Eggs", "Fruit", "Grains"]);
+
+    let bytes = B64.decode(&first.next_page_token).unwrap();
+    for i in [0, 1, bytes.len() / 2, bytes.len() - 1] {
+        let mut forged = bytes.clone();
+        forged[i] ^= 0x01;
+        let status = list(B64.encode(forged)).await.unwrap_err();
+        assert_eq!(bad_fields(&status), ["page_token"], "byte {i}");
+    }
+    for junk in ["garbage", "Zm9v", "!!"] {
+        assert_eq!(bad_fields(&list(junk.into()).await.unwrap_err()), ["page_token"], "{junk}");
+    }
+
+    // A genuine token of the other list.
+    let tea = app.category("Tea").await;
+    app.product(&tea.id, "TEA-1", "Sencha", 499).await;
+    app.product(&tea.id, "TEA-2", "Matcha", 999).await;
+    let products = app.list(pb::ListProductsRequest { page_size: 1, ..Default::default() }).await.unwrap();
+    assert!(!products.next_page_token.is_empty());
+    let status = client
+        .list_categories(pb::ListCategoriesRequest { page_size: 2, page_token: products.next_page_token })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&status), ["page_token"]);
+    assert!(status.message().contains("another query"), "{}", status.message());
 }

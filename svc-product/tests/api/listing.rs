@@ -15,6 +15,7 @@ db_tests!(
     every_order_works_both_ways,
     paging_through_a_thousand_products_while_more_arrive_shows_each_once,
     forged_and_foreign_page_tokens_are_refused,
+    a_filtered_walk_keeps_its_query_and_refuses_any_other,
     bad_list_requests_are_named,
 );
 
@@ -227,15 +228,21 @@ async fn forged_and_foreign_page_tokens_are_refused(db: TestDb) {
         assert_eq!(bad_fields(&status), ["page_token"], "{junk}");
     }
 
-    // A genuine token, but of another query.
+    // A genuine token, but of another query: every filter and the order count, even where
+    // the rows would be the same.
     for other in [
         pb::ListProductsRequest { descending: true, ..by_price() },
         pb::ListProductsRequest { order_by: pb::ProductOrderBy::Name.into(), ..by_price() },
+        pb::ListProductsRequest { order_by: pb::ProductOrderBy::Created.into(), ..by_price() },
+        pb::ListProductsRequest { q: "item".into(), ..by_price() },
+        pb::ListProductsRequest { category_id: shelf.id.clone(), ..by_price() },
         pb::ListProductsRequest { brand: "Acme".into(), ..by_price() },
         pb::ListProductsRequest { min_price: Some(0), ..by_price() },
+        pb::ListProductsRequest { max_price: Some(1000), ..by_price() },
     ] {
-        let status = app.list(pb::ListProductsRequest { page_token: token.clone(), ..other }).await.unwrap_err();
-        assert_eq!(bad_fields(&status), ["page_token"]);
+        let status =
+            app.list(pb::ListProductsRequest { page_token: token.clone(), ..other.clone() }).await.unwrap_err();
+        assert_eq!(bad_fields(&status), ["page_token"], "{other:?}");
         assert!(status.message().contains("another query"), "{}", status.message());
     }
     // A category list token is not a product list token.
@@ -251,6 +258,74 @@ async fn forged_and_foreign_page_tokens_are_refused(db: TestDb) {
     assert_eq!(bad_fields(&status), ["page_token"]);
 }
 
+/// A shopper pages through a narrowed shelf two at a time and sees exactly what it holds;
+/// the same token with any one filter changed or dropped is refused.
+async fn a_filtered_walk_keeps_its_query_and_refuses_any_other(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    let tea = app.category("Tea").await;
+    let coffee = app.category("Coffee").await;
+    // Seven that match everything below, and one that misses each filter in turn.
+    app.seed(&tea.id, 7, |i| (format!("GT-{i}"), format!("Green tea {i}"), "Acme".into(), 100 + 50 * i as i64)).await;
+    app.seed(&tea.id, 1, |_| ("BLACK".into(), "Black tea".into(), "Acme".into(), 300)).await;
+    app.seed(&tea.id, 1, |_| ("OTHER-BRAND".into(), "Green tea X".into(), "Leafwise".into(), 300)).await;
+    app.seed(&tea.id, 1, |_| ("CHEAP".into(), "Green tea cheap".into(), "Acme".into(), 50)).await;
+    app.seed(&tea.id, 1, |_| ("DEAR".into(), "Green tea dear".into(), "Acme".into(), 5000)).await;
+    app.seed(&coffee.id, 1, |_| ("COFFEE".into(), "Green coffee".into(), "Acme".into(), 300)).await;
+    let filtered = || pb::ListProductsRequest {
+        category_id: tea.id.clone(),
+        q: "green".into(),
+        brand: "acme".into(),
+        min_price: Some(100),
+        max_price: Some(1000),
+        order_by: pb::ProductOrderBy::Price.into(),
+        descending: true,
+        page_size: 2,
+        page_token: String::new(),
+    };
+
+    let mut skus = Vec::new();
+    let mut tokens = Vec::new();
+    let mut request = filtered();
+    loop {
+        let page = app.list(request.clone()).await.unwrap();
+        assert!(page.products.len() <= 2);
+        skus.extend(page.products.into_iter().map(|p| p.sku));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        tokens.push(page.next_page_token.clone());
+        request.page_token = page.next_page_token;
+    }
+    assert_eq!(skus, ["GT-6", "GT-5", "GT-4", "GT-3", "GT-2", "GT-1", "GT-0"]);
+    assert_eq!(tokens.len(), 3);
+
+    let token = tokens[0].clone();
+    for other in [
+        pb::ListProductsRequest { category_id: String::new(), ..filtered() },
+        pb::ListProductsRequest { category_id: coffee.id.clone(), ..filtered() },
+        pb::ListProductsRequest { q: String::new(), ..filtered() },
+        pb::ListProductsRequest { q: "green tea".into(), ..filtered() },
+        pb::ListProductsRequest { brand: String::new(), ..filtered() },
+        pb::ListProductsRequest { brand: "Leafwise".into(), ..filtered() },
+        pb::ListProductsRequest { min_price: None, ..filtered() },
+        pb::ListProductsRequest { min_price: Some(101), ..filtered() },
+        pb::ListProductsRequest { max_price: None, ..filtered() },
+        pb::ListProductsRequest { max_price: Some(999), ..filtered() },
+        pb::ListProductsRequest { order_by: pb::ProductOrderBy::Name.into(), ..filtered() },
+        pb::ListProductsRequest { descending: false, ..filtered() },
+        pb::ListProductsRequest::default(),
+    ] {
+        let status =
+            app.list(pb::ListProductsRequest { page_token: token.clone(), ..other.clone() }).await.unwrap_err();
+        assert_eq!(bad_fields(&status), ["page_token"], "{other:?}");
+    }
+    // What only changes how the query is spelled is the same query: the filters are
+    // compared as the service reads them (trimmed, case folded).
+    let respelled = pb::ListProductsRequest { q: " GREEN ".into(), brand: "ACME".into(), ..filtered() };
+    let page = app.list(pb::ListProductsRequest { page_token: token, ..respelled }).await.unwrap();
+    assert_eq!(page.products.iter().map(|p| p.sku.as_str()).collect::<Vec<_>>(), ["GT-4", "GT-3"]);
+}
+
 async fn bad_list_requests_are_named(db: TestDb) {
     let app = TestApp::spawn(db).await;
     let all = pb::ListProductsRequest::default;
@@ -263,6 +338,7 @@ async fn bad_list_requests_are_named(db: TestDb) {
     assert_eq!(bad(pb::ListProductsRequest { page_size: -1, ..all() }).await, ["page_size"]);
     assert_eq!(bad(pb::ListProductsRequest { order_by: 42, ..all() }).await, ["order_by"]);
     assert_eq!(bad(pb::ListProductsRequest { q: "x".repeat(201), ..all() }).await, ["q"]);
+    assert_eq!(bad(pb::ListProductsRequest { category_id: "c".repeat(65), ..all() }).await, ["category_id"]);
     // A bad query's token is not judged: the query is what needs fixing.
     assert_eq!(
         bad(pb::ListProductsRequest { page_size: -5, order_by: 42, page_token: "junk".into(), ..all() }).await,

@@ -291,6 +291,18 @@ async fn every_bad_product_field_is_named(db: TestDb) {
     assert_eq!(bad_fields(&status), ["product_id"]);
     let status = client.delete_product(authed(&app.admin, pb::DeleteProductRequest::default())).await.unwrap_err();
     assert_eq!(bad_fields(&status), ["product_id"]);
+    // One rule for ids across the shop: at most 64 characters, no control characters.
+    for bad in ["x".repeat(65), "a\u{0}b".to_owned()] {
+        let status = client.get_product(pb::GetProductRequest { product_id: bad.clone() }).await.unwrap_err();
+        assert_eq!(bad_fields(&status), ["product_id"]);
+        let request = pb::CreateProductRequest { category_id: bad.clone(), ..good() };
+        assert_eq!(bad_fields(&app.create(request).await.unwrap_err()), ["category_id"]);
+        let status = client
+            .batch_get_products(pb::BatchGetProductsRequest { product_ids: vec![product.id.clone(), bad] })
+            .await
+            .unwrap_err();
+        assert_eq!(bad_fields(&status), ["product_ids[1]"]);
+    }
 }
 
 async fn skus_are_unique_and_prices_share_one_currency(db: TestDb) {

@@ -3,7 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use mart_platform::{db_tests, test_util::TestDb};
+use mart_platform::{
+    bus::{EventBus, embedded::EmbeddedBus},
+    config::Service,
+    db_tests,
+    test_util::{Running, TestDb, TokenMinter},
+};
 use mart_proto::product as pb;
 
 use crate::support::{Inventory, TestApp, authed, new_product, stand_in_inventory};
@@ -54,19 +59,19 @@ async fn a_hanging_inventory_does_not_hold_the_product_up(db: TestDb) {
 /// The whole path: a product created with stock, svc-inventory opening it from the event,
 /// GetProduct asking it over gRPC, and an order's reservation showing at once.
 async fn the_real_inventory_shows_live_stock(db: TestDb) {
-    let inventory_listener = mart_platform::test_util::listener().await;
-    let inventory_addr = format!("http://{}", inventory_listener.local_addr().unwrap());
-    let backend = db.backend;
-    let app = TestApp::spawn_with(db, |config| config.peers.inventory = inventory_addr).await;
-
-    let inventory_db = TestDb::new(backend).await;
-    let mut config = mart_platform::config::Config::embedded(mart_platform::config::Service::Inventory);
+    let log = TestDb::sqlite().await;
+    let bus = EventBus::Embedded(EmbeddedBus::open(&log.url, 2).await.unwrap());
+    let inventory_db = TestDb::new(db.backend).await;
+    let mut config = mart_platform::config::Config::embedded(Service::Inventory);
     config.database_url = inventory_db.url.clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let keys = mart_platform::test_util::TokenMinter::new().key_set();
-    let inventory = tokio::spawn(svc_inventory::serve(config, app.bus.clone(), keys, inventory_listener, async {
-        let _ = stopped.await;
-    }));
+    let keys = TokenMinter::new().key_set();
+    let served = bus.clone();
+    let inventory = Running::start("svc-inventory", move |listener, shutdown| {
+        svc_inventory::serve(config, served, keys, listener, shutdown)
+    })
+    .await;
+    let inventory_addr = format!("http://{}", inventory.addr);
+    let app = TestApp::spawn_on(db, bus, |config| config.peers.inventory = inventory_addr).await;
 
     let tea = app.category("Tea").await;
     let sencha = app
@@ -106,6 +111,5 @@ async fn the_real_inventory_shows_live_stock(db: TestDb) {
     let page = app.get(&sencha.id).await.unwrap();
     assert_eq!((page.name.as_str(), page.available_stock), ("Sencha Superior", Some(3)));
 
-    stop.send(()).unwrap();
-    inventory.await.unwrap().expect("svc-inventory stopped cleanly");
+    inventory.stop().await;
 }

@@ -2,14 +2,14 @@
 //! tokens from a minter of the test's own, clients, a stand-in svc-inventory, and shortcuts
 //! for the steps every story starts with. Assertions stay in the tests.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::net::SocketAddr;
 
 use chrono::Utc;
-pub use mart_platform::test_util::{authed, bad_fields, reason, wait_until_serving};
+pub use mart_platform::test_util::{authed, bad_fields, reason};
 use mart_platform::{
     bus::{EventBus, embedded::EmbeddedBus},
-    config::{Config, Service},
-    test_util::{TestDb, TokenMinter, listener},
+    config::Service,
+    test_util::{Running, TestDb, TokenMinter, listener},
 };
 use mart_proto::{
     common::Money,
@@ -17,10 +17,10 @@ use mart_proto::{
     product::{self as pb, catalog_service_client::CatalogServiceClient},
 };
 use svc_product::{
+    Config, StartError,
     domain::{NewProduct, ProductInput},
     store::products,
 };
-use tokio::{sync::oneshot, task::JoinHandle};
 use tonic::{Request, Response, Status, transport::Channel};
 
 /// A running svc-product.
@@ -32,9 +32,10 @@ pub struct TestApp {
     pub admin: String,
     /// A customer's access token.
     pub customer: String,
-    _log: Arc<TestDb>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), svc_product::StartError>>>,
+    /// The server; dropping it stops the server too.
+    running: Running<StartError>,
+    /// The bus's log, when the app made its own bus.
+    _log: Option<TestDb>,
     /// Dropped last: the database outlives the server.
     pub db: TestDb,
 }
@@ -48,42 +49,49 @@ impl TestApp {
 
     /// svc-product with `adjust` applied to its config.
     pub async fn spawn_with(db: TestDb, adjust: impl FnOnce(&mut Config)) -> Self {
-        let log = Arc::new(TestDb::sqlite().await);
+        let log = TestDb::sqlite().await;
         let bus = EventBus::Embedded(EmbeddedBus::open(&log.url, 2).await.unwrap());
+        Self::start(db, bus, Some(log), adjust).await
+    }
+
+    /// svc-product publishing to `bus` (shared with other services of the test), with
+    /// `adjust` applied to its config.
+    pub async fn spawn_on(db: TestDb, bus: EventBus, adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::start(db, bus, None, adjust).await
+    }
+
+    async fn start(db: TestDb, bus: EventBus, log: Option<TestDb>, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::embedded(Service::Product);
         config.database_url = db.url.clone();
         adjust(&mut config);
         let minter = TokenMinter::new();
-        let listener = listener().await;
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(svc_product::serve(config, bus.clone(), minter.key_set(), listener, async move {
-            let _ = rx.await;
-        }));
-        let app = Self {
-            addr,
+        let keys = minter.key_set();
+        let served = bus.clone();
+        // Ready means migrated and serving: the tests may then touch the database directly.
+        let running = Running::start("svc-product", move |listener, shutdown| {
+            svc_product::serve(config, served, keys, listener, shutdown)
+        })
+        .await;
+        Self {
+            addr: running.addr,
             bus,
             admin: minter.admin("admin-1"),
             customer: minter.user("customer-1"),
+            running,
             _log: log,
-            shutdown: Some(tx),
-            task: Some(task),
             db,
-        };
-        // Ready means migrated and serving: the tests may then touch the database directly.
-        wait_until_serving(app.addr).await;
-        app
+        }
     }
 
     /// Stops the server, waits for it, and hands back the database for a restart.
-    pub async fn stop(mut self) -> TestDb {
-        self.shutdown.take().unwrap().send(()).unwrap();
-        self.task.take().unwrap().await.unwrap().expect("svc-product stopped cleanly");
-        std::mem::replace(&mut self.db, TestDb::sqlite().await)
+    pub async fn stop(self) -> TestDb {
+        let Self { running, db, .. } = self;
+        running.stop().await;
+        db
     }
 
     pub fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.addr)).unwrap().connect_lazy()
+        self.running.channel()
     }
 
     pub fn client(&self) -> CatalogServiceClient<Channel> {
@@ -170,14 +178,6 @@ impl TestApp {
         }
         products::insert_many(&db, rows).await.unwrap();
         ids
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }
 

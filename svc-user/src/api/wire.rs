@@ -2,9 +2,13 @@
 //! (every bad field named at once), each store row or command result encoded as its
 //! message. Nothing here touches the database.
 
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
-use mart_platform::{error::Violations, paging, wire::timestamp};
+use mart_platform::{
+    error::Violations,
+    paging::{self, Fingerprint, PageTokens},
+    wire::timestamp,
+};
 use mart_proto::user as pb;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     commands::TokenPair,
@@ -77,11 +81,6 @@ pub fn password_change(request: pb::ChangePasswordRequest, email: &str) -> Resul
     PasswordChange::parse(request.current_password, request.new_password, email).map_err(Error::Invalid)
 }
 
-/// `value` of the request field `field`, which must not be blank.
-pub fn required<'a>(field: &str, value: &'a str) -> Result<&'a str, Error> {
-    if value.trim().is_empty() { Err(Error::invalid(field, "required")) } else { Ok(value) }
-}
-
 /// The role SetUserRole asks for.
 pub fn new_role(role: i32) -> Result<Role, Error> {
     match pb::Role::try_from(role) {
@@ -102,56 +101,78 @@ pub fn new_status(status: i32) -> Result<Status, Error> {
     }
 }
 
-/// A ListUsers request: the filter and the page size.
-pub fn list_users(request: pb::ListUsersRequest) -> Result<(users::Filter, u64), Error> {
-    let mut violations = Violations::new();
-    let limit = violations.check(paging::page_size(request.page_size)).unwrap_or(20);
-    let after = if request.page_token.is_empty() {
-        None
-    } else {
-        let decoded = B64.decode(&request.page_token).ok().and_then(|b| String::from_utf8(b).ok());
-        if decoded.is_none() {
-            violations.add("page_token", "not a token from a previous page");
-        }
-        decoded
-    };
-    let role = match pb::Role::try_from(request.role) {
-        Ok(pb::Role::Unspecified) => None,
-        Ok(pb::Role::User) => Some(Role::User.as_str()),
-        Ok(pb::Role::Admin) => Some(Role::Admin.as_str()),
-        Err(_) => {
-            violations.add("role", "unknown role");
-            None
-        }
-    };
-    let status = match pb::UserStatus::try_from(request.status) {
-        Ok(pb::UserStatus::Unspecified) => None,
-        Ok(pb::UserStatus::Active) => Some(Status::Active.as_str()),
-        Ok(pb::UserStatus::Disabled) => Some(Status::Disabled.as_str()),
-        Ok(pb::UserStatus::Deleted) => Some(Status::Deleted.as_str()),
-        Err(_) => {
-            violations.add("status", "unknown status");
-            None
-        }
-    };
-    violations.finish().map_err(Error::Invalid)?;
-    let email_prefix = Some(request.email_prefix.trim().to_lowercase()).filter(|p| !p.is_empty());
-    Ok((users::Filter { role, status, email_prefix, after }, limit))
+/// A ListUsers request, parsed: which users, after which id, how many; and the query its
+/// page tokens are bound to.
+#[derive(Debug)]
+pub struct ListUsers {
+    /// Which users (and, from the page token, after which id).
+    pub filter: users::Filter,
+    /// How many on this page.
+    pub limit: u64,
+    /// The query the request's page token must come from, and the next one is issued for.
+    fingerprint: Fingerprint,
+}
+
+/// What ListUsers' page tokens are bound to: every request field that decides which users
+/// come (the order is always by id). The prefix as it is matched, so `BERT` and `bert` are
+/// one query.
+#[derive(Serialize)]
+struct UsersQuery<'a> {
+    role: i32,
+    status: i32,
+    email_prefix: &'a str,
+}
+
+/// Where a page of ListUsers ended: the last id shown (UUIDv7, so creation order).
+#[derive(Serialize, Deserialize)]
+struct UsersCursor {
+    id: String,
+}
+
+impl ListUsers {
+    /// Parses `request`, reading its page token with `pages`; every bad field at once.
+    pub fn parse(request: pb::ListUsersRequest, pages: &PageTokens) -> Result<Self, Error> {
+        let mut violations = Violations::new();
+        let limit = violations.check(paging::page_size(request.page_size)).unwrap_or(paging::DEFAULT_PAGE_SIZE);
+        let email_prefix = request.email_prefix.trim().to_lowercase();
+        let query = UsersQuery { role: request.role, status: request.status, email_prefix: &email_prefix };
+        let fingerprint = paging::fingerprint("ListUsers", &query);
+        let after = violations.check(pages.read::<UsersCursor>(&request.page_token, fingerprint)).flatten();
+        let role = match pb::Role::try_from(request.role) {
+            Ok(pb::Role::Unspecified) => None,
+            Ok(pb::Role::User) => Some(Role::User.as_str()),
+            Ok(pb::Role::Admin) => Some(Role::Admin.as_str()),
+            Err(_) => {
+                violations.add("role", "unknown role");
+                None
+            }
+        };
+        let status = match pb::UserStatus::try_from(request.status) {
+            Ok(pb::UserStatus::Unspecified) => None,
+            Ok(pb::UserStatus::Active) => Some(Status::Active.as_str()),
+            Ok(pb::UserStatus::Disabled) => Some(Status::Disabled.as_str()),
+            Ok(pb::UserStatus::Deleted) => Some(Status::Deleted.as_str()),
+            Err(_) => {
+                violations.add("status", "unknown status");
+                None
+            }
+        };
+        violations.finish().map_err(Error::Invalid)?;
+        let email_prefix = Some(email_prefix).filter(|p| !p.is_empty());
+        let filter = users::Filter { role, status, email_prefix, after: after.map(|cursor| cursor.id) };
+        Ok(Self { filter, limit, fingerprint })
+    }
+
+    /// The page of up to `limit + 1` `rows` (the extra row only says a next page exists),
+    /// with the token of the next page, issued with `pages`.
+    pub fn page(&self, rows: Vec<users::Model>, pages: &PageTokens) -> Result<pb::ListUsersResponse, Error> {
+        let (rows, next_page_token) =
+            paging::split(rows, self.limit, |last| pages.issue(self.fingerprint, &UsersCursor { id: last.id.clone() }));
+        Ok(pb::ListUsersResponse { users: rows.iter().map(user).collect::<Result<_, _>>()?, next_page_token })
+    }
 }
 
 // === responses ===
-
-/// One page of ListUsers from up to `limit + 1` rows: the extra row only says there is a
-/// next page, whose token is the last id shown.
-pub fn users_page(mut rows: Vec<users::Model>, limit: u64) -> Result<pb::ListUsersResponse, Error> {
-    let next_page_token = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|last| B64.encode(&last.id)).unwrap_or_default()
-    } else {
-        String::new()
-    };
-    Ok(pb::ListUsersResponse { users: rows.iter().map(user).collect::<Result<_, _>>()?, next_page_token })
-}
 
 /// Login, RefreshToken and ChangePassword all answer with a token pair in the same four
 /// fields of their own response message.

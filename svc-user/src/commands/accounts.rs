@@ -3,14 +3,14 @@
 //! write in the same transaction, so two admins demoting each other cannot both succeed.
 
 use mart_platform::{
-    config::BootstrapAdmin,
     db::{self, is_unique_violation},
-    outbox::relay::RelayWaker,
+    wake::Waker,
 };
 use sea_orm::DatabaseConnection;
 
 use super::tokens::{TokenIssuer, TokenPair};
 use crate::{
+    config::BootstrapAdmin,
     domain::{NewAccount, PasswordChange, Phone, ProfileChanges, Role, Status},
     error::Error,
     events, passwords,
@@ -24,7 +24,7 @@ use crate::{
 /// admin, `svc-user admin create`). The email's unique index decides races.
 pub async fn register(
     db: &DatabaseConnection,
-    relay: &RelayWaker,
+    relay: &Waker,
     account: NewAccount,
     role: Role,
 ) -> Result<users::Model, Error> {
@@ -55,12 +55,12 @@ pub async fn register(
 /// Fails with [`Error::EmailTaken`] if the email has an account already. The
 /// UserRegistered event waits in the outbox for the running service's relay.
 pub async fn create_admin(db: &DatabaseConnection, email: &str, password: &str) -> Result<users::Model, Error> {
-    create_admin_and_wake(db, &RelayWaker::new(), email, password).await
+    create_admin_and_wake(db, &Waker::new(), email, password).await
 }
 
 /// Creates the configured first admin when the shop has no active admin yet. An email that
 /// belongs to a non-admin account is left as it is, with a warning.
-pub async fn bootstrap_admin(db: &DatabaseConnection, relay: &RelayWaker, admin: &BootstrapAdmin) -> Result<(), Error> {
+pub async fn bootstrap_admin(db: &DatabaseConnection, relay: &Waker, admin: &BootstrapAdmin) -> Result<(), Error> {
     if users::count_active_admins(db).await? > 0 {
         return Ok(());
     }
@@ -82,7 +82,7 @@ pub async fn bootstrap_admin(db: &DatabaseConnection, relay: &RelayWaker, admin:
 
 async fn create_admin_and_wake(
     db: &DatabaseConnection,
-    relay: &RelayWaker,
+    relay: &Waker,
     email: &str,
     password: &str,
 ) -> Result<users::Model, Error> {
@@ -94,7 +94,7 @@ async fn create_admin_and_wake(
 /// needs the current password. Nothing to change: `user` as it is, and no UserUpdated.
 pub async fn update_profile(
     db: &DatabaseConnection,
-    relay: &RelayWaker,
+    relay: &Waker,
     user: users::Model,
     changes: ProfileChanges,
 ) -> Result<users::Model, Error> {
@@ -151,7 +151,7 @@ pub async fn change_password(
 
 /// The owner closes the active account `user`: it can no longer sign in, its sessions end,
 /// its email stays reserved, and UserDeleted goes out. The last active admin cannot.
-pub async fn delete_account(db: &DatabaseConnection, relay: &RelayWaker, user: users::Model) -> Result<(), Error> {
+pub async fn delete_account(db: &DatabaseConnection, relay: &Waker, user: users::Model) -> Result<(), Error> {
     let txn = db::begin_write(db).await?;
     let was_admin = user.role == Role::Admin.as_str();
     let user = users::update(&txn, user, Change { status: Some(Status::Deleted), ..Change::default() }).await?;

@@ -2,13 +2,12 @@
 //! the family, a logout revokes it. Only the SHA-256 of a refresh token is stored; the
 //! access token is a short-lived JWT signed with the [`KeyRing`]'s current key.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use chrono::Utc;
 use mart_platform::{
     auth::{self, Claims, jwt},
-    config::AuthConfig,
     db,
 };
 use rand::RngCore;
@@ -16,6 +15,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sha2::{Digest, Sha256};
 
 use crate::{
+    config::Config,
     domain::{Credentials, Role, Status},
     error::Error,
     keys::KeyRing,
@@ -38,15 +38,28 @@ pub struct TokenPair {
 /// (issuer, audience, lifetimes) every session command needs.
 pub struct TokenIssuer {
     keys: Arc<KeyRing>,
-    auth: AuthConfig,
+    /// The `iss` claim, shared by every verifier (`config.auth`).
+    issuer: String,
+    /// The `aud` claim, shared by every verifier (`config.auth`).
+    audience: String,
+    /// How long an access token is valid (`MART_ACCESS_TOKEN_TTL`).
+    access_token_ttl: Duration,
+    /// How long a refresh token is valid (`MART_REFRESH_TOKEN_TTL`).
+    refresh_token_ttl: Duration,
 }
 
 // === impl TokenIssuer ===
 
 impl TokenIssuer {
-    /// Issues tokens signed with `keys`, as `auth` says.
-    pub fn new(keys: Arc<KeyRing>, auth: AuthConfig) -> Self {
-        Self { keys, auth }
+    /// Issues tokens signed with `keys`, with the claims and lifetimes of `config`.
+    pub fn new(keys: Arc<KeyRing>, config: &Config) -> Self {
+        Self {
+            keys,
+            issuer: config.auth.issuer.clone(),
+            audience: config.auth.audience.clone(),
+            access_token_ttl: config.own.access_token_ttl,
+            refresh_token_ttl: config.own.refresh_token_ttl,
+        }
     }
 
     /// Signs an access token and stores a new refresh token (in `family`, or a new one), in
@@ -62,12 +75,12 @@ impl TokenIssuer {
             Role::Admin => auth::Role::Admin,
             Role::User => auth::Role::User,
         };
-        let ttl = self.auth.access_token_ttl.as_secs() as i64;
+        let ttl = self.access_token_ttl.as_secs() as i64;
         let claims = Claims {
             sub: user.id.clone(),
             role,
-            iss: self.auth.issuer.clone(),
-            aud: self.auth.audience.clone(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
             exp: now.timestamp() + ttl,
             iat: now.timestamp(),
             jti: uuid::Uuid::now_v7().to_string(),
@@ -78,7 +91,7 @@ impl TokenIssuer {
         let mut secret = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut secret);
         let refresh_token = B64.encode(secret);
-        let refresh_ttl = chrono::Duration::from_std(self.auth.refresh_token_ttl).unwrap_or(chrono::Duration::days(30));
+        let refresh_ttl = chrono::Duration::from_std(self.refresh_token_ttl).unwrap_or(chrono::Duration::days(30));
         refresh_tokens::insert(
             db,
             refresh_tokens::NewToken {

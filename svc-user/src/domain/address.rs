@@ -1,6 +1,9 @@
 //! A postal address, as a customer enters it.
 
-use mart_platform::error::{FieldViolation, Violations};
+use mart_platform::{
+    error::{FieldViolation, Violations},
+    fields::line,
+};
 
 use super::country;
 
@@ -49,11 +52,11 @@ impl TryFrom<AddressInput> for Address {
 
     fn try_from(input: AddressInput) -> Result<Self, Self::Error> {
         let mut violations = Violations::new();
-        let label = violations.check(text("label", &input.label, false, 50));
-        let line1 = violations.check(text("line1", &input.line1, true, 200));
-        let line2 = violations.check(text("line2", &input.line2, false, 200));
-        let city = violations.check(text("city", &input.city, true, 100));
-        let postal_code = violations.check(text("postal_code", &input.postal_code, true, 20));
+        let label = violations.check(line("label", &input.label, false, 50));
+        let line1 = violations.check(line("line1", &input.line1, true, 200));
+        let line2 = violations.check(line("line2", &input.line2, false, 200));
+        let city = violations.check(line("city", &input.city, true, 100));
+        let postal_code = violations.check(line("postal_code", &input.postal_code, true, 20));
         let country = input.country.trim().to_ascii_uppercase();
         if !country::is_iso_3166_alpha2(&country) {
             violations.add("country", "not an ISO 3166-1 alpha-2 country code, e.g. DE or US");
@@ -87,20 +90,6 @@ impl TryFrom<AddressInput> for Address {
             _ => Err(vec![FieldViolation::new("address", "invalid")]),
         }
     }
-}
-
-fn text(field: &str, value: &str, required: bool, max: usize) -> Result<String, FieldViolation> {
-    let value = value.trim();
-    if required && value.is_empty() {
-        return Err(FieldViolation::new(field, "required"));
-    }
-    if value.chars().count() > max {
-        return Err(FieldViolation::new(field, format!("at most {max} characters")));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(FieldViolation::new(field, "must not contain control characters"));
-    }
-    Ok(value.to_owned())
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Who an account is: email, password policy, names, phone.
 
-use mart_platform::error::FieldViolation;
+use mart_platform::{error::FieldViolation, fields};
 
 /// A normalised (trimmed, lower-case) email address. Two addresses differing only in case
 /// are one account.
@@ -76,17 +76,7 @@ pub struct Name(String);
 impl Name {
     /// Parses `value` as the request field `field`.
     pub fn parse(field: &str, value: &str) -> Result<Self, FieldViolation> {
-        let value = value.trim();
-        if value.is_empty() {
-            return Err(FieldViolation::new(field, "required"));
-        }
-        if value.chars().count() > 100 {
-            return Err(FieldViolation::new(field, "at most 100 characters"));
-        }
-        if value.chars().any(char::is_control) {
-            return Err(FieldViolation::new(field, "must not contain control characters"));
-        }
-        Ok(Self(value.to_owned()))
+        fields::line(field, value, true, 100).map(Self)
     }
 
     /// The name.
@@ -157,6 +147,7 @@ mod tests {
         assert_eq!(Name::parse("first_name", "  Ada ").unwrap().into_inner(), "Ada");
         assert!(Name::parse("first_name", "   ").is_err());
         assert!(Name::parse("first_name", &"x".repeat(101)).is_err());
+        assert!(Name::parse("first_name", "Ada\nLovelace").is_err());
         assert_eq!(Phone::parse("phone", "+49 151 12345678").unwrap().into_inner(), "+4915112345678");
         for bad in ["4915112345678", "+0123456789", "+49-151", "+1234567890123456", "+12345"] {
             assert!(Phone::parse("phone", bad).is_err(), "{bad}");

@@ -188,12 +188,12 @@ pub struct Filter {
     pub status: Option<&'static str>,
     /// Emails starting with this (lower-case).
     pub email_prefix: Option<String>,
-    /// Ids after this one (the page token).
+    /// Ids after this one (from the page token's cursor).
     pub after: Option<String>,
 }
 
 /// Up to `limit` users matching `filter`, oldest first.
-pub async fn list<C: ConnectionTrait>(db: &C, filter: Filter, limit: u64) -> Result<Vec<Model>, DbErr> {
+pub async fn list<C: ConnectionTrait>(db: &C, filter: &Filter, limit: u64) -> Result<Vec<Model>, DbErr> {
     let mut query = Entity::find();
     if let Some(role) = filter.role {
         query = query.filter(Column::Role.eq(role));
@@ -201,13 +201,13 @@ pub async fn list<C: ConnectionTrait>(db: &C, filter: Filter, limit: u64) -> Res
     if let Some(status) = filter.status {
         query = query.filter(Column::Status.eq(status));
     }
-    if let Some(prefix) = filter.email_prefix {
+    if let Some(prefix) = &filter.email_prefix {
         // `%` and `_` in the prefix are literal characters, not wildcards.
-        let pattern = format!("{}%", mart_platform::db::like_literal(&prefix));
+        let pattern = format!("{}%", mart_platform::db::like_literal(prefix));
         query = query.filter(Column::Email.like(LikeExpr::new(pattern).escape('\\')));
     }
-    if let Some(after) = filter.after {
-        query = query.filter(Column::Id.gt(after));
+    if let Some(after) = &filter.after {
+        query = query.filter(Column::Id.gt(after.as_str()));
     }
     query.order_by_asc(Column::Id).limit(limit).all(db).await
 }

@@ -1,5 +1,6 @@
 //! What an admin does with accounts, and what nobody else can.
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use mart_platform::{db_tests, test_util::TestDb};
 use mart_proto::user as pb;
 use tonic::Code;
@@ -8,6 +9,7 @@ use crate::support::{PASSWORD, TestApp, authed, bad_fields, reason};
 
 db_tests!(
     admins_list_filter_and_page_through_users,
+    a_list_users_page_token_is_bound_to_its_filter,
     an_admin_makes_another_admin,
     the_last_admin_cannot_be_demoted_and_admins_cannot_lock_themselves_out,
     bad_admin_requests_are_named,
@@ -73,6 +75,71 @@ async fn admins_list_filter_and_page_through_users(db: TestDb) {
     assert_eq!(missing.code(), Code::NotFound);
     let disabled = list(pb::ListUsersRequest { status: pb::UserStatus::Disabled.into(), ..Default::default() }).await;
     assert!(disabled.users.is_empty());
+}
+
+async fn a_list_users_page_token_is_bound_to_its_filter(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    let admin = app.admin("root@example.com").await;
+    for name in ["anna", "anton", "bert", "berta", "carl"] {
+        app.register(&format!("{name}@example.com")).await;
+    }
+    let list = |request: pb::ListUsersRequest| {
+        let mut client = app.client();
+        let admin = admin.clone();
+        async move { client.list_users(authed(&admin, request)).await.map(|r| r.into_inner()) }
+    };
+    let customers = |page_token: String| pb::ListUsersRequest {
+        page_size: 2,
+        page_token,
+        role: pb::Role::User.into(),
+        ..Default::default()
+    };
+
+    // With the filter unchanged, the pages walk every customer once.
+    let first = list(customers(String::new())).await.unwrap();
+    assert!(!first.next_page_token.is_empty());
+    let mut emails: Vec<_> = first.users.iter().map(|u| u.email.clone()).collect();
+    let mut token = first.next_page_token.clone();
+    while !token.is_empty() {
+        let page = list(customers(token)).await.unwrap();
+        emails.extend(page.users.into_iter().map(|u| u.email));
+        token = page.next_page_token;
+    }
+    assert_eq!(
+        emails,
+        ["anna@example.com", "anton@example.com", "bert@example.com", "berta@example.com", "carl@example.com"]
+    );
+
+    // The same token with another filter is refused, naming the token.
+    let changed = [
+        pb::ListUsersRequest { role: pb::Role::Admin.into(), ..customers(first.next_page_token.clone()) },
+        pb::ListUsersRequest { role: pb::Role::Unspecified.into(), ..customers(first.next_page_token.clone()) },
+        pb::ListUsersRequest { status: pb::UserStatus::Active.into(), ..customers(first.next_page_token.clone()) },
+        pb::ListUsersRequest { email_prefix: "b".into(), ..customers(first.next_page_token.clone()) },
+    ];
+    for request in changed {
+        let status = list(request.clone()).await.expect_err("a token of another query");
+        assert_eq!(status.code(), Code::InvalidArgument, "{request:?}");
+        assert_eq!(bad_fields(&status), ["page_token"], "{request:?}");
+    }
+    // A page size of its own is fine: it does not decide which users come, or in which order.
+    let bigger = list(pb::ListUsersRequest { page_size: 10, ..customers(first.next_page_token.clone()) }).await;
+    assert_eq!(bigger.unwrap().users.len(), 3);
+
+    // Forged and garbled tokens are refused the same way: a client cannot make up a cursor.
+    let mut garbled = first.next_page_token.clone().into_bytes();
+    let middle = garbled.len() / 2;
+    garbled[middle] = if garbled[middle] == b'A' { b'B' } else { b'A' };
+    let anton = &first.users[1].id;
+    for forged in [
+        String::from_utf8(garbled).unwrap(),
+        B64.encode(anton),
+        B64.encode(format!("{{\"id\":\"{anton}\"}}")),
+        "not a token".to_owned(),
+    ] {
+        let status = list(customers(forged.clone())).await.expect_err(&forged);
+        assert_eq!(bad_fields(&status), ["page_token"], "{forged}");
+    }
 }
 
 async fn an_admin_makes_another_admin(db: TestDb) {
@@ -153,8 +220,10 @@ async fn bad_admin_requests_are_named(db: TestDb) {
         .await
         .unwrap_err();
     assert_eq!(bad_fields(&status), ["status"]);
-    let status = client.get_user(authed(&root, pb::GetUserRequest { user_id: String::new() })).await.unwrap_err();
-    assert_eq!(bad_fields(&status), ["user_id"]);
+    for user_id in [String::new(), "x".repeat(65), "a\u{0}b".to_owned()] {
+        let status = client.get_user(authed(&root, pb::GetUserRequest { user_id })).await.unwrap_err();
+        assert_eq!(bad_fields(&status), ["user_id"]);
+    }
     let status = client
         .list_users(authed(
             &root,

@@ -2,11 +2,11 @@
 //! the first admin, the binary's commands and its refusal of bad configuration.
 
 use mart_platform::{
-    config::BootstrapAdmin,
     db_tests,
     test_util::{TestDb, reflected_services, serving_status},
 };
 use mart_proto::user as pb;
+use svc_user::config::BootstrapAdmin;
 use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::support::{PASSWORD, TestApp, authed};
@@ -34,7 +34,7 @@ async fn reflection_lists_the_user_service_and_health_says_serving(db: TestDb) {
 async fn the_bootstrap_admin_is_created_once(db: TestDb) {
     let bootstrap = |email: &str| BootstrapAdmin { email: email.into(), password: PASSWORD.into() };
     let first = bootstrap("owner@example.com");
-    let app = TestApp::spawn_with(db, |config| config.bootstrap_admin = Some(first)).await;
+    let app = TestApp::spawn_with(db, |config| config.own.bootstrap_admin = Some(first)).await;
     let token = app.login("owner@example.com", PASSWORD).await.unwrap().access_token;
     let listed = app.client().list_users(authed(&token, pb::ListUsersRequest::default())).await.unwrap().into_inner();
     assert_eq!(listed.users.len(), 1);
@@ -43,7 +43,7 @@ async fn the_bootstrap_admin_is_created_once(db: TestDb) {
     // An admin exists now: a later start with other credentials creates nobody.
     let db = app.stop().await;
     let second = bootstrap("intruder@example.com");
-    let app = TestApp::spawn_with(db, |config| config.bootstrap_admin = Some(second)).await;
+    let app = TestApp::spawn_with(db, |config| config.own.bootstrap_admin = Some(second)).await;
     assert!(app.login("intruder@example.com", PASSWORD).await.is_err());
     app.login("owner@example.com", PASSWORD).await.unwrap();
 }

@@ -3,15 +3,15 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-pub use mart_platform::test_util::{authed, bad_fields, reason, wait_until_serving};
+pub use mart_platform::test_util::{authed, bad_fields, reason};
 use mart_platform::{
     bus::{EventBus, embedded::EmbeddedBus},
-    config::{Config, Service},
-    test_util::{TestDb, listener},
+    config::Service,
+    test_util::{Running, TestDb},
 };
 use mart_proto::user::{self as pb, user_service_client::UserServiceClient};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
-use tokio::{sync::oneshot, task::JoinHandle};
+use svc_user::Config;
 use tonic::{Status, transport::Channel};
 
 /// A running svc-user.
@@ -20,8 +20,8 @@ pub struct TestApp {
     /// The event bus svc-user publishes to: an embedded log of the test's own, or Kafka.
     pub bus: EventBus,
     _log: Option<Arc<TestDb>>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), svc_user::StartError>>>,
+    /// Dropping it stops the server.
+    server: Running<svc_user::StartError>,
     /// Dropped last: the database outlives the server.
     pub db: TestDb,
 }
@@ -52,27 +52,22 @@ impl TestApp {
         let mut config = Config::embedded(Service::User);
         config.database_url = db.url.clone();
         adjust(&mut config);
-        let listener = listener().await;
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(svc_user::serve(config, bus.clone(), listener, async move {
-            let _ = rx.await;
-        }));
-        let app = Self { addr, bus, _log: log, shutdown: Some(tx), task: Some(task), db };
         // Ready means migrated and serving: the tests may then touch the database directly.
-        wait_until_serving(app.addr).await;
-        app
+        let served_bus = bus.clone();
+        let server =
+            Running::start("svc-user", |listener, shutdown| svc_user::serve(config, served_bus, listener, shutdown))
+                .await;
+        Self { addr: server.addr, bus, _log: log, server, db }
     }
 
     /// Stops the server, waits for it, and hands back the database for a restart.
-    pub async fn stop(mut self) -> TestDb {
-        self.shutdown.take().unwrap().send(()).unwrap();
-        self.task.take().unwrap().await.unwrap().expect("svc-user stopped cleanly");
-        std::mem::replace(&mut self.db, TestDb::sqlite().await)
+    pub async fn stop(self) -> TestDb {
+        self.server.stop().await;
+        self.db
     }
 
     pub fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.addr)).unwrap().connect_lazy()
+        self.server.channel()
     }
 
     pub fn client(&self) -> UserServiceClient<Channel> {
@@ -143,13 +138,5 @@ impl TestApp {
             .unwrap()
             .unwrap();
         row.try_get::<i64>("", "n").unwrap()
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }

@@ -1,0 +1,81 @@
+//! svc-order's own settings, beside the ones every service shares (platform's
+//! [`Config`](mart_platform::config::Config)): read once at start from the environment,
+//! built directly by tests.
+
+use std::time::Duration;
+
+use mart_platform::config::{ConfigError, Vars};
+
+/// svc-order's configuration: the shared settings, and [`Settings`] as `own`.
+pub type Config = mart_platform::config::Config<Settings>;
+
+/// The knobs of carts and checkout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// `MART_ORDER_MAX_QUANTITY`: the most units of one product a cart line (and so an
+    /// order line) may hold; 1..=999, the contract's ceiling. Default 99.
+    pub max_quantity: u32,
+    /// `MART_PAYMENT_TIMEOUT`: how long an order whose stock is reserved waits for its
+    /// payment before [`loops`](crate::loops) cancels it. svc-payment reads the same
+    /// variable, with the same default, for its own deadline. Default 30 minutes.
+    pub payment_timeout: Duration,
+}
+
+impl Default for Settings {
+    /// The embedded defaults.
+    fn default() -> Self {
+        Self { max_quantity: 99, payment_timeout: Duration::from_secs(30 * 60) }
+    }
+}
+
+impl mart_platform::config::Settings for Settings {
+    fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        Ok(Self {
+            max_quantity: vars.number_in("MART_ORDER_MAX_QUANTITY", defaults.max_quantity, 1..=999)?,
+            payment_timeout: vars.duration_or("MART_PAYMENT_TIMEOUT", defaults.payment_timeout)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mart_platform::config::{Service, Settings as _};
+
+    use super::*;
+
+    fn with(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::from_vars(&Vars::from_pairs(vars.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_mode() {
+        assert_eq!(with(&[]).unwrap(), Settings::default());
+        let own = Config::embedded(Service::Order).own;
+        assert_eq!((own.max_quantity, own.payment_timeout), (99, Duration::from_secs(1800)));
+    }
+
+    #[test]
+    fn values_are_read() {
+        let own = with(&[("MART_ORDER_MAX_QUANTITY", "12"), ("MART_PAYMENT_TIMEOUT", "5m")]).unwrap();
+        assert_eq!((own.max_quantity, own.payment_timeout), (12, Duration::from_secs(300)));
+        assert_eq!(with(&[("MART_ORDER_MAX_QUANTITY", "999")]).unwrap().max_quantity, 999);
+        let vars = Vars::from_pairs([("MART_ORDER_MAX_QUANTITY", "3")]);
+        assert_eq!(Config::from_vars(Service::Order, &vars).unwrap().own.max_quantity, 3);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (variable, value) in [
+            ("MART_ORDER_MAX_QUANTITY", "0"),
+            ("MART_ORDER_MAX_QUANTITY", "1000"),
+            ("MART_ORDER_MAX_QUANTITY", "many"),
+            ("MART_PAYMENT_TIMEOUT", "soon"),
+            ("MART_PAYMENT_TIMEOUT", "0s"),
+        ] {
+            let error = with(&[(variable, value)]).expect_err(value);
+            assert_eq!(error.variable, variable);
+            assert!(error.to_string().contains(variable), "{error}");
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! svc-payment's own settings: which provider takes the money, Stripe's keys and address,
+//! and how long a payment may stay unpaid. The settings every service shares (addresses,
+//! database, bus, telemetry) are platform's; [`Config`] carries these as `own`.
+
+use std::time::Duration;
+
+use mart_platform::config::{ConfigError, Vars};
+
+pub use crate::domain::ProviderKind;
+
+/// svc-payment's configuration: the shared settings, and [`Settings`] as `own`.
+pub type Config = mart_platform::config::Config<Settings>;
+
+/// The knobs only svc-payment has.
+#[derive(Clone)]
+pub struct Settings {
+    /// `MART_PAYMENT_PROVIDER` (`manual` or `stripe`): who takes the money of new payments.
+    /// Default: `stripe` when `STRIPE_SECRET_KEY` is set, else `manual`.
+    pub provider: ProviderKind,
+    /// `STRIPE_SECRET_KEY`: the Stripe API key; required for `stripe`. Default: unset.
+    pub stripe_secret_key: Option<String>,
+    /// `STRIPE_WEBHOOK_SECRET`: what Stripe's webhooks are signed with; without it they are
+    /// refused. Default: unset.
+    pub stripe_webhook_secret: Option<String>,
+    /// `STRIPE_API_BASE` (an http(s) URL): where Stripe is reached, so tests can stand in
+    /// for it. Default: unset, Stripe's own.
+    pub stripe_api_base: Option<String>,
+    /// `MART_PAYMENT_TIMEOUT`: how long a payment may stay unpaid before it fails as
+    /// expired (and its order is cancelled). Default: 30m.
+    pub payment_timeout: Duration,
+}
+
+impl mart_platform::config::Settings for Settings {
+    fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let stripe_secret_key = vars.get("STRIPE_SECRET_KEY");
+        let default_provider = if stripe_secret_key.is_some() { ProviderKind::Stripe } else { ProviderKind::Manual };
+        let provider = vars.parse_or("MART_PAYMENT_PROVIDER", default_provider, |v| {
+            ProviderKind::parse(v).ok_or_else(|| "expected manual or stripe".to_owned())
+        })?;
+        if provider == ProviderKind::Stripe && stripe_secret_key.is_none() {
+            return Err(ConfigError {
+                variable: "STRIPE_SECRET_KEY",
+                value: String::new(),
+                message: "required when MART_PAYMENT_PROVIDER=stripe".to_owned(),
+            });
+        }
+        Ok(Self {
+            provider,
+            stripe_secret_key,
+            stripe_webhook_secret: vars.get("STRIPE_WEBHOOK_SECRET"),
+            stripe_api_base: vars.http_url("STRIPE_API_BASE")?,
+            payment_timeout: vars.duration_or("MART_PAYMENT_TIMEOUT", Duration::from_secs(30 * 60))?,
+        })
+    }
+}
+
+/// The embedded defaults, as with an empty environment.
+impl Default for Settings {
+    fn default() -> Self {
+        // With no variable set nothing can fail to parse.
+        <Self as mart_platform::config::Settings>::from_vars(&Vars::default()).expect("defaults are valid")
+    }
+}
+
+/// The secrets are never logged: only whether they are set.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("provider", &self.provider)
+            .field("stripe_secret_key", &self.stripe_secret_key.as_ref().map(|_| "<set>"))
+            .field("stripe_webhook_secret", &self.stripe_webhook_secret.as_ref().map(|_| "<set>"))
+            .field("stripe_api_base", &self.stripe_api_base)
+            .field("payment_timeout", &self.payment_timeout)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mart_platform::config::{Service, Settings as _};
+
+    use super::*;
+
+    fn with(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::from_vars(&Vars::from_pairs(vars.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_mode() {
+        let settings = Settings::default();
+        assert_eq!(settings.provider, ProviderKind::Manual);
+        assert_eq!(
+            (settings.stripe_secret_key, settings.stripe_webhook_secret, settings.stripe_api_base),
+            (None, None, None)
+        );
+        assert_eq!(settings.payment_timeout, Duration::from_secs(30 * 60));
+        assert_eq!(Config::embedded(Service::Payment).own.provider, ProviderKind::Manual);
+    }
+
+    #[test]
+    fn values_are_read() {
+        let settings = with(&[
+            ("STRIPE_SECRET_KEY", "sk_test_x"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
+            ("STRIPE_API_BASE", "http://127.0.0.1:12111"),
+            ("MART_PAYMENT_TIMEOUT", "5m"),
+        ])
+        .unwrap();
+        assert_eq!(settings.provider, ProviderKind::Stripe, "a Stripe key makes Stripe the default");
+        assert_eq!(settings.stripe_secret_key.as_deref(), Some("sk_test_x"));
+        assert_eq!(settings.stripe_webhook_secret.as_deref(), Some("whsec_x"));
+        assert_eq!(settings.stripe_api_base.as_deref(), Some("http://127.0.0.1:12111"));
+        assert_eq!(settings.payment_timeout, Duration::from_secs(300));
+
+        let manual = with(&[("STRIPE_SECRET_KEY", "sk_test_x"), ("MART_PAYMENT_PROVIDER", "manual")]).unwrap();
+        assert_eq!(manual.provider, ProviderKind::Manual, "said explicitly, manual wins over a key");
+
+        let config = Config::from_vars(Service::Payment, &Vars::from_pairs([("STRIPE_SECRET_KEY", "sk_test_x")]));
+        assert_eq!(config.unwrap().own.provider, ProviderKind::Stripe);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (variable, value) in [
+            ("MART_PAYMENT_PROVIDER", "paypal"),
+            ("MART_PAYMENT_TIMEOUT", "soon"),
+            ("MART_PAYMENT_TIMEOUT", "0s"),
+            ("STRIPE_API_BASE", "127.0.0.1:12111"),
+        ] {
+            let error = with(&[(variable, value)]).expect_err(variable);
+            assert_eq!(error.variable, variable);
+            assert!(error.to_string().contains(variable), "{error}");
+        }
+        assert_eq!(with(&[("MART_PAYMENT_PROVIDER", "stripe")]).unwrap_err().variable, "STRIPE_SECRET_KEY");
+    }
+
+    #[test]
+    fn secrets_are_not_logged() {
+        let settings = with(&[("STRIPE_SECRET_KEY", "sk_test_secret"), ("STRIPE_WEBHOOK_SECRET", "whsec_secret")]);
+        let shown = format!("{:?}", settings.unwrap());
+        assert!(!shown.contains("sk_test_secret") && !shown.contains("whsec_secret"), "{shown}");
+        assert!(shown.contains("<set>"), "{shown}");
+    }
+}
