@@ -72,6 +72,12 @@ impl Vars {
         self.parse_or(name, default, parse_duration)
     }
 
+    /// `name` as a duration, where `0` means "off" ([`Duration::ZERO`]); `default` when unset.
+    /// For knobs that can be switched off (a cache's lifetime), which `duration_or` refuses.
+    pub fn duration_or_off(&self, name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
+        self.parse_or(name, default, |v| if v == "0" { Ok(Duration::ZERO) } else { parse_duration(v) })
+    }
+
     /// `name` as a whole number within `range`, `default` when unset.
     pub fn number_in<T>(
         &self,
@@ -601,6 +607,17 @@ mod tests {
         assert_eq!(config.events.bus, EventBusKind::Kafka);
         assert_eq!(config.events.kafka_topics, KafkaTopics::External);
         assert_eq!(config.telemetry.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn durations_that_can_be_switched_off() {
+        let vars = |value: &str| Vars::from_pairs([("MART_X_TTL", value)]);
+        let ttl = |vars: &Vars| vars.duration_or_off("MART_X_TTL", Duration::from_secs(1));
+        assert_eq!(ttl(&Vars::default()).unwrap(), Duration::from_secs(1));
+        assert_eq!(ttl(&vars("0")).unwrap(), Duration::ZERO);
+        assert_eq!(ttl(&vars("250ms")).unwrap(), Duration::from_millis(250));
+        assert_eq!(ttl(&vars("0s")).unwrap_err().variable, "MART_X_TTL", "only a bare 0 means off");
+        assert_eq!(vars("0").duration_or("MART_X_TTL", Duration::from_secs(1)).unwrap_err().variable, "MART_X_TTL");
     }
 
     #[test]

@@ -29,13 +29,7 @@ impl Default for Settings {
 impl mart_platform::config::Settings for Settings {
     fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         let defaults = Self::default();
-        // "0" is not a duration to the shared parser (which refuses zero), but it is how an
-        // operator switches the cache off.
-        let cache_ttl = match vars.get("MART_CATALOG_CACHE_TTL").as_deref() {
-            Some("0") => Duration::ZERO,
-            _ => vars.duration_or("MART_CATALOG_CACHE_TTL", defaults.cache_ttl)?,
-        };
-        Ok(Self { cache_ttl })
+        Ok(Self { cache_ttl: vars.duration_or_off("MART_CATALOG_CACHE_TTL", defaults.cache_ttl)? })
     }
 }
 
