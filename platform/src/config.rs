@@ -123,6 +123,11 @@ impl Vars {
 pub trait Settings: Clone + std::fmt::Debug + Send + Sync + Sized + 'static {
     /// Reads them; a bad value is an error naming its variable.
     fn from_vars(vars: &Vars) -> Result<Self, ConfigError>;
+
+    /// Reads them from exactly `pairs`, nothing from the environment (tests).
+    fn from_pairs(pairs: &[(&str, &str)]) -> Result<Self, ConfigError> {
+        Self::from_vars(&Vars::from_pairs(pairs.iter().copied()))
+    }
 }
 
 /// A service with no settings of its own.

@@ -42,6 +42,30 @@ impl Display for FieldViolation {
     }
 }
 
+/// Gives a service's `Error`, which has an `Invalid(Vec<FieldViolation>)` case, the
+/// conversions from one violation and from several, so that a field parser's
+/// `Result<_, FieldViolation>` and [`Violations::finish`] both become it with `?`.
+///
+/// ```ignore
+/// mart_platform::invalid_from_violations!(Error);
+/// ```
+#[macro_export]
+macro_rules! invalid_from_violations {
+    ($error:ty) => {
+        impl ::std::convert::From<$crate::error::FieldViolation> for $error {
+            fn from(violation: $crate::error::FieldViolation) -> Self {
+                Self::Invalid(vec![violation])
+            }
+        }
+
+        impl ::std::convert::From<::std::vec::Vec<$crate::error::FieldViolation>> for $error {
+            fn from(violations: ::std::vec::Vec<$crate::error::FieldViolation>) -> Self {
+                Self::Invalid(violations)
+            }
+        }
+    };
+}
+
 /// Collects the violations of one request, so a client learns every bad field at once
 /// instead of one per round trip.
 #[derive(Debug, Default)]

@@ -34,6 +34,7 @@ pub mod outbox;
 pub mod paging;
 pub mod retry;
 pub mod rpc;
+pub mod schema;
 pub mod server;
 pub mod tasks;
 pub mod telemetry;

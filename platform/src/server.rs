@@ -26,6 +26,7 @@ use crate::{
     config::Service,
     metrics,
     rpc::{grpc_code, record_code, rpc_span},
+    tasks::Background,
     telemetry,
 };
 
@@ -38,6 +39,34 @@ pub enum ServeError {
     /// The transport failed.
     #[error("gRPC transport: {0}")]
     Transport(#[from] tonic::transport::Error),
+}
+
+/// Why a service could not start, or stopped with an error: what every service's `serve`
+/// returns.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    /// Something the service needs before it serves could not be set up: a peer's
+    /// address, the mail settings, the payment provider, the bootstrap admin.
+    #[error("{what}: {cause}")]
+    Setup {
+        /// What it was, in the operator's words (`svc-inventory address`).
+        what: &'static str,
+        /// Why.
+        cause: String,
+    },
+    /// The gRPC server failed.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+}
+
+impl StartError {
+    /// A `map_err` for setting up `what`: `peers::Catalog::new(..).map_err(StartError::setup("catalog address"))?`.
+    pub fn setup<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> Self {
+        move |cause| Self::Setup { what, cause: cause.to_string() }
+    }
 }
 
 /// A gRPC server under construction.
@@ -89,6 +118,19 @@ impl GrpcServer {
         self.names.push(S::NAME);
         self.routes = self.routes.add_service(service);
         self
+    }
+
+    /// A service's last step: serves on `listener` until `shutdown` resolves and drains,
+    /// then stops the service's `background` loops in their order (see [`Background::stop`]).
+    pub async fn serve_then_stop(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+        background: Background,
+    ) -> Result<(), StartError> {
+        let served = self.serve(listener, shutdown).await;
+        background.stop().await;
+        Ok(served?)
     }
 
     /// Serves on `listener` until `shutdown` resolves, then drains.

@@ -8,10 +8,9 @@
 //! ```text
 //! let mut background = Background::new(Service::Order);
 //! let relay = background.relay(db.clone(), bus.clone(), retention);
-//! background.consume(&bus, subscription);
+//! background.react(&bus, &config.events, db.clone(), reactions::GROUP, &reactions::TOPICS, handler);
 //! background.every("order.expiry", Every::new(INTERVAL), move |_stop| sweep(db.clone(), relay.clone()));
-//! let served = server.serve(listener, shutdown).await;
-//! background.stop().await;
+//! server.serve_then_stop(listener, shutdown, background).await // drains, then stops the loops
 //! ```
 
 use std::{fmt::Display, future::Future, sync::Arc, time::Duration};
@@ -20,8 +19,8 @@ use sea_orm::DatabaseConnection;
 use tokio::{sync::watch, task::JoinHandle};
 
 use crate::{
-    bus::{EventBus, Subscription},
-    config::Service,
+    bus::{EventBus, Handler, RetryPolicy, Subscription},
+    config::{EventsConfig, Service},
     metrics::{self, BusMetrics, ConsumerLagProbe, DatabaseProbe, ProbeGuard},
     outbox::relay::{Relay, RelayConfig},
     wake::Waker,
@@ -88,6 +87,8 @@ pub struct Background {
     /// Consumers stop before the relay, so the events they write still ship.
     consumers: Vec<JoinHandle<()>>,
     relay: Option<JoinHandle<()>>,
+    /// The relay's waker, once started: reactions wake it after each event they handle.
+    relay_waker: Option<Waker>,
 }
 
 impl Background {
@@ -102,6 +103,7 @@ impl Background {
             loops: Vec::new(),
             consumers: Vec::new(),
             relay: None,
+            relay_waker: None,
         }
     }
 
@@ -118,6 +120,7 @@ impl Background {
         let probe = DatabaseProbe { service: self.service, db: db.clone() };
         self.probes.push(metrics::register(format!("db/{}", self.service), Arc::new(probe)));
         self.relay = Some(Relay::new(db, bus, waker.clone(), config).spawn(self.stopped.clone()));
+        self.relay_waker = Some(waker.clone());
         waker
     }
 
@@ -136,6 +139,31 @@ impl Background {
         let database = DatabaseProbe { service: self.service, db: subscription.db.clone() };
         self.probes.push(metrics::register(format!("db/{}", self.service), Arc::new(database)));
         self.consumers.push(bus.subscribe_as(Some(self.service), subscription, self.stopped.clone()));
+    }
+
+    /// Starts the service's reactions: `handler` receives every event of `topics` from
+    /// `bus` as consumer group `group`, each in a transaction on `db` with its inbox row,
+    /// tried `events.max_attempts` times before it goes to the DLQ. The relay, if started
+    /// before, is woken after each event, since reactions write events too.
+    pub fn react(
+        &mut self,
+        bus: &EventBus,
+        events: &EventsConfig,
+        db: DatabaseConnection,
+        group: &str,
+        topics: &[&str],
+        handler: impl Handler,
+    ) {
+        let subscription = Subscription {
+            group: group.to_owned(),
+            topics: topics.iter().map(|topic| (*topic).to_owned()).collect(),
+            db,
+            handler: Arc::new(handler),
+            retry: RetryPolicy::new(events.max_attempts),
+            metrics: None,
+            wake_relay: self.relay_waker.clone(),
+        };
+        self.consume(bus, subscription);
     }
 
     /// Starts the service's own loop `name`, running `round` as `every` says until the

@@ -443,3 +443,13 @@ impl<E: std::fmt::Display + Send + 'static> Running<E> {
         }
     }
 }
+
+/// Asserts that each `(variable, value)`, set alone, is refused by `S` with an error that
+/// names `variable`, in its field and in its message.
+pub fn assert_refused<S: crate::config::Settings>(cases: &[(&str, &str)]) {
+    for &(variable, value) in cases {
+        let error = S::from_pairs(&[(variable, value)]).expect_err(&format!("{variable}={value:?} is refused"));
+        assert_eq!(error.variable, variable, "{variable}={value:?}");
+        assert!(error.to_string().contains(variable), "{error}");
+    }
+}

@@ -25,22 +25,18 @@ pub enum Error {
     Database(#[from] DbErr),
 }
 
-impl From<FieldViolation> for Error {
-    fn from(violation: FieldViolation) -> Self {
-        Error::Invalid(vec![violation])
-    }
-}
-
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         match error {
-            Error::Invalid(violations) => status::invalid_argument(&violations),
             Error::NotFound => status::not_found("stock"),
             Error::BelowReserved { reserved } => status::failed_precondition(
                 "BELOW_RESERVED",
                 format!("{reserved} units are reserved for orders: on hand cannot go below that"),
             ),
+            Error::Invalid(violations) => status::invalid_argument(&violations),
             Error::Database(error) => status::internal(&error),
         }
     }
 }
+
+mart_platform::invalid_from_violations!(Error);

@@ -32,11 +32,11 @@ use std::{future::Future, sync::Arc};
 use commands::Commands;
 use mart_platform::{
     auth::{KeySet, Verifier},
-    bus::{EventBus, RetryPolicy, Subscription},
+    bus::EventBus,
     config::Service,
     db,
     paging::PageTokens,
-    server::{GrpcServer, ServeError},
+    server::GrpcServer,
     tasks::Background,
 };
 use mart_proto::inventory::inventory_service_server::InventoryServiceServer;
@@ -55,17 +55,7 @@ pub mod store;
 
 pub use config::Config;
 pub use error::Error;
-
-/// Why svc-inventory could not start or stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The database could not be opened or migrated.
-    #[error("database: {0}")]
-    Database(#[from] DbErr),
-    /// The gRPC server failed.
-    #[error(transparent)]
-    Serve(#[from] ServeError),
-}
+pub use mart_platform::server::StartError;
 
 /// Runs svc-inventory on `listener` until `shutdown` resolves: serves InventoryService
 /// (tokens checked against `keys`), reacts to product and order events from `bus`, and
@@ -82,28 +72,14 @@ pub async fn serve(
     let tokens = PageTokens::load(&db).await?;
     let mut background = Background::new(Service::Inventory);
     let waker = background.relay(db.clone(), bus.clone(), config.events.outbox_retention);
-    background.consume(
-        &bus,
-        Subscription {
-            group: reactions::GROUP.to_owned(),
-            topics: reactions::TOPICS.iter().map(|t| (*t).to_owned()).collect(),
-            db: db.clone(),
-            handler: Arc::new(reactions::Reactions),
-            retry: RetryPolicy::new(config.events.max_attempts),
-            metrics: None,
-            wake_relay: Some(waker.clone()),
-        },
-    );
+    background.react(&bus, &config.events, db.clone(), reactions::GROUP, &reactions::TOPICS, reactions::Reactions);
 
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
     let api = api::InventoryApi::new(db.clone(), Commands::new(db, waker), tokens);
-    let served = GrpcServer::new(Service::Inventory, verifier)
+    GrpcServer::new(Service::Inventory, verifier)
         .add_service(InventoryServiceServer::new(api))
-        .serve(listener, shutdown)
-        .await;
-    background.stop().await;
-    served?;
-    Ok(())
+        .serve_then_stop(listener, shutdown, background)
+        .await
 }
 
 /// Opens the database of `config` and brings its schema up to date.

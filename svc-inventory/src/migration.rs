@@ -1,5 +1,6 @@
 //! svc-inventory's schema, in order. Runs at start-up and from `svc-inventory migrate`.
 
+use mart_platform::schema::Migrations;
 use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_stock;
@@ -10,11 +11,6 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![
-            Box::new(mart_platform::outbox::Migration),
-            Box::new(mart_platform::paging::Migration),
-            Box::new(mart_platform::bus::inbox::Migration),
-            Box::new(m20261124_000001_stock::Migration),
-        ]
+        Migrations::outbox().paging().inbox().then(m20261124_000001_stock::Migration).into()
     }
 }

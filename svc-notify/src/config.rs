@@ -46,17 +46,16 @@ impl mart_platform::config::Settings for Settings {
 
 #[cfg(test)]
 mod tests {
-    use mart_platform::config::{Service, Settings as _};
+    use mart_platform::{
+        config::{Service, Settings as _},
+        test_util::assert_refused,
+    };
 
     use super::*;
 
-    fn with(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        Settings::from_vars(&Vars::from_pairs(vars.iter().copied()))
-    }
-
     #[test]
     fn defaults_are_the_embedded_mode() {
-        assert_eq!(with(&[]).unwrap(), Settings::default());
+        assert_eq!(Settings::from_pairs(&[]).unwrap(), Settings::default());
         let config = Config::embedded(Service::Notify);
         assert_eq!(config.own.smtp_url, None);
         assert_eq!(config.own.mail_from, "Online Mart <no-reply@mart.localhost>");
@@ -64,7 +63,7 @@ mod tests {
 
     #[test]
     fn values_are_read() {
-        let settings = with(&[
+        let settings = Settings::from_pairs(&[
             ("SMTP_URL", " smtps://user:pass@mail.example.com "),
             ("MART_MAIL_FROM", "Shop <shop@example.com>"),
         ])
@@ -72,19 +71,15 @@ mod tests {
         assert_eq!(settings.smtp_url.as_deref(), Some("smtps://user:pass@mail.example.com"));
         assert_eq!(settings.mail_from, "Shop <shop@example.com>");
         assert_eq!(
-            with(&[("SMTP_URL", "smtp://127.0.0.1:2525")]).unwrap().smtp_url.as_deref(),
+            Settings::from_pairs(&[("SMTP_URL", "smtp://127.0.0.1:2525")]).unwrap().smtp_url.as_deref(),
             Some("smtp://127.0.0.1:2525")
         );
-        assert_eq!(with(&[("SMTP_URL", "")]).unwrap().smtp_url, None, "empty is unset");
+        assert_eq!(Settings::from_pairs(&[("SMTP_URL", "")]).unwrap().smtp_url, None, "empty is unset");
     }
 
     #[test]
     fn bad_values_name_the_variable() {
-        for (variable, value) in [("SMTP_URL", "mail.example.com"), ("SMTP_URL", "http://mail.example.com")] {
-            let error = with(&[(variable, value)]).expect_err(value);
-            assert_eq!(error.variable, variable);
-            assert!(error.to_string().contains(variable), "{error}");
-        }
+        assert_refused::<Settings>(&[("SMTP_URL", "mail.example.com"), ("SMTP_URL", "http://mail.example.com")]);
         let error = Config::from_vars(Service::Notify, &Vars::from_pairs([("SMTP_URL", "mail.example.com")]));
         assert_eq!(error.unwrap_err().variable, "SMTP_URL");
     }

@@ -22,19 +22,15 @@ pub enum Error {
     Database(#[from] DbErr),
 }
 
-impl From<FieldViolation> for Error {
-    fn from(violation: FieldViolation) -> Self {
-        Error::Invalid(vec![violation])
-    }
-}
-
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         match error {
-            Error::Invalid(violations) => status::invalid_argument(&violations),
             Error::NotificationNotFound => status::not_found("notification"),
             Error::UserNotFound => status::not_found("user"),
+            Error::Invalid(violations) => status::invalid_argument(&violations),
             Error::Database(error) => status::internal(&error),
         }
     }
 }
+
+mart_platform::invalid_from_violations!(Error);

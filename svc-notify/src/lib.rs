@@ -26,11 +26,11 @@ use std::{future::Future, sync::Arc};
 
 use mart_platform::{
     auth::{KeySet, Verifier},
-    bus::{EventBus, RetryPolicy},
+    bus::EventBus,
     config::Service,
     db,
     paging::PageTokens,
-    server::{GrpcServer, ServeError},
+    server::GrpcServer,
     tasks::Background,
     wake::Waker,
 };
@@ -51,20 +51,7 @@ pub mod store;
 
 pub use config::Config;
 pub use error::Error;
-
-/// Why svc-notify could not start or stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// `SMTP_URL` or `MART_MAIL_FROM` cannot be used.
-    #[error("mail settings: {0}")]
-    Mail(String),
-    /// The database could not be opened or migrated.
-    #[error("database: {0}")]
-    Database(#[from] DbErr),
-    /// The gRPC server failed.
-    #[error(transparent)]
-    Serve(#[from] ServeError),
-}
+pub use mart_platform::server::StartError;
 
 /// Runs svc-notify on `listener` until `shutdown` resolves: serves NotificationService
 /// (tokens checked against `keys`), reacts to user, order and payment events from `bus`,
@@ -78,26 +65,23 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
-    let channels = Arc::new(provider::Channels::from_config(&config.own).map_err(StartError::Mail)?);
+    let channels = Arc::new(provider::Channels::from_config(&config.own).map_err(StartError::setup("mail settings"))?);
     let db = open(&config).await?;
     let tokens = PageTokens::load(&db).await?;
     let sender = Waker::new();
 
     let mut background = Background::new(Service::Notify);
     let reactions = reactions::Reactions::new(channels.clone(), sender.clone());
-    background.consume(&bus, reactions.subscription(db.clone(), RetryPolicy::new(config.events.max_attempts)));
+    background.react(&bus, &config.events, db.clone(), reactions::GROUP, &reactions::TOPICS, reactions);
     loops::Sender::new(db.clone(), channels.clone(), domain::RetryPolicy::default())
         .start(&mut background, sender.clone());
 
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
     let api = api::NotificationApi::new(db, channels, sender, tokens);
-    let served = GrpcServer::new(Service::Notify, verifier)
+    GrpcServer::new(Service::Notify, verifier)
         .add_service(NotificationServiceServer::new(api))
-        .serve(listener, shutdown)
-        .await;
-    background.stop().await;
-    served?;
-    Ok(())
+        .serve_then_stop(listener, shutdown, background)
+        .await
 }
 
 /// Opens the database of `config` and brings its schema up to date.

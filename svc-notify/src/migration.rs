@@ -1,6 +1,6 @@
 //! svc-notify's schema, in order. Runs at start-up and from `svc-notify migrate`.
 
-use mart_platform::db::AddTraceparent;
+use mart_platform::{db::AddTraceparent, schema::Migrations};
 use sea_orm_migration::prelude::*;
 
 use crate::store::deliveries;
@@ -13,19 +13,18 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        // svc-notify announces nothing, but the outbox table is what `db::begin_write` takes
-        // SQLite's write lock with; the inbox deduplicates consumed events.
-        vec![
-            Box::new(mart_platform::outbox::Migration),
-            Box::new(mart_platform::paging::Migration),
-            Box::new(mart_platform::bus::inbox::Migration),
-            Box::new(m20261210_000001_notify::Migration),
+        // svc-notify announces nothing, but it has an outbox: `db::begin_write` takes
+        // SQLite's write lock with it. The inbox deduplicates consumed events.
+        Migrations::outbox()
+            .paging()
+            .inbox()
+            .then(m20261210_000001_notify::Migration)
             // The trace context of the story that created each row (see `AddTraceparent`).
-            Box::new(AddTraceparent::new(
+            .then(AddTraceparent::new(
                 "m20261211_000001_delivery_trace",
                 deliveries::Entity,
                 deliveries::Column::Traceparent,
-            )),
-        ]
+            ))
+            .into()
     }
 }

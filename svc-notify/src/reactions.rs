@@ -11,11 +11,10 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use mart_platform::{
-    bus::{DatabaseTransaction, Event, Handler, HandlerError, RetryPolicy, Subscription},
+    bus::{DatabaseTransaction, Event, Handler, HandlerError},
     wake::Waker,
 };
 use mart_proto::{common::Money as PbMoney, events::envelope::Payload};
-use sea_orm::DatabaseConnection;
 
 use crate::{
     commands::{self, Notice},
@@ -44,20 +43,6 @@ impl Reactions {
     /// Reactions queueing on `channels`, nudging `sender`.
     pub fn new(channels: Arc<Channels>, sender: Waker) -> Self {
         Self { channels, sender }
-    }
-
-    /// These reactions as the consumer of [`GROUP`] on [`TOPICS`], over `db`, retried as
-    /// `retry` says before an event goes to the DLQ.
-    pub fn subscription(self, db: DatabaseConnection, retry: RetryPolicy) -> Subscription {
-        Subscription {
-            group: GROUP.to_owned(),
-            topics: TOPICS.iter().map(|t| (*t).to_owned()).collect(),
-            db,
-            handler: Arc::new(self),
-            retry,
-            metrics: None,
-            wake_relay: None,
-        }
     }
 }
 
@@ -94,15 +79,7 @@ impl Handler for Reactions {
                     (&placed.user_id, fact)
                 }
                 Some(Payload::OrderRejected(rejected)) => {
-                    let short_lines = rejected
-                        .short_lines
-                        .iter()
-                        .map(|line| ShortLine {
-                            product_id: line.product_id.clone(),
-                            requested: line.requested,
-                            available: line.available,
-                        })
-                        .collect();
+                    let short_lines = rejected.short_lines.iter().map(short_line).collect();
                     (&rejected.user_id, Fact::OrderRejected { order_id: rejected.order_id.clone(), short_lines })
                 }
                 Some(Payload::PaymentSucceeded(paid)) => (
@@ -163,4 +140,9 @@ fn contact(email: &str, first_name: &str, last_name: &str, phone: &Option<String
 /// refused (the customer still hears about their order).
 fn money(value: &Option<PbMoney>) -> Option<Amount> {
     value.as_ref().map(|m| Amount::from_sent(m.amount_minor, &m.currency))
+}
+
+/// A line the order could not get, as the event tells it.
+fn short_line(line: &mart_proto::events::ShortLine) -> ShortLine {
+    ShortLine { product_id: line.product_id.clone(), requested: line.requested, available: line.available }
 }

@@ -39,22 +39,9 @@ pub enum Error {
     Database(#[from] DbErr),
 }
 
-impl From<FieldViolation> for Error {
-    fn from(violation: FieldViolation) -> Self {
-        Error::Invalid(vec![violation])
-    }
-}
-
-impl From<Vec<FieldViolation>> for Error {
-    fn from(violations: Vec<FieldViolation>) -> Self {
-        Error::Invalid(violations)
-    }
-}
-
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         match error {
-            Error::Invalid(violations) => status::invalid_argument(&violations),
             Error::NotFound(what) => status::not_found(what),
             Error::IllegalTransition(illegal) => status::failed_precondition("ILLEGAL_TRANSITION", illegal.to_string()),
             Error::KeyReused => status::failed_precondition(
@@ -78,7 +65,10 @@ impl From<Error> for Status {
             Error::Unavailable(service) => {
                 status::unavailable("DEPENDENCY_UNAVAILABLE", format!("{service} did not answer; try again"))
             }
+            Error::Invalid(violations) => status::invalid_argument(&violations),
             Error::Database(error) => status::internal(&error),
         }
     }
 }
+
+mart_platform::invalid_from_violations!(Error);

@@ -29,11 +29,11 @@ use std::{future::Future, sync::Arc};
 
 use mart_platform::{
     auth::{KeySet, Verifier},
-    bus::{EventBus, RetryPolicy, Subscription},
+    bus::EventBus,
     config::Service,
     db,
     paging::PageTokens,
-    server::{GrpcServer, ServeError},
+    server::GrpcServer,
     tasks::{Background, Every},
 };
 use mart_proto::order::order_service_server::OrderServiceServer;
@@ -54,20 +54,7 @@ pub mod store;
 
 pub use config::{Config, Settings};
 pub use error::Error;
-
-/// Why svc-order could not start or stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The database could not be opened or migrated.
-    #[error("database: {0}")]
-    Database(#[from] DbErr),
-    /// A peer's address (`MART_PRODUCT_ADDR`, `MART_USER_ADDR`) is not usable.
-    #[error("peer address: {0}")]
-    Peer(#[from] tonic::transport::Error),
-    /// The gRPC server failed.
-    #[error(transparent)]
-    Serve(#[from] ServeError),
-}
+pub use mart_platform::server::StartError;
 
 /// Runs svc-order on `listener` until `shutdown` resolves: serves OrderService (tokens
 /// checked against `keys`), reacts to inventory and payment events from `bus`, cancels
@@ -83,22 +70,20 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let db = open(&config).await?;
     let tokens = PageTokens::load(&db).await?;
-    let catalog = peers::Catalog::new(&config.peers.product)?;
-    let address_book = peers::AddressBook::new(&config.peers.user)?;
+    let catalog = peers::Catalog::new(&config.peers.product)
+        .map_err(StartError::setup("svc-product address (MART_PRODUCT_ADDR)"))?;
+    let address_book =
+        peers::AddressBook::new(&config.peers.user).map_err(StartError::setup("svc-user address (MART_USER_ADDR)"))?;
 
     let mut background = Background::new(Service::Order);
     let waker = background.relay(db.clone(), bus.clone(), config.events.outbox_retention);
-    background.consume(
+    background.react(
         &bus,
-        Subscription {
-            group: reactions::GROUP.to_owned(),
-            topics: reactions::TOPICS.iter().map(|t| (*t).to_owned()).collect(),
-            db: db.clone(),
-            handler: Arc::new(reactions::Reactions::new(config.own.payment_timeout)),
-            retry: RetryPolicy::new(config.events.max_attempts),
-            metrics: None,
-            wake_relay: Some(waker.clone()),
-        },
+        &config.events,
+        db.clone(),
+        reactions::GROUP,
+        &reactions::TOPICS,
+        reactions::Reactions::new(config.own.payment_timeout),
     );
     let max_quantity = config.own.max_quantity;
     let commands = commands::Commands::new(db.clone(), waker, catalog.clone(), address_book, max_quantity);
@@ -110,13 +95,10 @@ pub async fn serve(
 
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
     let api = api::OrderApi::new(commands, db, catalog, tokens, max_quantity);
-    let served = GrpcServer::new(Service::Order, verifier)
+    GrpcServer::new(Service::Order, verifier)
         .add_service(OrderServiceServer::new(api))
-        .serve(listener, shutdown)
-        .await;
-    background.stop().await;
-    served?;
-    Ok(())
+        .serve_then_stop(listener, shutdown, background)
+        .await
 }
 
 /// Opens the database of `config` and brings its schema up to date.

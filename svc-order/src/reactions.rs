@@ -58,15 +58,7 @@ impl Handler for Reactions {
                     react(txn, cause, &reserved.order_id, Actor::Inventory, change).await?;
                 }
                 Some(Payload::StockReservationFailed(failed)) => {
-                    let short_lines = failed
-                        .short_lines
-                        .iter()
-                        .map(|line| ShortLine {
-                            product_id: line.product_id.clone(),
-                            requested: line.requested,
-                            available: line.available,
-                        })
-                        .collect();
+                    let short_lines = failed.short_lines.iter().map(short_line).collect();
                     react(txn, cause, &failed.order_id, Actor::Inventory, Change::Rejected { short_lines }).await?;
                 }
                 Some(Payload::PaymentSucceeded(paid)) => {
@@ -98,4 +90,9 @@ impl Handler for Reactions {
             Ok(())
         })
     }
+}
+
+/// A line the order could not get, as the event tells it.
+fn short_line(line: &mart_proto::events::ShortLine) -> ShortLine {
+    ShortLine { product_id: line.product_id.clone(), requested: line.requested, available: line.available }
 }

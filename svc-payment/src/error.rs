@@ -53,12 +53,6 @@ pub enum Error {
     Database(#[from] DbErr),
 }
 
-impl From<FieldViolation> for Error {
-    fn from(violation: FieldViolation) -> Self {
-        Error::Invalid(vec![violation])
-    }
-}
-
 impl From<Error> for HandlerError {
     fn from(error: Error) -> Self {
         HandlerError(error.to_string())
@@ -68,7 +62,6 @@ impl From<Error> for HandlerError {
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         match error {
-            Error::Invalid(violations) => status::invalid_argument(&violations),
             Error::NotFound => status::not_found("payment"),
             Error::NotManual => {
                 status::failed_precondition("NOT_MANUAL_PAYMENT", "only manual payments are confirmed by an admin")
@@ -98,7 +91,10 @@ impl From<Error> for Status {
             ),
             Error::Provider(error @ ProviderError::NotConfigured(_)) => status::internal(&error),
             Error::Corrupt(what) => status::internal(&what),
+            Error::Invalid(violations) => status::invalid_argument(&violations),
             Error::Database(error) => status::internal(&error),
         }
     }
 }
+
+mart_platform::invalid_from_violations!(Error);

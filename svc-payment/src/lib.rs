@@ -34,10 +34,10 @@ use std::{future::Future, sync::Arc};
 
 use mart_platform::{
     auth::{KeySet, Verifier},
-    bus::{EventBus, RetryPolicy, Subscription},
+    bus::EventBus,
     config::Service,
     db,
-    server::{GrpcServer, ServeError},
+    server::GrpcServer,
     tasks::{Background, Every},
 };
 use mart_proto::payment::payment_service_server::PaymentServiceServer;
@@ -62,20 +62,7 @@ pub mod stripe_fake;
 
 pub use config::Config;
 pub use error::Error;
-
-/// Why svc-payment could not start or stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The database could not be opened or migrated.
-    #[error("database: {0}")]
-    Database(#[from] DbErr),
-    /// The payment provider could not be set up.
-    #[error("payment provider: {0}")]
-    Provider(#[from] provider::ProviderError),
-    /// The gRPC server failed.
-    #[error(transparent)]
-    Serve(#[from] ServeError),
-}
+pub use mart_platform::server::StartError;
 
 /// Runs svc-payment on `listener` until `shutdown` resolves: serves PaymentService (tokens
 /// checked against `keys`), reacts to order events from `bus`, and relays its own events
@@ -89,23 +76,19 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
-    let providers = provider::Providers::from_config(&config.own)?;
+    let providers = provider::Providers::from_config(&config.own).map_err(StartError::setup("payment provider"))?;
     let db = open(&config).await?;
     let mut background = Background::new(Service::Payment);
     let waker = background.relay(db.clone(), bus.clone(), config.events.outbox_retention);
     let timeout = config.own.payment_timeout;
     let commands = Commands::new(db.clone(), providers, timeout, waker.clone());
-    background.consume(
+    background.react(
         &bus,
-        Subscription {
-            group: reactions::GROUP.to_owned(),
-            topics: reactions::TOPICS.iter().map(|t| (*t).to_owned()).collect(),
-            db: db.clone(),
-            handler: Arc::new(reactions::Reactions { commands: commands.clone() }),
-            retry: RetryPolicy::new(config.events.max_attempts),
-            metrics: None,
-            wake_relay: Some(waker),
-        },
+        &config.events,
+        db.clone(),
+        reactions::GROUP,
+        &reactions::TOPICS,
+        reactions::Reactions { commands: commands.clone() },
     );
 
     let expiry = loops::Expiry { db: db.clone(), commands: commands.clone() };
@@ -114,13 +97,10 @@ pub async fn serve(
 
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
     let api = api::PaymentApi::new(db, commands, config.own.stripe_webhook_secret.clone());
-    let served = GrpcServer::new(Service::Payment, verifier)
+    GrpcServer::new(Service::Payment, verifier)
         .add_service(PaymentServiceServer::new(api))
-        .serve(listener, shutdown)
-        .await;
-    background.stop().await;
-    served?;
-    Ok(())
+        .serve_then_stop(listener, shutdown, background)
+        .await
 }
 
 /// Opens the database of `config` and brings its schema up to date.

@@ -1,6 +1,6 @@
 //! svc-payment's schema, in order. Runs at start-up and from `svc-payment migrate`.
 
-use mart_platform::db::AddTraceparent;
+use mart_platform::{db::AddTraceparent, schema::Migrations};
 use sea_orm_migration::prelude::*;
 
 use crate::store::payments;
@@ -13,16 +13,15 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![
-            Box::new(mart_platform::outbox::Migration),
-            Box::new(mart_platform::bus::inbox::Migration),
-            Box::new(m20261125_000001_payments::Migration),
+        Migrations::outbox()
+            .inbox()
+            .then(m20261125_000001_payments::Migration)
             // The trace context of the story that created each row (see `AddTraceparent`).
-            Box::new(AddTraceparent::new(
+            .then(AddTraceparent::new(
                 "m20261126_000001_payment_trace",
                 payments::Entity,
                 payments::Column::Traceparent,
-            )),
-        ]
+            ))
+            .into()
     }
 }

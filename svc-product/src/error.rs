@@ -40,22 +40,9 @@ pub enum Error {
     Internal(String),
 }
 
-impl From<FieldViolation> for Error {
-    fn from(violation: FieldViolation) -> Self {
-        Error::Invalid(vec![violation])
-    }
-}
-
-impl From<Vec<FieldViolation>> for Error {
-    fn from(violations: Vec<FieldViolation>) -> Self {
-        Error::Invalid(violations)
-    }
-}
-
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         match error {
-            Error::Invalid(violations) => status::invalid_argument(&violations),
             Error::CategoryNameTaken => status::already_exists("name", "a category with this name already exists"),
             Error::SkuTaken { field } => status::already_exists(field, "a product with this SKU already exists"),
             Error::CategoryInUse { products } => status::failed_precondition(
@@ -70,8 +57,11 @@ impl From<Error> for Status {
                 status::failed_precondition("PRODUCT_ARCHIVED", "the product is archived and can no longer change")
             }
             Error::NotFound(what) => status::not_found(what),
+            Error::Invalid(violations) => status::invalid_argument(&violations),
             Error::Database(error) => status::internal(&error),
             Error::Internal(message) => status::internal(&message),
         }
     }
 }
+
+mart_platform::invalid_from_violations!(Error);

@@ -31,7 +31,7 @@ use mart_platform::{
     bus::EventBus,
     config::Service,
     db, paging,
-    server::{GrpcServer, ServeError},
+    server::GrpcServer,
     tasks::Background,
 };
 use mart_proto::product::catalog_service_server::CatalogServiceServer;
@@ -51,20 +51,7 @@ pub mod store;
 
 pub use config::{Config, Settings};
 pub use error::Error;
-
-/// Why svc-product could not start or stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The database could not be opened or migrated.
-    #[error("database: {0}")]
-    Database(#[from] DbErr),
-    /// `MART_INVENTORY_ADDR` is not an address a gRPC client can use.
-    #[error("svc-inventory address: {0}")]
-    Inventory(tonic::transport::Error),
-    /// The gRPC server failed.
-    #[error(transparent)]
-    Serve(#[from] ServeError),
-}
+pub use mart_platform::server::StartError;
 
 /// Runs svc-product on `listener` until `shutdown` resolves: opens and migrates the
 /// database, serves CatalogService (tokens checked against `keys`), and relays its events
@@ -78,7 +65,8 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let db = open(&config).await?;
     let tokens = paging::PageTokens::load(&db).await?;
-    let stock = peers::StockClient::new(&config.peers.inventory).map_err(StartError::Inventory)?;
+    let stock = peers::StockClient::new(&config.peers.inventory)
+        .map_err(StartError::setup("svc-inventory address (MART_INVENTORY_ADDR)"))?;
     let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
 
     let mut background = Background::new(Service::Product);
@@ -87,13 +75,10 @@ pub async fn serve(
     let cache = Arc::new(product_cache::ProductCache::new(config.own.cache_ttl));
     let commands = commands::Commands::new(db.clone(), relay, cache.clone());
     let api = api::CatalogApi::new(commands, db, tokens, stock, cache);
-    let served = GrpcServer::new(Service::Product, verifier)
+    GrpcServer::new(Service::Product, verifier)
         .add_service(CatalogServiceServer::new(api))
-        .serve(listener, shutdown)
-        .await;
-    background.stop().await;
-    served?;
-    Ok(())
+        .serve_then_stop(listener, shutdown, background)
+        .await
 }
 
 /// Opens the database of `config` and brings its schema up to date.

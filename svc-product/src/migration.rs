@@ -1,5 +1,6 @@
 //! svc-product's schema, in order. Runs at start-up and from `svc-product migrate`.
 
+use mart_platform::schema::Migrations;
 use sea_orm_migration::prelude::*;
 
 mod m20261201_000001_catalog;
@@ -10,10 +11,6 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![
-            Box::new(mart_platform::outbox::Migration),
-            Box::new(mart_platform::paging::Migration),
-            Box::new(m20261201_000001_catalog::Migration),
-        ]
+        Migrations::outbox().paging().then(m20261201_000001_catalog::Migration).into()
     }
 }

@@ -50,16 +50,9 @@ impl Error {
     }
 }
 
-impl From<FieldViolation> for Error {
-    fn from(violation: FieldViolation) -> Self {
-        Error::Invalid(vec![violation])
-    }
-}
-
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         match error {
-            Error::Invalid(violations) => status::invalid_argument(&violations),
             Error::EmailTaken => status::already_exists("email", "an account with this email already exists"),
             Error::InvalidCredentials => status::unauthenticated("INVALID_CREDENTIALS", "wrong email or password"),
             Error::AccountDisabled => status::permission_denied("ACCOUNT_DISABLED", "this account is disabled"),
@@ -72,8 +65,11 @@ impl From<Error> for Status {
                 status::failed_precondition("LAST_ADMIN", "the shop must keep at least one active admin")
             }
             Error::OwnStatus => status::failed_precondition("OWN_STATUS", "admins cannot change their own status"),
+            Error::Invalid(violations) => status::invalid_argument(&violations),
             Error::Database(error) => status::internal(&error),
             Error::Internal(message) => status::internal(&message),
         }
     }
 }
+
+mart_platform::invalid_from_violations!(Error);

@@ -30,13 +30,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use mart_platform::{
-    auth::Verifier,
-    bus::EventBus,
-    config::Service,
-    db,
-    paging::PageTokens,
-    server::{GrpcServer, ServeError},
-    tasks::Background,
+    auth::Verifier, bus::EventBus, config::Service, db, paging::PageTokens, server::GrpcServer, tasks::Background,
 };
 use mart_proto::user::user_service_server::UserServiceServer;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -57,20 +51,7 @@ pub mod store;
 pub use commands::accounts::create_admin;
 pub use config::{Config, Settings};
 pub use error::Error;
-
-/// Why svc-user could not start or stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The database could not be opened or migrated.
-    #[error("database: {0}")]
-    Database(#[from] DbErr),
-    /// The first admin from `MART_BOOTSTRAP_ADMIN_*` could not be created.
-    #[error("creating the bootstrap admin: {0}")]
-    BootstrapAdmin(Error),
-    /// The gRPC server failed.
-    #[error(transparent)]
-    Serve(#[from] ServeError),
-}
+pub use mart_platform::server::StartError;
 
 /// Runs svc-user on `listener` until `shutdown` resolves: opens and migrates the database,
 /// creates the first admin if configured, serves UserService, and relays its events to
@@ -86,7 +67,9 @@ pub async fn serve(
     let mut background = Background::new(Service::User);
     let waker = background.relay(db.clone(), bus, config.events.outbox_retention);
     if let Some(admin) = &config.own.bootstrap_admin {
-        commands::accounts::bootstrap_admin(&db, &waker, admin).await.map_err(StartError::BootstrapAdmin)?;
+        commands::accounts::bootstrap_admin(&db, &waker, admin)
+            .await
+            .map_err(StartError::setup("creating the bootstrap admin"))?;
     }
     passwords::warm_up();
     let keys = keys::KeyRing::open(db.clone(), config.own.access_token_ttl).await?;
@@ -95,13 +78,10 @@ pub async fn serve(
 
     let issuer = commands::TokenIssuer::new(keys.clone(), &config);
     let api = api::UserApi::new(db, keys, issuer, pages, waker);
-    let served = GrpcServer::new(Service::User, verifier)
+    GrpcServer::new(Service::User, verifier)
         .add_service(UserServiceServer::new(api))
-        .serve(listener, shutdown)
-        .await;
-    background.stop().await;
-    served?;
-    Ok(())
+        .serve_then_stop(listener, shutdown, background)
+        .await
 }
 
 /// Opens the database of `config` and brings its schema up to date.
