@@ -8,9 +8,11 @@
 //!   status changes.
 //! - [`tokens`]: sessions — login, refresh-token rotation, logout.
 //! - [`addresses`]: a customer's saved addresses.
+//! - [`keys`]: rotating the token signing key (an operator's command).
 
 pub mod accounts;
 pub mod addresses;
+pub mod keys;
 pub mod tokens;
 
 pub use tokens::{TokenIssuer, TokenPair};

@@ -2,7 +2,7 @@
 //! are published (GetJwks) and trusted.
 //!
 //! Keys live in the database, so every replica and every restart agrees. A rotation (from
-//! `svc-user keys rotate`, possibly in another process) retires the old key; it stays
+//! `svc-user keys rotate`, possibly in another process: [`crate::commands::keys`]) retires the old key; it stays
 //! published until the last token it signed has expired, and replicas pick up the new key
 //! within [`SIGNER_REFRESH`].
 
@@ -78,18 +78,8 @@ impl KeyRing {
     }
 }
 
-/// Creates a new signing key and retires the others; its `kid`. The ring's one operator
-/// command (`svc-user keys rotate`): it stays beside the ring it changes rather than in
-/// [`crate::commands`], which signs with the ring and so must not be imported from here.
-pub async fn rotate(db: &DatabaseConnection) -> Result<String, DbErr> {
-    let txn = mart_platform::db::begin_write(db).await?;
-    let kid = create(&txn).await?;
-    signing_keys::retire_all_but(&txn, &kid).await?;
-    txn.commit().await?;
-    Ok(kid)
-}
-
-async fn create<C: ConnectionTrait>(db: &C) -> Result<String, DbErr> {
+/// Creates a new signing key in `db` (which may be a transaction); its `kid`.
+pub(crate) async fn create<C: ConnectionTrait>(db: &C) -> Result<String, DbErr> {
     let key = SigningKey::generate(&mut OsRng);
     let kid = uuid::Uuid::now_v7().simple().to_string();
     signing_keys::insert(db, kid.clone(), key.to_bytes().to_vec(), key.verifying_key().to_bytes().to_vec()).await?;

@@ -14,7 +14,7 @@
 //! | [`api`] (+ [`api::wire`]) | per RPC: parse the request into domain values in one step ([`api::wire`]), check who asks, call a command or a [`store`] read, encode |
 //! | [`commands`] | every state change: one `begin_write … commit`, store calls, [`events`] appended, the relay woken |
 //! | [`events`] | payload builders and `outbox::append` only |
-//! | [`keys`] | the signing key ring: which key signs, which are published; creates the first key and rotates (`svc-user keys rotate`) |
+//! | [`keys`] | the signing key ring: which key signs, which are published; creates the first key; rotation is a command ([`commands::keys`]) |
 //! | [`passwords`] | argon2id hashing on the blocking pool, and the login decoy |
 //! | [`domain`] | rules and types (no prost, no sea-orm): email, password policy, names, phone, address, what each request must carry |
 //! | [`store`] | entities and queries; the only place rows (`ActiveModel`s) are built |

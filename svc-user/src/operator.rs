@@ -50,7 +50,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             eprintln!("created admin {} ({})", admin.email, admin.id);
         }
         Command::Keys(KeysCommand::Rotate) => {
-            eprintln!("now signing with key {}", crate::keys::rotate(&db).await?);
+            eprintln!("now signing with key {}", crate::commands::keys::rotate(&db).await?);
         }
     }
     Ok(())

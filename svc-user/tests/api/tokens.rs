@@ -213,7 +213,7 @@ async fn keys_are_published_survive_a_restart_and_rotate(db: TestDb) {
 
     // Rotation: a new key signs, the old one still verifies its tokens.
     let database = app.database().await;
-    let new_kid = svc_user::keys::rotate(&database).await.unwrap();
+    let new_kid = svc_user::commands::keys::rotate(&database).await.unwrap();
     let db = app.stop().await;
     let app = TestApp::spawn(db).await;
     let jwks = app.client().get_jwks(pb::GetJwksRequest {}).await.unwrap().into_inner();
