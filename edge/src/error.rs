@@ -34,6 +34,12 @@ pub enum EdgeError {
     /// The edge is at its concurrency limit and sheds the request.
     #[error("overloaded")]
     Overloaded,
+    /// This client already has its whole share of the edge's requests in flight.
+    #[error("too many requests in flight")]
+    TooManyInFlight,
+    /// The body is not JSON (the `content-type` it said, if any).
+    #[error("the body must be JSON")]
+    NotJson(Option<String>),
     /// The service (or the door's own access check) answered with this status.
     #[error(transparent)]
     Status(#[from] Status),
@@ -99,6 +105,28 @@ impl EdgeError {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
                 response
             }
+            Self::TooManyInFlight => {
+                let mut response = problem(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "RESOURCE_EXHAUSTED",
+                    "too many requests in flight from your address: wait for some to finish",
+                    vec![],
+                );
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
+                response
+            }
+            Self::NotJson(content_type) => {
+                let said = match content_type {
+                    Some(content_type) => format!("not `{content_type}`"),
+                    None => "and the request has none".to_owned(),
+                };
+                problem(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "UNSUPPORTED_MEDIA_TYPE",
+                    &format!("the body must be JSON, sent with `content-type: application/json`, {said}"),
+                    vec![],
+                )
+            }
             Self::Status(status) => from_status(&status),
         }
     }
@@ -154,15 +182,23 @@ pub fn from_status(status: &Status) -> Response<Body> {
             .collect();
         details.push(json!({"@type": "type.googleapis.com/google.rpc.PreconditionFailure", "violations": violations}));
     }
+    let mut retry_after = None;
     if let Some(retry) = rich.retry_info()
         && let Some(delay) = retry.retry_delay
     {
         details.push(
             json!({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": format!("{}s", delay.as_secs())}),
         );
+        retry_after = Some(delay.as_secs().max(1));
     }
     let message = if status.message().is_empty() { code_name(status.code()) } else { status.message() };
-    problem(http_status(status.code()), code_name(status.code()), message, details)
+    let mut response = problem(http_status(status.code()), code_name(status.code()), message, details);
+    // A service that says when to come back (RESOURCE_EXHAUSTED from login throttling or
+    // busy password hashing) says it to HTTP clients the HTTP way too.
+    if let Some(seconds) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 /// A JSON error response.

@@ -2,10 +2,18 @@
 //! contract's descriptor set, with INTERNAL methods taken out), every other call checked at
 //! the door and forwarded as it is — frames, streams and trailers — to the owning service.
 //! grpc-web requests are turned into gRPC on the way in and back on the way out (tonic-web).
+//!
+//! A unary call holds one of the edge's request permits, so it is bounded the way REST is:
+//! its request message must arrive within the body timeout and the body limit (it is read
+//! whole before the service is asked), and its deadline is the client's `grpc-timeout` cut
+//! to `MART_EDGE_MAX_DEADLINE`. A server-streaming call lives as long as its stream, so it
+//! gives its permit back once it is set up; the first such RPC brings its own bounds (a
+//! count of open streams per client, an idle limit) instead.
 
 use std::{sync::Arc, time::Duration};
 
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, header};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use mart_platform::auth::{self, Principal, Verifier};
 use mart_proto::contract::{self, Access};
 use prost::Message;
@@ -16,7 +24,7 @@ use tower::{Layer, Service, ServiceExt};
 use crate::{
     REQUEST_ID,
     error::EdgeError,
-    limits::RateLimiter,
+    limits::{Permit, RateLimiter},
     upstream::{self, Upstreams},
 };
 
@@ -48,10 +56,34 @@ impl PrincipalLimit<'_> {
     }
 }
 
+/// How calls through the door are bounded.
+#[derive(Clone, Copy, Debug)]
+pub struct CallLimits {
+    /// The deadline of a call that sets none.
+    pub default_deadline: Duration,
+    /// The longest deadline a unary call gets.
+    pub max_deadline: Duration,
+    /// The largest request body, in bytes.
+    pub body_limit: usize,
+    /// How long the request body may take to arrive.
+    pub body_timeout: Duration,
+}
+
+impl CallLimits {
+    /// The limits `settings` set.
+    pub fn from_settings(settings: &crate::Settings) -> Self {
+        Self {
+            default_deadline: settings.request_timeout,
+            max_deadline: settings.max_deadline,
+            body_limit: settings.body_limit,
+            body_timeout: settings.request_timeout,
+        }
+    }
+}
+
 impl GrpcDoor {
-    /// Forwards to `upstreams`, checking tokens with `verifier`; `deadline` for calls that
-    /// set none.
-    pub fn new(upstreams: Upstreams, verifier: Arc<Verifier>, deadline: Duration) -> Result<Self, crate::StartError> {
+    /// Forwards to `upstreams`, checking tokens with `verifier`, within `limits`.
+    pub fn new(upstreams: Upstreams, verifier: Arc<Verifier>, limits: CallLimits) -> Result<Self, crate::StartError> {
         let descriptors = public_descriptor_set();
         let reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(&descriptors)
@@ -64,12 +96,13 @@ impl GrpcDoor {
         // The edge's own health: it is up. Upstreams' health is `/readyz`.
         let (_reporter, health) = tonic_health::server::health_reporter();
         let local = Routes::new(reflection_v1).add_service(reflection_v1alpha).add_service(health);
-        let proxy = Proxy { inner: Arc::new(ProxyInner { upstreams, deadline, local }) };
+        let proxy = Proxy { inner: Arc::new(ProxyInner { upstreams, limits, local }) };
         Ok(Self { web: GrpcWebLayer::new().layer(proxy), verifier })
     }
 
-    /// Answers a gRPC or grpc-web request. Never fails: problems are gRPC statuses.
-    pub async fn call(&self, mut request: Request<Body>, limit: PrincipalLimit<'_>) -> Response<Body> {
+    /// Answers a gRPC or grpc-web request, admitted with `permit`. Never fails: problems are
+    /// gRPC statuses.
+    pub async fn call(&self, mut request: Request<Body>, limit: PrincipalLimit<'_>, permit: Permit) -> Response<Body> {
         // The per-account check needs the verified principal, which only the proxy below
         // the grpc-web translation learns; it reports back through an extension.
         let principal = match door(&self.verifier, request.uri().path(), request.headers()).await {
@@ -80,7 +113,14 @@ impl GrpcDoor {
             return refusal_for(error, &request);
         }
         request.extensions_mut().insert(Checked(principal));
-        match self.web.clone().oneshot(request).await {
+        // A stream is not a request in flight: it must not keep others out for its life.
+        let mut permit = Some(permit);
+        if shape(request.uri().path()).server_streaming {
+            drop(permit.take());
+        }
+        let answer = self.web.clone().oneshot(request).await;
+        drop(permit);
+        match answer {
             Ok(response) => response,
             Err(error) => Status::internal(format!("grpc-web: {error}")).into_http(),
         }
@@ -103,6 +143,24 @@ async fn door(verifier: &Verifier, path: &str, headers: &HeaderMap) -> Result<Op
 #[derive(Clone, Debug)]
 struct Checked(#[allow(dead_code)] Option<Principal>);
 
+/// Which way a method's messages flow.
+#[derive(Clone, Copy, Debug, Default)]
+struct Shape {
+    client_streaming: bool,
+    server_streaming: bool,
+}
+
+fn shape(path: &str) -> Shape {
+    match contract::method(path) {
+        Some(method) => Shape {
+            client_streaming: method.descriptor.is_client_streaming(),
+            server_streaming: method.descriptor.is_server_streaming(),
+        },
+        // Reflection (local, a bidirectional stream) and unknown paths.
+        None => Shape { client_streaming: is_local(path), server_streaming: is_local(path) },
+    }
+}
+
 fn is_local(path: &str) -> bool {
     path.starts_with("/grpc.reflection.") || path.starts_with("/grpc.health.")
 }
@@ -122,6 +180,9 @@ fn edge_status(error: EdgeError) -> Status {
             Status::resource_exhausted(format!("too many requests: try again in {seconds} s"))
         }
         EdgeError::Overloaded => Status::unavailable("the shop is busy: try again shortly"),
+        EdgeError::TooManyInFlight => {
+            Status::resource_exhausted("too many requests in flight from your address: wait for some to finish")
+        }
         EdgeError::Status(status) => status,
         other => Status::invalid_argument(other.to_string()),
     }
@@ -152,7 +213,7 @@ pub struct Proxy {
 
 struct ProxyInner {
     upstreams: Upstreams,
-    deadline: Duration,
+    limits: CallLimits,
     local: Routes,
 }
 
@@ -188,23 +249,81 @@ impl ProxyInner {
         let Some(channel) = self.upstreams.for_path(&path) else {
             return Status::unimplemented(format!("{path} is not served here")).into_http();
         };
+        let shape = shape(&path);
+        let limits = self.limits;
         let (parts, body) = request.into_parts();
-        let mut upstream = Request::new(Body::new(UnsizedBody(body)));
+        let (body, deadline) = if shape.client_streaming {
+            // Messages keep coming for the call's life: passed on as they arrive.
+            (Body::new(UnsizedBody(body)), upstream::requested_timeout(&parts.headers))
+        } else {
+            // One request message: read whole, within the limits, before the service is
+            // asked, so a client that never finishes sending holds nothing upstream.
+            let body = match read_message(body, limits.body_limit, limits.body_timeout).await {
+                Ok(body) => body,
+                Err(status) => return status.into_http(),
+            };
+            let deadline = if shape.server_streaming {
+                upstream::requested_timeout(&parts.headers)
+            } else {
+                Some(upstream::deadline(&parts.headers, limits.default_deadline, limits.max_deadline))
+            };
+            (Body::new(http_body_util::Full::new(body)), deadline)
+        };
+        let mut upstream = Request::new(body);
         *upstream.method_mut() = parts.method;
         *upstream.uri_mut() = parts.uri;
         *upstream.version_mut() = http::Version::HTTP_2;
-        *upstream.headers_mut() = headers_for_upstream(&parts.headers, self.deadline);
+        *upstream.headers_mut() = headers_for_upstream(&parts.headers, deadline);
         let request_id = parts.headers.get(REQUEST_ID).cloned();
-        match channel.clone().oneshot(upstream).await {
+        let call = channel.clone().oneshot(upstream);
+        // A unary call's answer comes within its deadline (the service enforces it too; this
+        // bounds a service that hangs). A stream's headers come at once, then it lives on.
+        let bound = if shape.server_streaming { None } else { deadline };
+        let answer = match bound {
+            Some(deadline) => match tokio::time::timeout(deadline, call).await {
+                Ok(answer) => answer,
+                Err(_) => return Status::deadline_exceeded("the service did not answer in time").into_http(),
+            },
+            None => call.await,
+        };
+        match answer {
             Ok(mut response) => {
                 if let Some(id) = request_id {
                     response.headers_mut().insert(REQUEST_ID, id);
                 }
                 response.map(Body::new)
             }
+            Err(error) if is_timeout(&error) => {
+                Status::deadline_exceeded("the service did not answer in time").into_http()
+            }
             Err(error) => Status::unavailable(format!("the service is unreachable: {error}")).into_http(),
         }
     }
+}
+
+/// The request body of a call with one request message, whole: refused past `limit` bytes
+/// or when it takes longer than `timeout` to arrive.
+async fn read_message(body: Body, limit: usize, timeout: Duration) -> Result<bytes::Bytes, Status> {
+    match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
+        Err(_) => Err(Status::deadline_exceeded("the request message did not arrive in time")),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(Status::resource_exhausted(format!("the request message is larger than the limit of {limit} bytes")))
+        }
+        Ok(Err(error)) => Err(Status::cancelled(format!("the request could not be read: {error}"))),
+    }
+}
+
+/// Whether a channel error is its deadline passing.
+fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(cause) = source {
+        if cause.is::<tonic::TimeoutExpired>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// A body that does not claim a length. grpc-web-text bodies shrink when decoded, but keep
@@ -228,20 +347,20 @@ impl http_body::Body for UnsizedBody {
     }
 }
 
-/// The headers a forwarded call carries: the gRPC protocol's own, the forwarded ones, and a
-/// deadline (the caller's, else the edge's default).
-fn headers_for_upstream(headers: &HeaderMap, deadline: Duration) -> HeaderMap {
+/// The headers a forwarded call carries: the gRPC protocol's own, the forwarded ones, and
+/// its `deadline` (none for a stream the client set none for).
+fn headers_for_upstream(headers: &HeaderMap, deadline: Option<Duration>) -> HeaderMap {
     let mut out = upstream::forwarded(headers);
     for name in GRPC_HEADERS {
         if let Some(value) = headers.get(&name) {
             out.insert(name, value.clone());
         }
     }
-    let timeout = match headers.get("grpc-timeout") {
-        Some(value) if upstream::requested_timeout(headers).is_some() => value.clone(),
-        _ => HeaderValue::from_str(&format!("{}m", deadline.as_millis())).unwrap_or(HeaderValue::from_static("10S")),
-    };
-    out.insert("grpc-timeout", timeout);
+    if let Some(deadline) = deadline {
+        let timeout = HeaderValue::from_str(&format!("{}m", deadline.as_millis().max(1)))
+            .unwrap_or(HeaderValue::from_static("10S"));
+        out.insert("grpc-timeout", timeout);
+    }
     out
 }
 

@@ -19,12 +19,14 @@ async fn main() -> anyhow::Result<()> {
         std::process::exit(2);
     });
     let telemetry = config.telemetry.clone();
-    // `/metrics` is on the edge's own port too; MART_METRICS_ADDR adds a private one.
+    // `/metrics` is only on MART_METRICS_ADDR, a port operators keep private: on the
+    // public port it would tell anyone the shop's business volume.
     binary::observed(&telemetry, &["edge"], async { binary::with_metrics(&telemetry, serve(&config)).await? }).await
 }
 
 async fn serve(config: &edge::Config) -> anyhow::Result<()> {
     let keys = Arc::new(KeySet::remote(&config.peers.user)?);
+    keys.refresh_every(config.auth.refresh_interval);
     let edge = edge::Edge::new(config, keys)?;
     let listener = tokio::net::TcpListener::bind(config.http_addr)
         .await

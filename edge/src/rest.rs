@@ -55,11 +55,19 @@ async fn forward(
     let principal = auth::authorize(&inner.verifier, &route.method.path, &parts.headers).await?;
     edge.check_principal(principal.as_ref())?;
 
-    let deadline = upstream::requested_timeout(&parts.headers)
-        .map(|asked| asked.min(inner.settings.request_timeout * 6))
-        .unwrap_or(inner.settings.request_timeout);
+    let deadline = upstream::deadline(&parts.headers, inner.settings.request_timeout, inner.settings.max_deadline);
+    // A body is JSON and says so: a page elsewhere can make a browser post `text/plain` or
+    // a form without asking first (no CORS preflight), but never `application/json`.
+    let sent_type = parts.headers.get(header::CONTENT_TYPE);
+    let content_type = sent_type.and_then(|v| v.to_str().ok());
+    let json_body = transcode::takes_json_body(route);
+    if json_body && let Some(said) = sent_type.filter(|_| !content_type.is_some_and(transcode::is_json)) {
+        return Err(EdgeError::NotJson(Some(String::from_utf8_lossy(said.as_bytes()).into_owned())));
+    }
     let body = read_body(body, inner.settings.body_limit, inner.settings.request_timeout).await?;
-    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    if json_body && sent_type.is_none() && !body.iter().all(u8::is_ascii_whitespace) {
+        return Err(EdgeError::NotJson(None));
+    }
     let message = transcode::request(route, bindings, HttpInput { query: parts.uri.query(), body, content_type })?;
 
     let channel = inner

@@ -47,6 +47,26 @@ pub struct HttpInput<'a> {
     pub content_type: Option<&'a str>,
 }
 
+/// Whether `route` reads a JSON body: its rule has a `body`, and that body is not a raw
+/// `google.api.HttpBody` (which keeps whatever type it was sent with).
+pub fn takes_json_body(route: &Route) -> bool {
+    let descriptor = route.method.descriptor.input();
+    match route.method.http.as_ref().map(|http| http.body.as_str()).unwrap_or("") {
+        "" => false,
+        "*" => descriptor.full_name() != HTTP_BODY,
+        field_name => !descriptor
+            .get_field_by_name(field_name)
+            .is_some_and(|field| matches!(field.kind(), Kind::Message(inner) if inner.full_name() == HTTP_BODY)),
+    }
+}
+
+/// Whether a `content-type` says JSON: `application/json`, parameters (`charset=utf-8`)
+/// allowed. Anything a plain HTML form can send (`text/plain`, form encodings) is not.
+pub fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+}
+
 /// Builds the request message for `route` from its path `bindings` and the rest of `input`.
 pub fn request(
     route: &Route,
@@ -338,6 +358,16 @@ pub fn response(message: &DynamicMessage) -> HttpOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_content_types() {
+        for yes in ["application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8"] {
+            assert!(is_json(yes), "{yes}");
+        }
+        for no in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "", "json"] {
+            assert!(!is_json(no), "{no}");
+        }
+    }
 
     #[test]
     fn query_components_decode() {

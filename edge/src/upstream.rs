@@ -14,9 +14,19 @@ use tonic::{
     transport::Endpoint,
 };
 
-/// Headers from the outside that services may see, as metadata. Nothing else crosses.
-pub const FORWARDED_HEADERS: [&str; 6] =
-    ["authorization", "idempotency-key", "stripe-signature", "x-request-id", "traceparent", "tracestate"];
+/// Headers that services may see, as metadata. Nothing else crosses. `x-mart-client-ip`
+/// is the edge's own ([`crate::client::CLIENT_IP`]): what a client sent under that name is
+/// replaced at the door; `traceparent` and `tracestate` are the client's only when
+/// `MART_EDGE_TRUST_TRACE_CONTEXT` is on (otherwise they are dropped at the door too).
+pub const FORWARDED_HEADERS: [&str; 7] = [
+    "authorization",
+    "idempotency-key",
+    "stripe-signature",
+    "x-request-id",
+    "traceparent",
+    "tracestate",
+    crate::client::CLIENT_IP,
+];
 
 /// How many times a read is tried when the service is unavailable.
 const READ_ATTEMPTS: u32 = 3;
@@ -26,7 +36,7 @@ const READ_ATTEMPTS: u32 = 3;
 #[derive(Clone, Debug)]
 pub struct Upstreams {
     channels: HashMap<String, PeerChannel>,
-    /// Where each service lives, for `/readyz` messages.
+    /// Where each service lives, for the log when one is not ready (never for the answer).
     addresses: HashMap<String, String>,
 }
 
@@ -173,6 +183,12 @@ pub fn requested_timeout(headers: &HeaderMap) -> Option<Duration> {
     })
 }
 
+/// The deadline of a unary call: what the client asked with `grpc-timeout`, cut to `max`,
+/// or `default` when it asked nothing usable.
+pub fn deadline(headers: &HeaderMap, default: Duration, max: Duration) -> Duration {
+    requested_timeout(headers).map_or(default, |asked| asked.min(max)).min(max)
+}
+
 /// A header value from metadata, for echoing (`x-request-id`).
 pub fn header_value(metadata: &MetadataMap, name: &str) -> Option<HeaderValue> {
     metadata.get(name).and_then(|value| HeaderValue::from_bytes(value.as_bytes()).ok())
@@ -240,6 +256,21 @@ mod tests {
         assert_eq!(requested_timeout(&headers), Some(Duration::from_secs(5)));
         headers.insert("grpc-timeout", HeaderValue::from_static("soon"));
         assert_eq!(requested_timeout(&headers), None);
+    }
+
+    #[test]
+    fn deadlines_are_cut_to_the_maximum() {
+        let (default, max) = (Duration::from_secs(10), Duration::from_secs(30));
+        let mut headers = HeaderMap::new();
+        assert_eq!(deadline(&headers, default, max), default);
+        headers.insert("grpc-timeout", HeaderValue::from_static("99999999S"));
+        assert_eq!(deadline(&headers, default, max), max);
+        headers.insert("grpc-timeout", HeaderValue::from_static("99999999H"));
+        assert_eq!(deadline(&headers, default, max), max);
+        headers.insert("grpc-timeout", HeaderValue::from_static("2S"));
+        assert_eq!(deadline(&headers, default, max), Duration::from_secs(2));
+        // A default above the maximum is cut too.
+        assert_eq!(deadline(&HeaderMap::new(), Duration::from_secs(60), max), max);
     }
 
     #[test]

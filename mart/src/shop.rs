@@ -11,7 +11,7 @@ use std::{collections::BTreeMap, future::Future, net::SocketAddr, pin::Pin, sync
 use mart_platform::{
     auth::KeySet,
     bus::{BusError, EventBus},
-    config::{Config, ConfigError, Peers, Service, Vars},
+    config::{AuthConfig, Config, ConfigError, Peers, Service, Vars},
 };
 use tokio::{
     net::TcpListener,
@@ -190,7 +190,7 @@ impl Shop {
             shop.spawn(service, listener)?;
         }
 
-        let edge_keys = keys(&edge_config.peers).map_err(|message| failure("edge", message))?;
+        let edge_keys = keys(&edge_config.peers, &edge_config.auth).map_err(|message| failure("edge", message))?;
         let edge = edge::Edge::new(&edge_config, edge_keys).map_err(|e| failure("edge", e.to_string()))?;
         let stop = signal(&shop.edge_stop);
         shop.edge.spawn(async move { edge::serve(edge, http, stop).await.map_err(|e| failure("edge", e.to_string())) });
@@ -237,7 +237,7 @@ impl Shop {
     fn spawn(&mut self, service: Service, listener: TcpListener) -> Result<(), ShopError> {
         let name = service.name();
         let config = &self.config;
-        let keys = || keys(&config.user.peers).map_err(|message| failure(name, message));
+        let keys = || keys(&config.user.peers, &config.user.auth).map_err(|message| failure(name, message));
         let (stop_sender, _) = watch::channel(false);
         let (bus, stop) = (self.bus.clone(), signal(&stop_sender));
         let served: Served = match service {
@@ -327,9 +327,12 @@ impl Shop {
     }
 }
 
-/// The token keys svc-user publishes, reached at `peers.user`.
-fn keys(peers: &Peers) -> Result<Arc<KeySet>, String> {
-    KeySet::remote(&peers.user).map(Arc::new).map_err(|e| e.to_string())
+/// The token keys and revoked sessions svc-user publishes, reached at `peers.user`, fetched
+/// again every `auth.refresh_interval`.
+fn keys(peers: &Peers, auth: &AuthConfig) -> Result<Arc<KeySet>, String> {
+    let keys = Arc::new(KeySet::remote(&peers.user).map_err(|e| e.to_string())?);
+    keys.refresh_every(auth.refresh_interval);
+    Ok(keys)
 }
 
 /// Resolves when `stop` turns true.

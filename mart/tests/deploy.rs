@@ -61,10 +61,16 @@ fn compose_runs_every_service_on_its_port_wired_to_the_others() {
     }
 
     let user = compose.environment("svc-user");
-    for variable in ["MART_BOOTSTRAP_ADMIN_EMAIL", "MART_BOOTSTRAP_ADMIN_PASSWORD"] {
-        assert!(!user[variable].is_empty(), "svc-user: {variable} has a dev default");
+    assert!(!user["MART_BOOTSTRAP_ADMIN_EMAIL"].is_empty(), "svc-user: the first admin's email has a default");
+    // No working admin password or key-encryption key ships: compose refuses to start,
+    // naming the variable, until the operator sets them.
+    for (variable, from) in [
+        ("MART_BOOTSTRAP_ADMIN_PASSWORD", "MART_ADMIN_PASSWORD"),
+        ("MART_KEY_ENCRYPTION_KEY", "MART_KEY_ENCRYPTION_KEY"),
+    ] {
+        let value = &user[variable];
+        assert!(value.starts_with(&format!("${{{from}:?set {from} ")), "svc-user: {variable} is required: {value}");
     }
-    assert!(user["MART_BOOTSTRAP_ADMIN_PASSWORD"].chars().count() >= 10, "the dev admin password meets the policy");
     // Stripe and SMTP come from the host; unset there, they are empty (manual payments,
     // inbox only), which the platform reads as unset.
     let payment = compose.environment("svc-payment");
@@ -81,6 +87,9 @@ fn compose_puts_the_edge_on_8000_after_all_six_and_jaeger_on_16686() {
     assert!(compose.published("edge").contains(&(EDGE_PORT, EDGE_PORT)), "the edge is published on :8000");
     let env = compose.environment("edge");
     assert_eq!(env["MART_HTTP_ADDR"], format!("0.0.0.0:{EDGE_PORT}"));
+    // /metrics is not on the public port, and its own is not published.
+    assert_eq!(env["MART_METRICS_ADDR"], format!("0.0.0.0:{METRICS_PORT}"), "the edge's metrics listener");
+    assert!(!compose.published("edge").iter().any(|(_, inside)| *inside == METRICS_PORT), "edge metrics published");
     check_peers("edge", &env, &|host, port| compose.serves(host, port));
     assert!(is_probe(&edge["healthcheck"]["test"]), "the edge's health check is `mart probe` (its /healthz)");
     for service in Service::ALL {
@@ -88,6 +97,12 @@ fn compose_puts_the_edge_on_8000_after_all_six_and_jaeger_on_16686() {
         assert_eq!(str_at(edge, &["depends_on", &name, "condition"]), "service_healthy", "the edge waits for {name}");
     }
 
+    // Nothing is published beyond this host by default.
+    for name in compose.services() {
+        for mapping in strings(&compose.service(&name)["ports"]) {
+            assert!(mapping.starts_with("127.0.0.1:"), "{name} publishes {mapping} on every interface");
+        }
+    }
     let jaeger = compose.published("jaeger");
     for port in [16686, 4317, 4318] {
         assert!(jaeger.contains(&(port, port)), "Jaeger publishes {port}: {jaeger:?}");
@@ -123,6 +138,7 @@ fn the_kubernetes_base_runs_every_service_on_its_port_wired_to_the_others() {
     // from starting with one.
     let secret = base.find("Secret", "mart-secrets");
     assert!(str_at(secret, &["stringData", "bootstrap-admin-password"]).chars().count() < 10);
+    assert_eq!(str_at(secret, &["stringData", "key-encryption-key"]), "CHANGE-ME", "a placeholder, not a key");
 }
 
 #[test]
@@ -132,6 +148,11 @@ fn the_dev_overlay_is_the_base_in_its_namespace_smaller_on_the_dev_image() {
     check_kubernetes(&dev, DEV_TAG);
 
     assert!(dev.of_kind("Namespace").any(|ns| name_of(ns) == "mart-dev"), "the namespace is created");
+    // Dev ships no working admin password or key-encryption key either: the base's
+    // placeholders, which svc-user refuses, until the operator patches in their own.
+    let secret = dev.find("Secret", "mart-secrets");
+    assert!(str_at(secret, &["stringData", "bootstrap-admin-password"]).chars().count() < 10);
+    assert_eq!(str_at(secret, &["stringData", "key-encryption-key"]), "CHANGE-ME");
     for object in &dev.objects {
         if kind_of(object) != "Namespace" {
             assert_eq!(str_at(object, &["metadata", "namespace"]), "mart-dev", "{}", name_of(object));
@@ -292,7 +313,15 @@ fn check_kubernetes(manifests: &Manifests, tag: &str) {
         assert_eq!(resolve_port(container, &container[probe]["httpGet"]["port"]), Some(EDGE_PORT), "edge: {probe}");
     }
     assert!(serves("edge", EDGE_PORT), "the edge Service is on {EDGE_PORT}");
-    assert_eq!(annotation(edge, "prometheus.io/port"), EDGE_PORT.to_string(), "the edge's /metrics is on its port");
+    // /metrics is only on the edge's private listener, which Prometheus scrapes.
+    assert_eq!(env["MART_METRICS_ADDR"], format!("0.0.0.0:{METRICS_PORT}"), "edge: MART_METRICS_ADDR");
+    assert_eq!(container_port(container, "metrics"), Some(METRICS_PORT), "edge: metrics port");
+    assert!(serves("edge", METRICS_PORT), "the edge Service exposes metrics");
+    assert_eq!(
+        annotation(edge, "prometheus.io/port"),
+        METRICS_PORT.to_string(),
+        "the edge is scraped on its metrics port"
+    );
 
     for deployment in manifests.of_kind("Deployment") {
         let name = name_of(deployment);
@@ -419,7 +448,7 @@ fn has_merge_key(value: &Value) -> bool {
 }
 
 /// Replaces compose's `${VAR}`, `${VAR:-default}` and `${VAR-default}` in every string
-/// by the default (or nothing), and `$$` by `$`.
+/// by the default (or nothing), and `$$` by `$`; a required `${VAR:?message}` stays as it is.
 fn interpolate(value: &mut Value) {
     match value {
         Value::String(text) => *text = interpolated(text),
@@ -441,7 +470,13 @@ fn interpolated(text: &str) -> String {
         } else if let Some(inner) = rest.strip_prefix('{') {
             let end = inner.find('}').unwrap_or_else(|| panic!("unclosed ${{ in {text:?}"));
             let expression = &inner[..end];
-            if let Some((_, default)) = expression.split_once(":-").or_else(|| expression.split_once('-')) {
+            let name_end =
+                expression.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(expression.len());
+            let operator = &expression[name_end..];
+            if operator.starts_with(":?") || operator.starts_with('?') {
+                // Required: compose refuses to start without it; kept as written, for the test.
+                out.push_str(&format!("${{{expression}}}"));
+            } else if let Some(default) = operator.strip_prefix(":-").or_else(|| operator.strip_prefix('-')) {
                 out.push_str(default);
             }
             rest = &inner[end + 1..];

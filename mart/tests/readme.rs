@@ -28,6 +28,14 @@ fn the_readme_tour_runs_as_written() {
     }
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
     let tour = tour(&readme);
+    // The edge refuses a JSON body that does not say so (415), and `curl -d` says
+    // form-encoded unless told otherwise.
+    for line in tour.lines().filter(|line| line.contains("curl ") && line.contains(" -d ")) {
+        assert!(
+            line.contains("-H 'content-type: application/json'"),
+            "a tour line posts without the JSON type:\n{line}"
+        );
+    }
     let dir = tempfile::tempdir().unwrap();
     let addr = free_address();
 

@@ -22,7 +22,7 @@ pub mod jwt;
 pub mod keys;
 
 pub use jwt::{Claims, Role, TokenError, Verifier};
-pub use keys::{KeySet, PublicKey};
+pub use keys::{KeySet, PublicKey, Published};
 
 /// The signed-in caller, as the access token says.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,20 +66,20 @@ pub async fn authorize(verifier: &Verifier, path: &str, headers: &HeaderMap) -> 
     let Some(method) = contract::method(path) else {
         return Ok(None);
     };
-    let token = bearer_token(headers)?;
     match method.access {
         None => Err(error::permission_denied("NO_ACCESS_RULE", "this method has no access rule")),
-        // A stale token must not stop anyone from logging in again: ignore it when invalid.
-        Some(Access::Public) => match token {
-            Some(token) => Ok(verifier.verify(token).await.ok()),
-            None => Ok(None),
+        // A stale token must not stop anyone from logging in again, nor another scheme's
+        // credentials (a staging proxy's basic auth) from browsing: ignore what does not hold.
+        Some(Access::Public) => match bearer_token(headers) {
+            Ok(Some(token)) => Ok(verifier.verify(token).await.ok()),
+            Ok(None) | Err(_) => Ok(None),
         },
         Some(Access::User) => {
-            let token = token.ok_or_else(missing_token)?;
+            let token = bearer_token(headers)?.ok_or_else(missing_token)?;
             Ok(Some(verifier.verify(token).await.map_err(TokenError::into_status)?))
         }
         Some(Access::Admin) => {
-            let token = token.ok_or_else(missing_token)?;
+            let token = bearer_token(headers)?.ok_or_else(missing_token)?;
             let principal = verifier.verify(token).await.map_err(TokenError::into_status)?;
             if principal.is_admin() {
                 Ok(Some(principal))
@@ -88,7 +88,7 @@ pub async fn authorize(verifier: &Verifier, path: &str, headers: &HeaderMap) -> 
             }
         }
         // Services call each other without an end user's token; a user never calls these.
-        Some(Access::Internal) => match token {
+        Some(Access::Internal) => match bearer_token(headers)? {
             Some(_) => Err(error::permission_denied("INTERNAL_ONLY", "this method is for other services only")),
             None => Ok(None),
         },

@@ -176,6 +176,7 @@ where
     let bus = EventBus::connect(&config.events).await?;
     // Access tokens are svc-user's: trust the keys it publishes.
     let keys = Arc::new(KeySet::remote(&config.peers.user)?);
+    keys.refresh_every(config.auth.refresh_interval);
     let listener = TcpListener::bind(config.grpc_addr)
         .await
         .map_err(|error| anyhow::anyhow!("cannot listen on {} (set MART_GRPC_ADDR): {error}", config.grpc_addr))?;

@@ -207,16 +207,45 @@ impl Service {
     }
 }
 
-/// A variable that is set to something we cannot use.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid {variable}={value:?}: {message}")]
+/// A variable that is set to something we cannot use. It names the variable and shows the
+/// value, except what is secret: the value of a `*_PASSWORD`, `*_SECRET` or `*_KEY` variable
+/// is hidden, and so is the password in a URL's `user:password@` (`DATABASE_URL`, `SMTP_URL`).
+#[derive(thiserror::Error)]
+#[error("invalid {variable}={}: {message}", shown(variable, value))]
 pub struct ConfigError {
     /// The variable's name, so the operator knows what to fix.
     pub variable: &'static str,
-    /// The value as given.
+    /// The value as given (secret: shown only as [`ConfigError`]'s `Display` shows it).
     pub value: String,
     /// What was expected.
     pub message: String,
+}
+
+impl std::fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigError")
+            .field("variable", &self.variable)
+            .field("value", &shown(self.variable, &self.value))
+            .field("message", &self.message)
+            .finish()
+    }
+}
+
+/// `value` of `variable` as an error may show it.
+fn shown(variable: &str, value: &str) -> String {
+    if ["PASSWORD", "SECRET", "KEY"].iter().any(|secret| variable.ends_with(secret)) {
+        return "(hidden)".to_owned();
+    }
+    // scheme://user:password@host… → scheme://user:***@host…
+    if let Some((scheme, rest)) = value.split_once("://") {
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        if let Some(at) = rest[..authority_end].rfind('@')
+            && let Some(colon) = rest[..at].find(':')
+        {
+            return format!("{:?}", format!("{scheme}://{}:***{}", &rest[..colon], &rest[at..]));
+        }
+    }
+    format!("{value:?}")
 }
 
 /// Everything a service binary needs to start: the settings every service shares, and
@@ -314,14 +343,21 @@ pub struct EventsConfig {
     pub outbox_retention: Duration,
 }
 
-/// The claims of the shop's tokens. Issuer and audience are fixed names, not knobs: every
-/// service must agree. (Token lifetimes are svc-user's own settings.)
+/// The claims of the shop's tokens and how verifiers keep up with svc-user. Issuer and
+/// audience are fixed names, not knobs: every service must agree. (The lifetime svc-user
+/// gives its tokens is its own setting, `MART_ACCESS_TOKEN_TTL`, at most the maximum here.)
 #[derive(Clone, Debug)]
 pub struct AuthConfig {
     /// The `iss` claim.
     pub issuer: String,
     /// The `aud` claim.
     pub audience: String,
+    /// `MART_ACCESS_TOKEN_MAX_TTL`: tokens valid for longer (`exp - iat`) are refused
+    /// (default 1h).
+    pub max_token_lifetime: Duration,
+    /// `MART_AUTH_REFRESH_INTERVAL`: how often verifiers fetch svc-user's keys and revoked
+    /// sessions (default 1s): a retired key or an ended session stops working within it.
+    pub refresh_interval: Duration,
 }
 
 /// Log output format.
@@ -400,7 +436,7 @@ impl Config {
             grpc_addr: vars.socket_addr_or("MART_GRPC_ADDR", default_addr(service.default_port()))?,
             peers: Peers::from_vars(vars)?,
             events: EventsConfig::from_vars(vars, &data_dir)?,
-            auth: AuthConfig::shop(),
+            auth: AuthConfig::from_vars(vars)?,
             telemetry: TelemetryConfig::from_vars(vars)?,
             data_dir,
             database_url,
@@ -468,9 +504,25 @@ impl EventsConfig {
 }
 
 impl AuthConfig {
-    /// The claims every token of this shop carries and every verifier checks.
+    /// The claims every token of this shop carries and every verifier checks, with the
+    /// default lifetime and refresh.
     pub fn shop() -> Self {
-        AuthConfig { issuer: "mart".to_owned(), audience: "mart".to_owned() }
+        AuthConfig {
+            issuer: "mart".to_owned(),
+            audience: "mart".to_owned(),
+            max_token_lifetime: crate::auth::jwt::DEFAULT_MAX_TOKEN_LIFETIME,
+            refresh_interval: Duration::from_secs(1),
+        }
+    }
+
+    /// [`AuthConfig::shop`] with `MART_ACCESS_TOKEN_MAX_TTL` and `MART_AUTH_REFRESH_INTERVAL`.
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let shop = Self::shop();
+        Ok(AuthConfig {
+            max_token_lifetime: vars.duration_or("MART_ACCESS_TOKEN_MAX_TTL", shop.max_token_lifetime)?,
+            refresh_interval: vars.duration_or("MART_AUTH_REFRESH_INTERVAL", shop.refresh_interval)?,
+            ..shop
+        })
     }
 }
 
@@ -573,6 +625,34 @@ pub fn check_database_url(variable: &'static str, value: String) -> Result<Strin
         Ok(value)
     } else {
         Err(ConfigError { variable, value, message: "expected postgres://… or sqlite://…".to_owned() })
+    }
+}
+
+#[cfg(test)]
+mod masking_tests {
+    use super::*;
+
+    fn error(variable: &'static str, value: &str) -> String {
+        ConfigError { variable, value: value.to_owned(), message: "no".to_owned() }.to_string()
+    }
+
+    #[test]
+    fn errors_name_the_variable_and_hide_secrets() {
+        let url = error("DATABASE_URL", "mysql://shop:hunter2@db.internal:3306/mart");
+        assert!(
+            url.contains("DATABASE_URL") && url.contains("shop:***@db.internal") && !url.contains("hunter2"),
+            "{url}"
+        );
+        let smtp = error("SMTP_URL", "smtp://mailer:s3cret@mail.example.com?tls=required");
+        assert!(!smtp.contains("s3cret") && smtp.contains("mail.example.com"), "{smtp}");
+        let key = error("STRIPE_SECRET_KEY", "sk_live_abc");
+        assert!(key.contains("STRIPE_SECRET_KEY") && !key.contains("sk_live_abc"), "{key}");
+        let debug = format!(
+            "{:?}",
+            ConfigError { variable: "SMTP_URL", value: "smtp://u:pw@h".into(), message: String::new() }
+        );
+        assert!(!debug.contains("pw@"), "{debug}");
+        assert!(error("MART_GRPC_ADDR", "nowhere").contains("\"nowhere\""), "plain values are shown");
     }
 }
 

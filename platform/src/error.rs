@@ -148,6 +148,14 @@ pub fn unavailable(reason: &str, message: impl Into<String>) -> Status {
     with_reason(Code::Unavailable, reason, message)
 }
 
+/// RESOURCE_EXHAUSTED: too much at once (from this caller, or from everyone); a
+/// `RetryInfo` says when to try again (the edge turns it into `Retry-After`).
+pub fn resource_exhausted(reason: &str, message: impl Into<String>, retry_after: std::time::Duration) -> Status {
+    let mut details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, std::collections::HashMap::new());
+    details.set_retry_info(Some(retry_after));
+    Status::with_error_details(Code::ResourceExhausted, message, details)
+}
+
 /// INTERNAL: a fault of ours. The cause is logged with an id; the caller gets the id only.
 pub fn internal(cause: &dyn Display) -> Status {
     let id = uuid::Uuid::now_v7();

@@ -48,3 +48,33 @@ pub(crate) fn record_code(span: &tracing::Span, code: tonic::Code) {
         span.record("otel.status_code", "ERROR");
     }
 }
+
+/// The metadata key in which the edge passes on the end client's address, as it decided it
+/// (behind trusted proxies, the right-most untrusted hop); it drops any copy a client sends.
+pub const CLIENT_IP: &str = "x-mart-client-ip";
+
+/// The end client's address for per-client rules (login throttling): the edge's
+/// [`CLIENT_IP`], else the TCP peer (a caller that reached the service directly).
+pub fn client_ip<T>(request: &tonic::Request<T>) -> Option<std::net::IpAddr> {
+    request
+        .metadata()
+        .get(CLIENT_IP)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse().ok())
+        .or_else(|| request.remote_addr().map(|addr| addr.ip()))
+}
+
+#[cfg(test)]
+mod client_ip_tests {
+    use super::*;
+
+    #[test]
+    fn the_edge_header_wins_and_junk_falls_back_to_the_peer() {
+        let mut request = tonic::Request::new(());
+        assert_eq!(client_ip(&request), None);
+        request.metadata_mut().insert(CLIENT_IP, "203.0.113.7".parse().unwrap());
+        assert_eq!(client_ip(&request), Some("203.0.113.7".parse().unwrap()));
+        request.metadata_mut().insert(CLIENT_IP, "not an address".parse().unwrap());
+        assert_eq!(client_ip(&request), None);
+    }
+}

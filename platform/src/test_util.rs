@@ -204,6 +204,7 @@ impl TokenMinter {
             exp: now + seconds,
             iat: now,
             jti: uuid::Uuid::now_v7().to_string(),
+            sid: uuid::Uuid::now_v7().to_string(),
         };
         crate::auth::jwt::sign(&claims, &self.kid, &self.key)
     }

@@ -66,6 +66,7 @@ fn token(key: &SigningKey, user: &str, role: Role) -> String {
         exp: now + 60,
         iat: now,
         jti: format!("{user}-token"),
+        sid: format!("{user}-session"),
     };
     jwt::sign(&claims, "k1", key)
 }

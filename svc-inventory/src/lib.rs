@@ -74,7 +74,7 @@ pub async fn serve(
     let waker = background.relay(db.clone(), bus.clone(), config.events.outbox_retention);
     background.react(&bus, &config.events, db.clone(), reactions::GROUP, &reactions::TOPICS, reactions::Reactions);
 
-    let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
+    let verifier = Arc::new(Verifier::for_shop(keys, &config.auth));
     let api = api::InventoryApi::new(db.clone(), Commands::new(db, waker), tokens);
     GrpcServer::new(Service::Inventory, verifier)
         .add_service(InventoryServiceServer::new(api))

@@ -32,16 +32,37 @@ impl mart_platform::config::Settings for Settings {
     fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         let defaults = Self::default();
         Ok(Self {
-            smtp_url: vars.parse_or("SMTP_URL", defaults.smtp_url, |v| {
-                if v.starts_with("smtp://") || v.starts_with("smtps://") {
-                    Ok(Some(v.to_owned()))
-                } else {
-                    Err("expected smtp://host:port or smtps://user:pass@host".to_owned())
-                }
-            })?,
+            smtp_url: vars.parse_or("SMTP_URL", defaults.smtp_url, |v| check_smtp_url(v).map(Some))?,
             mail_from: vars.get("MART_MAIL_FROM").unwrap_or(defaults.mail_from),
         })
     }
+}
+
+/// `url` if it is an SMTP URL that keeps its credentials safe: a password goes only over
+/// TLS (`smtps://`, or `smtp://…?tls=required` for STARTTLS), or to a server on loopback.
+fn check_smtp_url(url: &str) -> Result<String, String> {
+    let Some(rest) = url.strip_prefix("smtps://").or_else(|| url.strip_prefix("smtp://")) else {
+        return Err("expected smtp://host:port or smtps://user:pass@host".to_owned());
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let (credentials, host_port) = match authority.rsplit_once('@') {
+        Some((credentials, host_port)) => (Some(credentials), host_port),
+        None => (None, authority),
+    };
+    let starttls_required =
+        rest.split_once('?').is_some_and(|(_, query)| query.split('&').any(|p| p == "tls=required"));
+    let host = match host_port.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if credentials.is_some() && url.starts_with("smtp://") && !starttls_required && !loopback {
+        return Err(
+            "a password over plain SMTP travels in clear text: use smtps://, or smtp://…?tls=required for STARTTLS"
+                .to_owned(),
+        );
+    }
+    Ok(url.to_owned())
 }
 
 #[cfg(test)]
@@ -79,7 +100,23 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_variable() {
-        assert_refused::<Settings>(&[("SMTP_URL", "mail.example.com"), ("SMTP_URL", "http://mail.example.com")]);
+        assert_refused::<Settings>(&[
+            ("SMTP_URL", "mail.example.com"),
+            ("SMTP_URL", "http://mail.example.com"),
+            ("SMTP_URL", "smtp://user:secret@mail.example.com:587"),
+            ("SMTP_URL", "smtp://user:secret@mail.example.com:587?tls=opportunistic"),
+        ]);
+        let refused = Settings::from_pairs(&[("SMTP_URL", "smtp://user:secret@mail.example.com")]).unwrap_err();
+        assert!(!refused.to_string().contains("secret"), "the password is not echoed: {refused}");
+        for safe in [
+            "smtps://user:secret@mail.example.com",
+            "smtp://user:secret@mail.example.com:587?tls=required",
+            "smtp://user:secret@127.0.0.1:2525",
+            "smtp://user:secret@[::1]:2525",
+            "smtp://mail.example.com:25",
+        ] {
+            assert_eq!(Settings::from_pairs(&[("SMTP_URL", safe)]).unwrap().smtp_url.as_deref(), Some(safe));
+        }
         let error = Config::from_vars(Service::Notify, &Vars::from_pairs([("SMTP_URL", "mail.example.com")]));
         assert_eq!(error.unwrap_err().variable, "SMTP_URL");
     }

@@ -76,7 +76,7 @@ pub async fn serve(
     loops::Sender::new(db.clone(), channels.clone(), domain::RetryPolicy::default())
         .start(&mut background, sender.clone());
 
-    let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
+    let verifier = Arc::new(Verifier::for_shop(keys, &config.auth));
     let api = api::NotificationApi::new(db, channels, sender, tokens);
     GrpcServer::new(Service::Notify, verifier)
         .add_service(NotificationServiceServer::new(api))

@@ -93,7 +93,7 @@ pub async fn serve(
         async move { loops::sweep(&db, &commands, &stop).await }
     });
 
-    let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
+    let verifier = Arc::new(Verifier::for_shop(keys, &config.auth));
     let api = api::OrderApi::new(commands, db, catalog, tokens, max_quantity);
     GrpcServer::new(Service::Order, verifier)
         .add_service(OrderServiceServer::new(api))

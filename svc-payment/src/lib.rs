@@ -95,7 +95,7 @@ pub async fn serve(
     let every = Every::new(loops::interval_for(timeout));
     background.every(loops::NAME, every, move |stop| expiry.clone().round(stop));
 
-    let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
+    let verifier = Arc::new(Verifier::for_shop(keys, &config.auth));
     let api = api::PaymentApi::new(db, commands, config.own.stripe_webhook_secret.clone());
     GrpcServer::new(Service::Payment, verifier)
         .add_service(PaymentServiceServer::new(api))

@@ -67,7 +67,7 @@ pub async fn serve(
     let tokens = paging::PageTokens::load(&db).await?;
     let stock = peers::StockClient::new(&config.peers.inventory)
         .map_err(StartError::setup("svc-inventory address (MART_INVENTORY_ADDR)"))?;
-    let verifier = Arc::new(Verifier::new(keys, &config.auth.issuer, &config.auth.audience));
+    let verifier = Arc::new(Verifier::for_shop(keys, &config.auth));
 
     let mut background = Background::new(Service::Product);
     let relay = background.relay(db.clone(), bus, config.events.outbox_retention);

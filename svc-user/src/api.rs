@@ -13,6 +13,7 @@ use mart_platform::{
     error::{Violations, reply},
     fields,
     paging::PageTokens,
+    rpc,
     wake::Waker,
 };
 use mart_proto::user::{self as pb, user_service_server::UserService};
@@ -25,6 +26,7 @@ use crate::{
     error::Error,
     keys::KeyRing,
     store::{addresses, users},
+    throttle::LoginThrottle,
 };
 
 /// The UserService implementation.
@@ -39,6 +41,8 @@ pub struct UserApi {
     pages: PageTokens,
     /// Nudged by commands after every commit that wrote events, so they leave at once.
     relay: Waker,
+    /// Failed logins by email and client address.
+    throttle: LoginThrottle,
 }
 
 impl UserApi {
@@ -51,7 +55,7 @@ impl UserApi {
         pages: PageTokens,
         relay: Waker,
     ) -> Self {
-        Self { db, keys, issuer, pages, relay }
+        Self { db, keys, issuer, pages, relay, throttle: LoginThrottle::default() }
     }
 }
 
@@ -70,11 +74,12 @@ impl UserService for UserApi {
     }
 
     async fn login(&self, request: Request<pb::LoginRequest>) -> Result<Response<pb::LoginResponse>, Status> {
+        let client = rpc::client_ip(&request);
         let request = request.into_inner();
         reply(
             async {
                 let credentials = Credentials::try_from(request)?;
-                Ok::<_, Error>(tokens::login(&self.db, &self.issuer, credentials).await?.into())
+                Ok::<_, Error>(tokens::login(&self.db, &self.issuer, &self.throttle, credentials, client).await?.into())
             }
             .await,
         )
@@ -114,8 +119,11 @@ impl UserService for UserApi {
     async fn get_jwks(&self, _request: Request<pb::GetJwksRequest>) -> Result<Response<pb::GetJwksResponse>, Status> {
         reply(
             async {
-                let keys = self.keys.published().await?;
-                Ok::<_, Error>(pb::GetJwksResponse { keys: keys.iter().map(|k| k.to_jwk()).collect() })
+                let published = self.keys.published().await?;
+                Ok::<_, Error>(pb::GetJwksResponse {
+                    keys: published.keys.iter().map(|k| k.to_jwk()).collect(),
+                    revoked_sessions: published.revoked_sessions,
+                })
             }
             .await,
         )
@@ -225,9 +233,11 @@ impl UserService for UserApi {
         &self,
         request: Request<pb::ListUsersRequest>,
     ) -> Result<Response<pb::ListUsersResponse>, Status> {
+        let me = auth::principal(&request)?;
         let request = request.into_inner();
         reply(
             async {
+                self.active_admin(&me).await?;
                 let query = wire::ListUsers::parse(request, &self.pages)?;
                 let rows = users::list(&self.db, &query.filter, query.limit + 1).await?;
                 query.page(rows, &self.pages)
@@ -237,9 +247,11 @@ impl UserService for UserApi {
     }
 
     async fn get_user(&self, request: Request<pb::GetUserRequest>) -> Result<Response<pb::GetUserResponse>, Status> {
+        let me = auth::principal(&request)?;
         let request = request.into_inner();
         reply(
             async {
+                self.active_admin(&me).await?;
                 let user = self.find_user(&request.user_id).await?;
                 Ok::<_, Error>(pb::GetUserResponse { user: Some(wire::user(&user)?) })
             }
@@ -251,9 +263,11 @@ impl UserService for UserApi {
         &self,
         request: Request<pb::SetUserRoleRequest>,
     ) -> Result<Response<pb::SetUserRoleResponse>, Status> {
+        let me = auth::principal(&request)?;
         let request = request.into_inner();
         reply(
             async {
+                self.active_admin(&me).await?;
                 let role = wire::new_role(request.role)?;
                 let user = self.find_user(&request.user_id).await?;
                 let user = accounts::set_role(&self.db, user, role).await?;
@@ -271,6 +285,7 @@ impl UserService for UserApi {
         let request = request.into_inner();
         reply(
             async {
+                self.active_admin(&me).await?;
                 let status = wire::new_status(request.status)?;
                 let user = self.find_user(&request.user_id).await?;
                 let user = accounts::set_status(&self.db, &me.user_id, user, status).await?;
@@ -312,6 +327,13 @@ impl UserApi {
             AccountStatus::Disabled => Err(Error::AccountDisabled),
             AccountStatus::Deleted => Err(Error::NotFound("user")),
         }
+    }
+
+    /// The caller's account, if it is an active admin's now. The token says what the role
+    /// was when it was issued; an admin RPC acts on what it is.
+    async fn active_admin(&self, me: &Principal) -> Result<users::Model, Error> {
+        let user = self.active_user(me).await.map_err(|_| Error::NotAdmin)?;
+        if user.account_role()? == Role::Admin { Ok(user) } else { Err(Error::NotAdmin) }
     }
 
     /// The account `user_id` names, whatever its status.

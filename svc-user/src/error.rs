@@ -32,9 +32,21 @@ pub enum Error {
     /// The change would leave the shop without an active admin.
     #[error("the last admin")]
     LastAdmin,
+    /// The caller's token says admin, but the account is no longer an active admin's.
+    #[error("not an admin")]
+    NotAdmin,
     /// Admins cannot lock themselves out.
     #[error("cannot change your own status")]
     OwnStatus,
+    /// Too many passwords are being hashed at once in this process: try again shortly.
+    #[error("password hashing is busy")]
+    Busy,
+    /// Too many failed logins for this account or from this address lately.
+    #[error("too many failed logins; retry in {retry_after:?}")]
+    Throttled {
+        /// When the next attempt is allowed.
+        retry_after: std::time::Duration,
+    },
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] DbErr),
@@ -64,6 +76,17 @@ impl From<Error> for Status {
             Error::LastAdmin => {
                 status::failed_precondition("LAST_ADMIN", "the shop must keep at least one active admin")
             }
+            Error::Busy => status::resource_exhausted(
+                "PASSWORD_HASHING_BUSY",
+                "too many sign-ins at once; try again in a moment",
+                std::time::Duration::from_secs(1),
+            ),
+            Error::Throttled { retry_after } => status::resource_exhausted(
+                "TOO_MANY_FAILED_LOGINS",
+                "too many failed sign-ins; wait before trying again",
+                retry_after,
+            ),
+            Error::NotAdmin => status::permission_denied("ADMIN_ONLY", "this needs an admin account"),
             Error::OwnStatus => status::failed_precondition("OWN_STATUS", "admins cannot change their own status"),
             Error::Invalid(violations) => status::invalid_argument(&violations),
             Error::Database(error) => status::internal(&error),

@@ -15,7 +15,8 @@
 //! | [`commands`] | every state change: one `begin_write … commit`, store calls, [`events`] appended, the relay woken |
 //! | [`events`] | payload builders and `outbox::append` only |
 //! | [`keys`] | the signing key ring: which key signs, which are published; creates the first key; rotation is a command ([`commands::keys`]) |
-//! | [`passwords`] | argon2id hashing on the blocking pool, and the login decoy |
+//! | [`passwords`] | argon2id hashing on the blocking pool, at most `MART_PASSWORD_HASH_CONCURRENCY` at once, and the login decoy |
+//! | [`throttle`] | failed logins by email and client address: too many, and the next attempt waits |
 //! | [`domain`] | rules and types (no prost, no sea-orm): email, password policy, names, phone, address, what each request must carry |
 //! | [`store`] | entities and queries; the only place rows (`ActiveModel`s) are built |
 //! | [`migration`], [`error`], [`config`] | the schema; every failure and its one mapping to `tonic::Status`; svc-user's own settings (token lifetimes, the first admin) |
@@ -47,6 +48,7 @@ pub mod migration;
 pub mod operator;
 pub mod passwords;
 pub mod store;
+pub mod throttle;
 
 pub use commands::accounts::create_admin;
 pub use config::{Config, Settings};
@@ -71,9 +73,13 @@ pub async fn serve(
             .await
             .map_err(StartError::setup("creating the bootstrap admin"))?;
     }
+    passwords::limit(config.own.password_hash_concurrency);
     passwords::warm_up();
-    let keys = keys::KeyRing::open(db.clone(), config.own.access_token_ttl).await?;
-    let verifier = Arc::new(Verifier::new(keys.key_set(), &config.auth.issuer, &config.auth.audience));
+    let sealer = keys::sealer(&config).map_err(StartError::setup("the key-encryption key"))?;
+    let keys = keys::KeyRing::open(db.clone(), sealer, config.own.access_token_ttl).await?;
+    let key_set = keys.key_set();
+    key_set.refresh_every(config.auth.refresh_interval);
+    let verifier = Arc::new(Verifier::for_shop(key_set, &config.auth));
     let pages = PageTokens::load(&db).await?;
 
     let issuer = commands::TokenIssuer::new(keys.clone(), &config);

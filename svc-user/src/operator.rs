@@ -39,19 +39,31 @@ pub enum AdminCommand {
 pub enum KeysCommand {
     /// Start signing with a new key; the old one verifies until its tokens expire.
     Rotate,
+    /// Stop trusting key KID now (a leaked key): tokens it signed are refused everywhere
+    /// within MART_AUTH_REFRESH_INTERVAL. If it is the signing key, a new one takes over.
+    Retire {
+        /// The key's id (the `kid` of its tokens, as GET /.well-known/jwks.json lists it).
+        kid: String,
+    },
 }
 
 /// Runs `command` against the database of `config`, reporting on standard error.
 pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     let db = crate::open(&config).await?;
+    let sealer = || crate::keys::sealer(&config);
     match command {
         Command::Admin(AdminCommand::Create { email, password }) => {
             let admin = crate::create_admin(&db, &email, &password).await?;
             eprintln!("created admin {} ({})", admin.email, admin.id);
         }
         Command::Keys(KeysCommand::Rotate) => {
-            eprintln!("now signing with key {}", crate::commands::keys::rotate(&db).await?);
+            eprintln!("now signing with key {}", crate::commands::keys::rotate(&db, &sealer()?).await?);
         }
+        Command::Keys(KeysCommand::Retire { kid }) => match crate::commands::keys::retire(&db, &sealer()?, &kid).await?
+        {
+            Some(signing) => eprintln!("retired key {kid}; now signing with key {signing}"),
+            None => anyhow::bail!("no signing key {kid}"),
+        },
     }
     Ok(())
 }

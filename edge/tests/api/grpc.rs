@@ -271,3 +271,30 @@ async fn cors_preflight_allows_listed_origins_only() {
     assert!(exposed.contains("grpc-status") && exposed.contains("x-request-id"), "{exposed}");
     shop.stop().await;
 }
+
+#[tokio::test]
+async fn cors_star_allows_every_origin_without_credentials() {
+    let shop = Shop::start(edge::Settings { cors_origins: vec!["*".to_owned()], ..settings() }).await;
+    // The edge starts with `*` (it used to panic on it) and answers any page's preflight.
+    let preflight = shop.call(
+        "OPTIONS",
+        "/mart.product.v1.CatalogService/GetProduct",
+        &[
+            ("origin", "https://anywhere.example"),
+            ("access-control-request-method", "POST"),
+            ("access-control-request-headers", "content-type,x-grpc-web,authorization"),
+        ],
+        "",
+    );
+    let preflight = tokio::time::timeout(std::time::Duration::from_secs(10), preflight)
+        .await
+        .expect("the edge answers with MART_CORS_ORIGINS='*'");
+    assert_eq!(preflight.status, StatusCode::OK);
+    assert_eq!(preflight.headers["access-control-allow-origin"], "*");
+    // Never with credentials: a page may call with a token it holds, not with cookies.
+    assert!(!preflight.headers.contains_key("access-control-allow-credentials"), "{:?}", preflight.headers);
+    let simple = shop.call("GET", "/v1/categories", &[("origin", "https://elsewhere.example")], "").await;
+    assert_eq!(simple.status, StatusCode::OK);
+    assert_eq!(simple.headers["access-control-allow-origin"], "*");
+    shop.stop().await;
+}

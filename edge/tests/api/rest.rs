@@ -173,7 +173,7 @@ async fn errors_are_json_with_the_right_status() {
         .call(
             "POST",
             "/v1/categories",
-            &[("authorization", &format!("Bearer {admin}"))],
+            &[("authorization", &format!("Bearer {admin}")), ("content-type", "application/json")],
             "{\"name\": \"Tea\",\n  oops}",
         )
         .await;
@@ -206,6 +206,53 @@ async fn errors_are_json_with_the_right_status() {
     shop.stop().await;
 }
 
+/// A page on another site can make a visitor's browser post a `text/plain` or form body
+/// without asking first (no CORS preflight), but never one labelled JSON; so a JSON body
+/// must say it is JSON.
+#[tokio::test]
+async fn a_body_that_does_not_say_json_is_415() {
+    let shop = Shop::start(settings()).await;
+    let signup = r#"{"email":"forged@example.com","password":"correct horse battery","firstName":"F","lastName":"G"}"#;
+    for content_type in [
+        Some("text/plain"),
+        Some("text/plain;charset=UTF-8"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=xyz"),
+        None,
+    ] {
+        let headers: Vec<(&str, &str)> = content_type.iter().map(|ct| ("content-type", *ct)).collect();
+        let posted = shop.call("POST", "/v1/users", &headers, signup).await;
+        assert_eq!(posted.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{content_type:?}: {}", posted.json);
+        assert_eq!(posted.json["code"], "UNSUPPORTED_MEDIA_TYPE", "{content_type:?}");
+        assert!(posted.json["message"].as_str().unwrap().contains("application/json"), "{}", posted.json);
+    }
+    // None of them made an account.
+    let login = shop
+        .send(
+            "POST",
+            "/v1/auth/login",
+            None,
+            json!({"email": "forged@example.com", "password": "correct horse battery"}),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::UNAUTHORIZED, "{}", login.json);
+
+    // JSON with a charset is JSON.
+    let json_utf8 =
+        shop.call("POST", "/v1/users", &[("content-type", "application/json; charset=utf-8")], signup).await;
+    assert_eq!(json_utf8.status, StatusCode::OK, "{}", json_utf8.json);
+    // A body-less POST needs no type.
+    let admin = shop.admin().await;
+    let bearer = format!("Bearer {admin}");
+    let empty = shop.call("POST", "/v1/categories", &[("authorization", &bearer)], "").await;
+    assert_ne!(empty.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", empty.json);
+    // A raw HttpBody route keeps whatever type it is sent with: the webhook passes the door
+    // and meets the absent payment service (503), not a 415.
+    let webhook = shop.call("POST", "/v1/payments/stripe/webhook", &[("content-type", "text/plain")], "{}").await;
+    assert_eq!(webhook.status, StatusCode::SERVICE_UNAVAILABLE, "{}", webhook.json);
+    shop.stop().await;
+}
+
 #[tokio::test]
 async fn request_ids_are_kept_or_made_and_always_echoed() {
     let shop = Shop::start(settings()).await;
@@ -234,5 +281,12 @@ async fn edge_only_paths_answer() {
         failing,
         ["mart.notify.v1.NotificationService", "mart.order.v1.OrderService", "mart.payment.v1.PaymentService"]
     );
+    // Which, but never where: the internal addresses are the operator's (in the log).
+    let text = String::from_utf8_lossy(&ready.body);
+    assert!(!text.contains("127.0.0.1") && !text.contains("http://") && !text.contains("address"), "{text}");
+    // The business figures are not on the public port: /metrics is on MART_METRICS_ADDR.
+    let metrics = shop.get("/metrics", None).await;
+    assert_eq!(metrics.status, StatusCode::NOT_FOUND, "{}", String::from_utf8_lossy(&metrics.body));
+    assert!(!String::from_utf8_lossy(&metrics.body).contains("mart_http_requests_total"));
     shop.stop().await;
 }

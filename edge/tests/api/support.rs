@@ -34,15 +34,15 @@ pub async fn vacant_addr() -> SocketAddr {
     listener.local_addr().unwrap()
 }
 
-/// Settings with no rate limits, a short deadline, and the default body limit.
+/// Settings with no rate limits, a short deadline, one browser origin, and the defaults
+/// for everything else.
 pub fn settings() -> Settings {
     Settings {
-        body_limit: 1 << 20,
         request_timeout: Duration::from_secs(5),
-        concurrency: 1024,
         rate_per_ip: None,
         rate_per_user: None,
         cors_origins: vec!["https://shop.example".to_owned()],
+        ..Settings::default()
     }
 }
 

@@ -6,6 +6,8 @@ mod access;
 mod checkout;
 mod demo;
 mod failures;
+mod identity;
+mod inputs;
 mod kafka;
 mod paging;
 mod recovery;

@@ -2,7 +2,7 @@
 //! SMTP sink, on the embedded bus or on a Kafka mock cluster, stopped and started again on
 //! the same data, and the steps every story starts with. Assertions stay in the stories.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use edge::test_client::{Answer, HttpClient};
 use http::StatusCode;
@@ -13,7 +13,7 @@ use mart_platform::{
         kafka::{KafkaBus, KafkaSettings, MockKafka, TopicCreation},
     },
     config::{Service, Vars},
-    test_util::{eventually, listener, smtp::SmtpSink},
+    test_util::{Backend, TestDb, eventually, listener, smtp::SmtpSink},
 };
 use serde_json::{Value, json};
 use svc_payment::stripe_fake::{FakeStripe, Webhook};
@@ -32,6 +32,8 @@ pub struct TestShop {
     kafka: Option<MockKafka>,
     /// The databases and the embedded event log; they outlive a restart of the shop.
     dir: tempfile::TempDir,
+    /// With [`Settings::postgres`], each service's PostgreSQL database, dropped last.
+    databases: Arc<Vec<TestDb>>,
 }
 
 /// How a story's shop is set up.
@@ -41,12 +43,14 @@ pub struct Settings {
     /// `MART_PAYMENT_TIMEOUT`, when the story needs its own.
     pub payment_timeout: Option<Duration>,
     pub bus: Bus,
+    /// Each service on a PostgreSQL database of its own instead of a SQLite file.
+    pub postgres: bool,
 }
 
 impl Settings {
-    /// The embedded bus, the default payment timeout and `payments`.
+    /// The embedded bus, the default payment timeout, SQLite and `payments`.
     pub fn new(payments: Payments) -> Self {
-        Self { payments, payment_timeout: None, bus: Bus::Embedded }
+        Self { payments, payment_timeout: None, bus: Bus::Embedded, postgres: false }
     }
 }
 
@@ -88,19 +92,31 @@ impl TestShop {
             Bus::Kafka => Some(MockKafka::start(1).await.expect("the kafka mock cluster starts")),
         };
         let dir = tempfile::tempdir().unwrap();
-        Self::open(settings, kafka, dir, SmtpSink::start().await).await
+        let mut databases = Vec::new();
+        if settings.postgres {
+            for _ in 0..6 {
+                databases.push(TestDb::new(Backend::Postgres).await);
+            }
+        }
+        Self::open(settings, kafka, dir, Arc::new(databases), SmtpSink::start().await).await
     }
 
     /// Stops the shop the way SIGTERM does and starts it again on the same databases, event
     /// log or cluster, and mail sink: a deploy, or a crash and restart, seen from outside.
     /// Tokens stay valid (svc-user keeps its keys); the edge gets a new port.
     pub async fn restart(self) -> Self {
-        let Self { shop, smtp, settings, kafka, dir, .. } = self;
+        let Self { shop, smtp, settings, kafka, dir, databases, .. } = self;
         shop.stop().await.expect("the shop stops cleanly");
-        Self::open(settings, kafka, dir, smtp).await
+        Self::open(settings, kafka, dir, databases, smtp).await
     }
 
-    async fn open(settings: Settings, kafka: Option<MockKafka>, dir: tempfile::TempDir, smtp: SmtpSink) -> Self {
+    async fn open(
+        settings: Settings,
+        kafka: Option<MockKafka>,
+        dir: tempfile::TempDir,
+        databases: Arc<Vec<TestDb>>,
+        smtp: SmtpSink,
+    ) -> Self {
         let data_dir = dir.path().to_owned();
         let smtp_url = smtp.url();
         let brokers = kafka.as_ref().map(|k| k.bootstrap_servers().to_owned());
@@ -130,6 +146,14 @@ impl TestShop {
             config.order.own.payment_timeout = timeout;
             config.payment.own.payment_timeout = timeout;
         }
+        if let [user, product, inventory, order, notify, payment] = databases.as_slice() {
+            config.user.database_url = user.url.clone();
+            config.product.database_url = product.url.clone();
+            config.inventory.database_url = inventory.url.clone();
+            config.order.database_url = order.url.clone();
+            config.notify.database_url = notify.url.clone();
+            config.payment.database_url = payment.url.clone();
+        }
         let http = listener().await;
         let mut shop = match &kafka {
             None => Shop::start(config, http).await,
@@ -138,7 +162,7 @@ impl TestShop {
         .expect("the shop starts");
         shop.ready(Duration::from_secs(30)).await.expect("the shop gets ready");
         let http = HttpClient { addr: shop.http_addr };
-        Self { shop, http, smtp, settings, kafka, dir }
+        Self { shop, http, smtp, settings, kafka, dir, databases }
     }
 
     pub async fn stop(self) {

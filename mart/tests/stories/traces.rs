@@ -1,6 +1,7 @@
 //! What an operator sees of a checkout: one trace in the tracing backend across the edge and
 //! every service it touched, received here by an OTLP collector of our own (the collector's
-//! real gRPC trace service, from the OpenTelemetry protos), and the shop's `/metrics`.
+//! real gRPC trace service, from the OpenTelemetry protos), and the shop's `/metrics` on the
+//! private listener `MART_METRICS_ADDR` opens (never on the edge's public port).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -60,8 +61,18 @@ async fn one_checkout_is_one_trace_from_the_edge_to_the_notification() {
         })
         .await;
 
-    // The operator's view of the same moment: /metrics on the edge covers every service.
-    let scraped = shop.http.get("/metrics", None).await;
+    // The operator's view of the same moment: the process's /metrics listener (what
+    // MART_METRICS_ADDR opens) covers every service and the edge; the public port has none.
+    assert_eq!(shop.http.get("/metrics", None).await.status, StatusCode::NOT_FOUND);
+    let metrics_listener = mart_platform::test_util::listener().await;
+    let metrics_http = edge::test_client::HttpClient { addr: metrics_listener.local_addr().unwrap() };
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let scraping = tokio::spawn(mart_platform::metrics::serve(metrics_listener, async move {
+        let _ = metrics_stopped.await;
+    }));
+    let scraped = metrics_http.get("/metrics", None).await;
+    let _ = stop_metrics.send(());
+    scraping.await.unwrap();
     assert_eq!(scraped.status, StatusCode::OK);
     let metrics = String::from_utf8_lossy(&scraped.body);
     for series in [

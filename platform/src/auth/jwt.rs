@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 use tonic::Status;
 
 use super::{KeySet, Principal};
-use crate::error;
+use crate::{config::AuthConfig, error};
+
+/// The longest an access token may be valid unless `MART_ACCESS_TOKEN_MAX_TTL` says otherwise.
+pub const DEFAULT_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// The claims of an access token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +34,10 @@ pub struct Claims {
     pub iat: i64,
     /// Token id, unique per token.
     pub jti: String,
+    /// The session (refresh-token family) it was issued in: when the session ends early
+    /// (logout, password change, account disabled, closed or given another role),
+    /// verifiers refuse its tokens.
+    pub sid: String,
 }
 
 /// The role claim.
@@ -70,9 +77,12 @@ pub enum TokenError {
     /// `exp` has passed.
     #[error("token expired")]
     Expired,
-    /// Wrong `iss` or `aud`, or issued in the future.
+    /// Wrong `iss` or `aud`, issued in the future, or valid for longer than any token may be.
     #[error("token not meant for us")]
     Claims,
+    /// Its session was ended before it expired.
+    #[error("session ended")]
+    Revoked,
 }
 
 impl TokenError {
@@ -80,6 +90,7 @@ impl TokenError {
     pub fn into_status(self) -> Status {
         match self {
             TokenError::Expired => error::unauthenticated("TOKEN_EXPIRED", "the access token has expired; refresh it"),
+            TokenError::Revoked => error::unauthenticated("TOKEN_REVOKED", "this session has ended; sign in again"),
             TokenError::Malformed
             | TokenError::Algorithm(_)
             | TokenError::UnknownKey
@@ -100,20 +111,35 @@ pub fn sign(claims: &Claims, kid: &str, key: &SigningKey) -> String {
     format!("{signing_input}.{}", B64.encode(signature.to_bytes()))
 }
 
-/// Checks access tokens: signature against the published keys, then issuer, audience and
-/// expiry.
+/// Checks access tokens: signature against the published keys, then issuer, audience,
+/// expiry, lifetime, and whether the session was ended.
 pub struct Verifier {
     keys: Arc<KeySet>,
     issuer: String,
     audience: String,
     /// Clock skew tolerated on `iat` (tokens "from the future" by more are refused).
     leeway: Duration,
+    /// The longest a token may be valid (`exp - iat`): a leaked key cannot mint tokens for
+    /// longer, and revocations need be published only that long.
+    max_lifetime: Duration,
 }
 
 impl Verifier {
-    /// A verifier trusting `keys` for tokens from `issuer` to `audience`.
+    /// A verifier trusting `keys` for tokens from `issuer` to `audience`, valid for at most
+    /// [`DEFAULT_MAX_TOKEN_LIFETIME`].
     pub fn new(keys: Arc<KeySet>, issuer: impl Into<String>, audience: impl Into<String>) -> Self {
-        Self { keys, issuer: issuer.into(), audience: audience.into(), leeway: Duration::from_secs(60) }
+        Self {
+            keys,
+            issuer: issuer.into(),
+            audience: audience.into(),
+            leeway: Duration::from_secs(60),
+            max_lifetime: DEFAULT_MAX_TOKEN_LIFETIME,
+        }
+    }
+
+    /// The verifier of a service of this shop: `keys` for the claims and lifetime `auth` says.
+    pub fn for_shop(keys: Arc<KeySet>, auth: &AuthConfig) -> Self {
+        Self { max_lifetime: auth.max_token_lifetime, ..Self::new(keys, &auth.issuer, &auth.audience) }
     }
 
     /// The principal `token` speaks for, if it holds.
@@ -147,8 +173,16 @@ impl Verifier {
         if claims.exp <= now {
             return Err(TokenError::Expired);
         }
-        if claims.iss != self.issuer || claims.aud != self.audience || claims.iat > now + self.leeway.as_secs() as i64 {
+        let lifetime = claims.exp.saturating_sub(claims.iat);
+        if claims.iss != self.issuer
+            || claims.aud != self.audience
+            || claims.iat > now.saturating_add(self.leeway.as_secs() as i64)
+            || lifetime > self.max_lifetime.as_secs() as i64
+        {
             return Err(TokenError::Claims);
+        }
+        if self.keys.is_revoked(&claims.sid).await {
+            return Err(TokenError::Revoked);
         }
         Ok(claims)
     }
@@ -181,6 +215,7 @@ mod tests {
             exp: now + exp_in,
             iat: now,
             jti: "t1".into(),
+            sid: "s1".into(),
         }
     }
 
@@ -227,5 +262,38 @@ mod tests {
         assert_eq!(v.verify(&forged).await, Err(TokenError::Signature));
 
         assert_eq!(v.verify("not-a-token").await, Err(TokenError::Malformed));
+    }
+
+    #[tokio::test]
+    async fn tokens_valid_for_longer_than_the_maximum_are_refused() {
+        let key = SigningKey::generate(&mut OsRng);
+        let v = verifier(&key);
+        let mut forever = claims(0);
+        forever.exp = forever.iat + DEFAULT_MAX_TOKEN_LIFETIME.as_secs() as i64 + 1;
+        assert_eq!(v.verify(&sign(&forever, "k1", &key)).await, Err(TokenError::Claims));
+        let mut overflowing = claims(0);
+        (overflowing.iat, overflowing.exp) = (i64::MIN, i64::MAX);
+        assert_eq!(v.verify(&sign(&overflowing, "k1", &key)).await, Err(TokenError::Claims));
+        let mut longest = claims(0);
+        longest.exp = longest.iat + DEFAULT_MAX_TOKEN_LIFETIME.as_secs() as i64;
+        assert!(v.verify(&sign(&longest, "k1", &key)).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn tokens_of_a_revoked_session_are_refused() {
+        let key = SigningKey::generate(&mut OsRng);
+        let published = crate::auth::keys::Published {
+            keys: vec![PublicKey { kid: "k1".into(), key: key.verifying_key() }],
+            revoked_sessions: vec!["s1".into()],
+        };
+        let keys = KeySet::new(Arc::new(move || {
+            let published = published.clone();
+            Box::pin(async move { Ok(published) })
+        }));
+        let v = Verifier::new(Arc::new(keys), "mart", "mart");
+        assert_eq!(v.verify(&sign(&claims(60), "k1", &key)).await, Err(TokenError::Revoked));
+        let mut other_session = claims(60);
+        other_session.sid = "s2".into();
+        assert!(v.verify(&sign(&other_session, "k1", &key)).await.is_ok());
     }
 }

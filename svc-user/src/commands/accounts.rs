@@ -154,6 +154,7 @@ pub async fn change_password(
 pub async fn delete_account(db: &DatabaseConnection, relay: &Waker, user: users::Model) -> Result<(), Error> {
     let txn = db::begin_write(db).await?;
     let was_admin = user.role == Role::Admin.as_str();
+    users::lock_active_admins(&txn).await?;
     let user = users::update(&txn, user, Change { status: Some(Status::Deleted), ..Change::default() }).await?;
     if was_admin && users::count_active_admins(&txn).await? == 0 {
         return Err(Error::LastAdmin);
@@ -175,6 +176,7 @@ pub async fn set_role(db: &DatabaseConnection, user: users::Model, role: Role) -
         return Ok(user);
     }
     let txn = db::begin_write(db).await?;
+    users::lock_active_admins(&txn).await?;
     let user = users::update(&txn, user, Change { role: Some(role), ..Change::default() }).await?;
     if role == Role::User && users::count_active_admins(&txn).await? == 0 {
         return Err(Error::LastAdmin);
@@ -186,7 +188,8 @@ pub async fn set_role(db: &DatabaseConnection, user: users::Model, role: Role) -
 }
 
 /// The admin `actor_id` enables or disables `user`; the account after. Disabling ends its
-/// sessions; admins cannot change their own status, and a closed account stays closed.
+/// sessions; admins cannot change their own status, a closed account stays closed, and the
+/// shop keeps at least one active admin.
 pub async fn set_status(
     db: &DatabaseConnection,
     actor_id: &str,
@@ -200,7 +203,12 @@ pub async fn set_status(
         return Err(Error::AccountDeleted);
     }
     let txn = db::begin_write(db).await?;
+    let was_admin = user.role == Role::Admin.as_str();
+    users::lock_active_admins(&txn).await?;
     let user = users::update(&txn, user, Change { status: Some(status), ..Change::default() }).await?;
+    if status == Status::Disabled && was_admin && users::count_active_admins(&txn).await? == 0 {
+        return Err(Error::LastAdmin);
+    }
     if status == Status::Disabled {
         refresh_tokens::revoke_all(&txn, &user.id).await?;
     }

@@ -2,7 +2,7 @@
 //! the family, a logout revokes it. Only the SHA-256 of a refresh token is stored; the
 //! access token is a short-lived JWT signed with the [`KeyRing`]'s current key.
 
-use std::{sync::Arc, time::Duration};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use chrono::Utc;
@@ -21,6 +21,7 @@ use crate::{
     keys::KeyRing,
     passwords,
     store::{refresh_tokens, users},
+    throttle::LoginThrottle,
 };
 
 /// A freshly issued token pair.
@@ -76,6 +77,8 @@ impl TokenIssuer {
             Role::User => auth::Role::User,
         };
         let ttl = self.access_token_ttl.as_secs() as i64;
+        // The session is the family: when it is revoked, verifiers refuse its access tokens.
+        let family_id = family.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         let claims = Claims {
             sub: user.id.clone(),
             role,
@@ -84,6 +87,7 @@ impl TokenIssuer {
             exp: now.timestamp() + ttl,
             iat: now.timestamp(),
             jti: uuid::Uuid::now_v7().to_string(),
+            sid: family_id.clone(),
         };
         let (kid, key) = self.keys.signer().await?;
         let access_token = jwt::sign(&claims, &kid, &key);
@@ -96,7 +100,7 @@ impl TokenIssuer {
             db,
             refresh_tokens::NewToken {
                 user_id: user.id.clone(),
-                family_id: family.unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+                family_id,
                 token_hash: token_hash(&refresh_token),
                 created_at: now,
                 expires_at: now + refresh_ttl,
@@ -109,19 +113,29 @@ impl TokenIssuer {
 
 // === the session commands ===
 
-/// Signs in with `credentials`: a token pair in a new family. Unknown emails verify against
-/// a decoy hash: the same work, the same answer as a wrong password.
+/// Signs in with `credentials` from `client`: a token pair in a new family. Unknown emails
+/// verify against a decoy hash: the same work, the same answer as a wrong password; and
+/// both count as failures in `throttle`, which refuses attempts that come too fast after
+/// too many of them before any hashing.
 pub async fn login(
     db: &DatabaseConnection,
     issuer: &TokenIssuer,
+    throttle: &LoginThrottle,
     credentials: Credentials,
+    client: Option<IpAddr>,
 ) -> Result<TokenPair, Error> {
-    let user = users::find_by_email(db, credentials.email.as_str()).await?;
+    let email = credentials.email.as_str().to_owned();
+    throttle.check(&email, client)?;
+    let user = users::find_by_email(db, &email).await?;
     let matches = passwords::verify(credentials.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     let user = match user {
         Some(user) if matches => user,
-        _ => return Err(Error::InvalidCredentials),
+        _ => {
+            throttle.failed(&email, client);
+            return Err(Error::InvalidCredentials);
+        }
     };
+    throttle.succeeded(&email);
     match user.account_status()? {
         Status::Active => {}
         Status::Disabled => return Err(Error::AccountDisabled),

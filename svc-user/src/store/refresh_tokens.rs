@@ -2,7 +2,7 @@
 //! family per login). Only the SHA-256 of a token is stored.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{Set, entity::prelude::*, sea_query::Expr};
+use sea_orm::{QuerySelect, Set, entity::prelude::*, sea_query::Expr};
 
 /// One refresh token.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -103,4 +103,16 @@ pub async fn revoke_all<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<(),
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// The families (sessions) with a token revoked at or after `since`: what verifiers refuse.
+pub async fn revoked_families<C: ConnectionTrait>(db: &C, since: DateTime<Utc>) -> Result<Vec<String>, DbErr> {
+    Entity::find()
+        .select_only()
+        .column(Column::FamilyId)
+        .distinct()
+        .filter(Column::RevokedAt.gte(since))
+        .into_tuple()
+        .all(db)
+        .await
 }

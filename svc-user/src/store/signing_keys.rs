@@ -11,7 +11,7 @@ pub struct Model {
     /// The `kid` tokens name it by.
     #[sea_orm(primary_key, auto_increment = false)]
     pub kid: String,
-    /// The 32-byte Ed25519 secret key.
+    /// The 32-byte Ed25519 secret key, sealed (`keys::sealing`; plain in rows from before).
     pub private_key: Vec<u8>,
     /// The 32-byte public key, published by GetJwks.
     pub public_key: Vec<u8>,
@@ -69,6 +69,26 @@ pub async fn retire_all_but<C: ConnectionTrait>(db: &C, kid: &str) -> Result<(),
         .col_expr(Column::RetiredAt, Expr::value(Utc::now()))
         .filter(Column::Kid.ne(kid))
         .filter(Column::RetiredAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Deletes key `kid`; whether there was one.
+pub async fn delete<C: ConnectionTrait>(db: &C, kid: &str) -> Result<bool, DbErr> {
+    Ok(Entity::delete_many().filter(Column::Kid.eq(kid)).exec(db).await?.rows_affected > 0)
+}
+
+/// Every key.
+pub async fn all<C: ConnectionTrait>(db: &C) -> Result<Vec<Model>, DbErr> {
+    Entity::find().order_by_asc(Column::CreatedAt).all(db).await
+}
+
+/// Replaces the stored private key of `kid` (sealing a plain one).
+pub async fn set_private_key<C: ConnectionTrait>(db: &C, kid: &str, private_key: Vec<u8>) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::PrivateKey, Expr::value(private_key))
+        .filter(Column::Kid.eq(kid))
         .exec(db)
         .await?;
     Ok(())

@@ -1,7 +1,11 @@
 //! The `users` table.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{IntoActiveModel, QueryOrder, QuerySelect, Set, entity::prelude::*, sea_query::LikeExpr};
+use sea_orm::{
+    IntoActiveModel, QueryOrder, QuerySelect, Set,
+    entity::prelude::*,
+    sea_query::{Expr, LikeExpr},
+};
 
 use crate::{
     domain::{Role, Status},
@@ -172,6 +176,19 @@ pub async fn find<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<Model>,
 /// The user with (normalised) email `email`.
 pub async fn find_by_email<C: ConnectionTrait>(db: &C, email: &str) -> Result<Option<Model>, DbErr> {
     Entity::find().filter(Column::Email.eq(email)).one(db).await
+}
+
+/// Locks every active admin's row until the transaction ends (a write that changes
+/// nothing), so that of two transactions that each would leave one admin fewer, the second
+/// waits for the first and counts what it left. On SQLite the write lock does the same.
+pub async fn lock_active_admins<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::Role, Expr::col(Column::Role).into())
+        .filter(Column::Role.eq("admin"))
+        .filter(Column::Status.eq("active"))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// How many active admins exist.

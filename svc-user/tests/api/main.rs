@@ -5,6 +5,7 @@ mod accounts;
 mod addresses;
 mod admin;
 mod events;
+mod identity;
 mod service;
 mod support;
 mod tokens;

@@ -1,7 +1,10 @@
 //! Plumbing for the svc-user tests: a server on a free port over a fresh database, clients,
 //! and shortcuts for the steps every story starts with. Assertions stay in the tests.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{
+    net::SocketAddr,
+    sync::{Arc, LazyLock},
+};
 
 pub use mart_platform::test_util::{authed, bad_fields, reason};
 use mart_platform::{
@@ -11,7 +14,7 @@ use mart_platform::{
 };
 use mart_proto::user::{self as pb, user_service_client::UserServiceClient};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
-use svc_user::Config;
+use svc_user::{Config, config::Hidden, keys::Sealer};
 use tonic::{Status, transport::Channel};
 
 /// A running svc-user.
@@ -24,6 +27,15 @@ pub struct TestApp {
     server: Running<svc_user::StartError>,
     /// Dropped last: the database outlives the server.
     pub db: TestDb,
+}
+
+/// The key-encryption key of every svc-user under test (rather than a file in the crate's
+/// directory), the same across restarts.
+static KEY_ENCRYPTION_KEY: LazyLock<String> = LazyLock::new(Sealer::generate);
+
+/// What seals the private signing keys of the svc-users under test.
+pub fn sealer() -> Sealer {
+    Sealer::load(Some(&KEY_ENCRYPTION_KEY), std::path::Path::new("")).unwrap()
 }
 
 /// The password every test account uses unless a test says otherwise.
@@ -51,6 +63,7 @@ impl TestApp {
     ) -> Self {
         let mut config = Config::embedded(Service::User);
         config.database_url = db.url.clone();
+        config.own.key_encryption_key = Some(Hidden::new(KEY_ENCRYPTION_KEY.clone()));
         adjust(&mut config);
         // Ready means migrated and serving: the tests may then touch the database directly.
         let served_bus = bus.clone();

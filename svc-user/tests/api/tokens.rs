@@ -10,7 +10,7 @@ use mart_platform::{
 use mart_proto::user as pb;
 use tonic::Code;
 
-use crate::support::{PASSWORD, TestApp, authed, bad_fields, reason};
+use crate::support::{PASSWORD, TestApp, authed, bad_fields, reason, sealer};
 
 db_tests!(
     no_token_wrong_role_and_tampered_tokens_are_refused,
@@ -24,7 +24,8 @@ db_tests!(
 async fn server_key(app: &TestApp) -> (String, SigningKey) {
     let db = app.database().await;
     let row = svc_user::store::signing_keys::active(&db).await.unwrap().unwrap();
-    (row.kid, SigningKey::from_bytes(&row.private_key.try_into().unwrap()))
+    let private_key = sealer().open(&row.kid, &row.private_key).expect("the stored key opens");
+    (row.kid, SigningKey::from_bytes(&private_key.try_into().unwrap()))
 }
 
 fn claims_for(user_id: &str) -> Claims {
@@ -37,6 +38,7 @@ fn claims_for(user_id: &str) -> Claims {
         exp: now + 600,
         iat: now,
         jti: "forged".into(),
+        sid: "forged".into(),
     }
 }
 
@@ -213,7 +215,7 @@ async fn keys_are_published_survive_a_restart_and_rotate(db: TestDb) {
 
     // Rotation: a new key signs, the old one still verifies its tokens.
     let database = app.database().await;
-    let new_kid = svc_user::commands::keys::rotate(&database).await.unwrap();
+    let new_kid = svc_user::commands::keys::rotate(&database, &sealer()).await.unwrap();
     let db = app.stop().await;
     let app = TestApp::spawn(db).await;
     let jwks = app.client().get_jwks(pb::GetJwksRequest {}).await.unwrap().into_inner();

@@ -51,7 +51,8 @@ pub fn verify(secret: &str, header: Option<&str>, body: &[u8], now: i64) -> Resu
     if candidates.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    if (now - timestamp).abs() > TOLERANCE_SECONDS {
+    // Checked: a forged `t=-9223372036854775808` must be stale, not an overflow.
+    if now.checked_sub(timestamp).and_then(i64::checked_abs).is_none_or(|age| age > TOLERANCE_SECONDS) {
         return Err(SignatureError::Stale);
     }
     let expected = mac(secret, timestamp, body);
@@ -209,6 +210,13 @@ mod tests {
         let moved = good.replace(&T.to_string(), &(T + 1).to_string());
         assert_eq!(verify(SECRET, Some(&moved), BODY, T), Err(SignatureError::Mismatch));
         assert_eq!(verify(SECRET, Some(&sign("whsec_other", BODY, T)), BODY, T), Err(SignatureError::Mismatch));
+        // Timestamps at the ends of the range are stale, not an arithmetic overflow.
+        let far = format!("t={},v1={KNOWN}", i64::MAX);
+        assert_eq!(verify(SECRET, Some(&far), BODY, i64::MIN), Err(SignatureError::Stale), "now - t overflows");
+        for t in [i64::MIN, i64::MAX, i64::MIN + 1] {
+            let forged = format!("t={t},v1={KNOWN}");
+            assert_eq!(verify(SECRET, Some(&forged), BODY, T), Err(SignatureError::Stale), "t={t}");
+        }
     }
 
     #[test]
