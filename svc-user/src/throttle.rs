@@ -46,7 +46,7 @@ impl LoginThrottle {
     /// [`Error::Throttled`] with the wait.
     pub fn check(&self, email: &str, client: Option<IpAddr>) -> Result<(), Error> {
         let now = Instant::now();
-        let waits = [self.accounts.wait(email, now), client.and_then(|ip| self.addresses.wait(&ip.to_string(), now))];
+        let waits = [self.accounts.wait(email, now), client.and_then(|ip| self.addresses.wait(&address_key(ip), now))];
         match waits.into_iter().flatten().max() {
             Some(retry_after) => Err(Error::Throttled { retry_after: retry_after.max(Duration::from_secs(1)) }),
             None => Ok(()),
@@ -58,13 +58,28 @@ impl LoginThrottle {
         let now = Instant::now();
         self.accounts.failed(email, now);
         if let Some(ip) = client {
-            self.addresses.failed(&ip.to_string(), now);
+            self.addresses.failed(&address_key(ip), now);
         }
     }
 
     /// Clears `email`'s failures after a successful login.
     pub fn succeeded(&self, email: &str) {
         self.accounts.lock().remove(email);
+    }
+}
+
+/// The key of a client address: an IPv4 address, or an IPv6 client's /64 (what one
+/// subscriber gets to rotate through).
+fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let [a, b, c, d, ..] = v6.segments();
+                format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+            }
+        },
     }
 }
 
@@ -152,7 +167,11 @@ mod tests {
             throttle.failed(&format!("user{n}@example.com"), Some(ip));
         }
         assert!(matches!(throttle.check("new@example.com", Some(ip)), Err(Error::Throttled { .. })));
-        assert!(throttle.check("new@example.com", Some("2001:db8::2".parse().unwrap())).is_ok());
+        assert!(
+            throttle.check("new@example.com", Some("2001:db8::ffff:2".parse().unwrap())).is_err(),
+            "the same /64"
+        );
+        assert!(throttle.check("new@example.com", Some("2001:db8:0:1::1".parse().unwrap())).is_ok(), "another /64");
     }
 
     #[test]
