@@ -223,12 +223,16 @@ impl EventBus {
             }
             EventBusKind::Kafka => {
                 let topics = crate::events::TOPICS.iter().map(|t| (*t).to_owned()).collect();
-                let settings = kafka::KafkaSettings::new(
-                    &config.kafka_brokers,
-                    config.partitions,
-                    topics,
-                    config.kafka_topics.into(),
-                );
+                let settings = kafka::KafkaSettings {
+                    session_timeout: config.kafka_session_timeout,
+                    client: config.kafka_client.0.clone(),
+                    ..kafka::KafkaSettings::new(
+                        &config.kafka_brokers,
+                        config.partitions,
+                        topics,
+                        config.kafka_topics.into(),
+                    )
+                };
                 Ok(EventBus::Kafka(kafka::KafkaBus::connect(settings).await?))
             }
         }

@@ -341,6 +341,87 @@ pub struct EventsConfig {
     pub max_attempts: u32,
     /// `MART_OUTBOX_RETENTION`: how long sent outbox rows are kept.
     pub outbox_retention: Duration,
+    /// `KAFKA_SECURITY_PROTOCOL`, `KAFKA_SASL_MECHANISM`, `KAFKA_SASL_USERNAME`,
+    /// `KAFKA_SASL_PASSWORD`, `KAFKA_SSL_CA_LOCATION`: how to reach a secured cluster, as
+    /// librdkafka properties.
+    pub kafka_client: KafkaClient,
+    /// `MART_KAFKA_SESSION_TIMEOUT`: how long a silent consumer keeps its partitions
+    /// (how soon a crashed replica's events move on); 6s to 30m.
+    pub kafka_session_timeout: Duration,
+}
+
+/// librdkafka client properties (`security.protocol`, `sasl.username`, …). `Debug` hides
+/// the password.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct KafkaClient(pub Vec<(String, String)>);
+
+impl std::fmt::Debug for KafkaClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = self.0.iter().map(|(key, value)| (key, if key.contains("password") { "(hidden)" } else { value }));
+        f.debug_map().entries(shown).finish()
+    }
+}
+
+impl KafkaClient {
+    /// The properties `vars` ask for, checked for a combination librdkafka can connect with.
+    fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let refuse = |variable: &'static str, value: &str, message: &str| ConfigError {
+            variable,
+            value: value.to_owned(),
+            message: message.to_owned(),
+        };
+        let mut client = Vec::new();
+        let protocol = vars.parse_or("KAFKA_SECURITY_PROTOCOL", None, |v| {
+            let v = v.to_ascii_lowercase();
+            match v.as_str() {
+                "plaintext" | "ssl" | "sasl_plaintext" | "sasl_ssl" => Ok(Some(v)),
+                _ => Err("expected plaintext, ssl, sasl_plaintext or sasl_ssl".to_owned()),
+            }
+        })?;
+        let mechanism = vars.parse_or("KAFKA_SASL_MECHANISM", None, |v| {
+            let v = v.to_ascii_uppercase();
+            match v.as_str() {
+                "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512" | "OAUTHBEARER" => Ok(Some(v)),
+                _ => Err("expected PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER".to_owned()),
+            }
+        })?;
+        let username = vars.get("KAFKA_SASL_USERNAME");
+        let password = vars.get_raw("KAFKA_SASL_PASSWORD").filter(|p| !p.is_empty());
+        let sasl = protocol.as_deref().is_some_and(|p| p.starts_with("sasl_"));
+        if sasl && mechanism.is_none() {
+            return Err(refuse("KAFKA_SASL_MECHANISM", "", "required with a sasl_* KAFKA_SECURITY_PROTOCOL"));
+        }
+        if !sasl && (mechanism.is_some() || username.is_some() || password.is_some()) {
+            let value = protocol.as_deref().unwrap_or_default();
+            return Err(refuse("KAFKA_SECURITY_PROTOCOL", value, "SASL settings need sasl_ssl (or sasl_plaintext)"));
+        }
+        let needs_credentials = mechanism.as_deref().is_some_and(|m| m != "OAUTHBEARER");
+        match (username.is_some(), password.is_some()) {
+            (true, false) => return Err(refuse("KAFKA_SASL_PASSWORD", "", "required with KAFKA_SASL_USERNAME")),
+            (false, true) => return Err(refuse("KAFKA_SASL_USERNAME", "", "required with KAFKA_SASL_PASSWORD")),
+            (false, false) if needs_credentials => {
+                return Err(refuse("KAFKA_SASL_USERNAME", "", "required with this KAFKA_SASL_MECHANISM"));
+            }
+            _ => {}
+        }
+        if let Some(ca) = vars.get("KAFKA_SSL_CA_LOCATION") {
+            if !Path::new(&ca).exists() {
+                return Err(refuse("KAFKA_SSL_CA_LOCATION", &ca, "no such file"));
+            }
+            client.push(("ssl.ca.location".to_owned(), ca));
+        }
+        for (key, value) in [
+            ("security.protocol", protocol),
+            ("sasl.mechanism", mechanism),
+            ("sasl.username", username),
+            ("sasl.password", password),
+        ] {
+            if let Some(value) = value {
+                client.push((key.to_owned(), value));
+            }
+        }
+        Ok(Self(client))
+    }
 }
 
 /// The claims of the shop's tokens and how verifiers keep up with svc-user. Issuer and
@@ -499,6 +580,15 @@ impl EventsConfig {
             partitions: vars.number_in("MART_EVENT_PARTITIONS", 4, 1..=1024)?,
             max_attempts: vars.number_in("MART_EVENT_MAX_ATTEMPTS", 5, 1..=100)?,
             outbox_retention: vars.duration_or("MART_OUTBOX_RETENTION", Duration::from_secs(7 * 24 * 3600))?,
+            kafka_client: KafkaClient::from_vars(vars)?,
+            kafka_session_timeout: vars.parse_or(
+                "MART_KAFKA_SESSION_TIMEOUT",
+                crate::bus::kafka::DEFAULT_SESSION_TIMEOUT,
+                |v| match parse_duration(v)? {
+                    d if (Duration::from_secs(6)..=Duration::from_secs(1800)).contains(&d) => Ok(d),
+                    _ => Err("expected 6s to 30m (what brokers accept by default)".to_owned()),
+                },
+            )?,
         })
     }
 }
@@ -625,6 +715,69 @@ pub fn check_database_url(variable: &'static str, value: String) -> Result<Strin
         Ok(value)
     } else {
         Err(ConfigError { variable, value, message: "expected postgres://… or sqlite://…".to_owned() })
+    }
+}
+
+#[cfg(test)]
+mod kafka_client_tests {
+    use super::*;
+
+    fn events(pairs: &[(&str, &str)]) -> Result<EventsConfig, ConfigError> {
+        EventsConfig::from_vars(&Vars::from_pairs(pairs.iter().copied()), Path::new("/tmp"))
+    }
+
+    #[test]
+    fn a_secured_cluster_is_reached_with_the_properties_librdkafka_takes() {
+        let ca = tempfile::NamedTempFile::new().unwrap();
+        let ca_path = ca.path().display().to_string();
+        let config = events(&[
+            ("KAFKA_SECURITY_PROTOCOL", "SASL_SSL"),
+            ("KAFKA_SASL_MECHANISM", "scram-sha-512"),
+            ("KAFKA_SASL_USERNAME", "shop"),
+            ("KAFKA_SASL_PASSWORD", "s3cret"),
+            ("KAFKA_SSL_CA_LOCATION", ca_path.as_str()),
+            ("MART_KAFKA_SESSION_TIMEOUT", "10s"),
+        ])
+        .unwrap();
+        let properties: HashMap<_, _> = config.kafka_client.0.iter().cloned().collect();
+        assert_eq!(properties["security.protocol"], "sasl_ssl");
+        assert_eq!(properties["sasl.mechanism"], "SCRAM-SHA-512");
+        assert_eq!((properties["sasl.username"].as_str(), properties["sasl.password"].as_str()), ("shop", "s3cret"));
+        assert_eq!(properties["ssl.ca.location"], ca_path);
+        assert_eq!(config.kafka_session_timeout, Duration::from_secs(10));
+        assert!(!format!("{config:?}").contains("s3cret"), "the password stays out of Debug");
+        let plain = events(&[]).unwrap();
+        assert!(plain.kafka_client.0.is_empty());
+        assert_eq!(plain.kafka_session_timeout, crate::bus::kafka::DEFAULT_SESSION_TIMEOUT);
+    }
+
+    #[test]
+    fn combinations_that_cannot_connect_name_the_variable() {
+        for (pairs, variable) in [
+            (&[("KAFKA_SECURITY_PROTOCOL", "tls")][..], "KAFKA_SECURITY_PROTOCOL"),
+            (&[("KAFKA_SECURITY_PROTOCOL", "sasl_ssl")][..], "KAFKA_SASL_MECHANISM"),
+            (
+                &[("KAFKA_SASL_MECHANISM", "PLAIN"), ("KAFKA_SASL_USERNAME", "u"), ("KAFKA_SASL_PASSWORD", "p")][..],
+                "KAFKA_SECURITY_PROTOCOL",
+            ),
+            (&[("KAFKA_SECURITY_PROTOCOL", "sasl_ssl"), ("KAFKA_SASL_MECHANISM", "PLAIN")][..], "KAFKA_SASL_USERNAME"),
+            (
+                &[
+                    ("KAFKA_SECURITY_PROTOCOL", "sasl_ssl"),
+                    ("KAFKA_SASL_MECHANISM", "PLAIN"),
+                    ("KAFKA_SASL_USERNAME", "u"),
+                ][..],
+                "KAFKA_SASL_PASSWORD",
+            ),
+            (&[("KAFKA_SECURITY_PROTOCOL", "sasl_ssl"), ("KAFKA_SASL_MECHANISM", "MD5")][..], "KAFKA_SASL_MECHANISM"),
+            (&[("KAFKA_SSL_CA_LOCATION", "/no/such/ca.pem")][..], "KAFKA_SSL_CA_LOCATION"),
+            (&[("MART_KAFKA_SESSION_TIMEOUT", "1s")][..], "MART_KAFKA_SESSION_TIMEOUT"),
+            (&[("MART_KAFKA_SESSION_TIMEOUT", "2h")][..], "MART_KAFKA_SESSION_TIMEOUT"),
+        ] {
+            let error = events(pairs).expect_err(variable);
+            assert_eq!(error.variable, variable, "{pairs:?}");
+            assert!(error.to_string().contains(variable), "{error}");
+        }
     }
 }
 

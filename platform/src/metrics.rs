@@ -350,6 +350,12 @@ pub fn http_method_label(method: &Method) -> &'static str {
     }
 }
 
+/// Counts a background task of `service` (a consumer, the relay, a loop) that died.
+pub fn task_failed(service: &'static str, task: &str) {
+    metrics::counter!("mart_background_task_failures_total", "service" => service, "task" => task.to_owned())
+        .increment(1);
+}
+
 /// Records one served gRPC call.
 pub fn rpc_served(service: &'static str, method: &str, code: tonic::Code, elapsed: Duration) {
     let method = method_label(method).to_owned();

@@ -128,17 +128,40 @@ impl GrpcServer {
         shutdown: impl Future<Output = ()>,
         background: Background,
     ) -> Result<(), StartError> {
-        let served = self.serve(listener, shutdown).await;
+        let served = self.serve_watching(listener, shutdown, Some(background.dead())).await;
         background.stop().await;
         Ok(served?)
     }
 
     /// Serves on `listener` until `shutdown` resolves, then drains.
     pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+        self.serve_watching(listener, shutdown, None).await
+    }
+
+    /// [`Self::serve`], reporting NOT_SERVING once `dead` names a background task that
+    /// died: the service still answers, but what it should be doing in the background
+    /// (consuming, relaying) has stopped, and health checks must say so.
+    async fn serve_watching(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+        dead: Option<tokio::sync::watch::Receiver<Option<String>>>,
+    ) -> Result<(), ServeError> {
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_service_status("", ServingStatus::Serving).await;
         for name in &self.names {
             health.set_service_status(*name, ServingStatus::Serving).await;
+        }
+        if let Some(mut dead) = dead {
+            let (health, names) = (health.clone(), self.names.clone());
+            tokio::spawn(async move {
+                if dead.wait_for(Option::is_some).await.is_ok() {
+                    health.set_service_status("", ServingStatus::NotServing).await;
+                    for name in names {
+                        health.set_service_status(name, ServingStatus::NotServing).await;
+                    }
+                }
+            });
         }
 
         let reflection = |builder: tonic_reflection::server::Builder<'static>| {

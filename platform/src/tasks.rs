@@ -89,6 +89,9 @@ pub struct Background {
     relay: Option<JoinHandle<()>>,
     /// The relay's waker, once started: reactions wake it after each event they handle.
     relay_waker: Option<Waker>,
+    /// The first task that ended before the stop (a panic, or a loop that gave up): the
+    /// server reports NOT_SERVING from then on.
+    dead: watch::Sender<Option<String>>,
 }
 
 impl Background {
@@ -104,6 +107,7 @@ impl Background {
             consumers: Vec::new(),
             relay: None,
             relay_waker: None,
+            dead: watch::channel(None).0,
         }
     }
 
@@ -119,7 +123,8 @@ impl Background {
         };
         let probe = DatabaseProbe { service: self.service, db: db.clone() };
         self.probes.push(metrics::register(format!("db/{}", self.service), Arc::new(probe)));
-        self.relay = Some(Relay::new(db, bus, waker.clone(), config).spawn(self.stopped.clone()));
+        let relay = Relay::new(db, bus, waker.clone(), config).spawn(self.stopped.clone());
+        self.relay = Some(self.supervised("outbox relay".to_owned(), relay));
         self.relay_waker = Some(waker.clone());
         waker
     }
@@ -138,7 +143,10 @@ impl Background {
         // The same database as the relay's, for a service that has one: the same key.
         let database = DatabaseProbe { service: self.service, db: subscription.db.clone() };
         self.probes.push(metrics::register(format!("db/{}", self.service), Arc::new(database)));
-        self.consumers.push(bus.subscribe_as(Some(self.service), subscription, self.stopped.clone()));
+        let task = format!("consumer {}", subscription.group);
+        let consumer = bus.subscribe_as(Some(self.service), subscription, self.stopped.clone());
+        let supervised = self.supervised(task, consumer);
+        self.consumers.push(supervised);
     }
 
     /// Starts the service's reactions: `handler` receives every event of `topics` from
@@ -175,7 +183,7 @@ impl Background {
         E: Display,
     {
         let mut stop = Stop(self.stopped.clone());
-        self.loops.push(tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             loop {
                 if stop.is_stopped() {
                     return;
@@ -197,7 +205,39 @@ impl Background {
                     () = stop.stopped() => return,
                 }
             }
-        }));
+        });
+        let supervised = self.supervised(name.to_owned(), task);
+        self.loops.push(supervised);
+    }
+
+    /// What tells of a task that died before the stop: `None` while all run, then the
+    /// first one's name. [`GrpcServer::serve_then_stop`](crate::server::GrpcServer) turns
+    /// it into NOT_SERVING, so health checks and the edge's `/readyz` see it.
+    pub fn dead(&self) -> watch::Receiver<Option<String>> {
+        self.dead.subscribe()
+    }
+
+    /// `task`, watched: if it panics, or ends while the service is not stopping, that is
+    /// logged, counted (`mart_background_task_failures_total`) and reported as [`Self::dead`].
+    fn supervised(&self, name: String, task: JoinHandle<()>) -> JoinHandle<()> {
+        let (service, stopped, dead) = (self.service, self.stopped.clone(), self.dead.clone());
+        tokio::spawn(async move {
+            let why = match task.await {
+                Ok(()) if *stopped.borrow() => return,
+                Ok(()) => "ended before the service stopped".to_owned(),
+                Err(error) if error.is_panic() => "panicked".to_owned(),
+                Err(error) => error.to_string(),
+            };
+            tracing::error!(service, task = %name, why, "a background task died: the service reports NOT_SERVING");
+            metrics::task_failed(service, &name);
+            dead.send_if_modified(|first| {
+                let unset = first.is_none();
+                if unset {
+                    *first = Some(name);
+                }
+                unset
+            });
+        })
     }
 
     /// Stops the loops in order (the service's own, consumers, then the relay) and waits

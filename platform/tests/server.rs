@@ -140,3 +140,77 @@ async fn access_is_checked_from_the_contract_and_shutdown_drains() {
     assert_eq!(answer.next_page_token, "ada", "the handler saw the caller's principal");
     server.await.unwrap().expect("the server stops cleanly");
 }
+
+/// A background task that panics is not a silent death: health says NOT_SERVING (what the
+/// k8s readiness probe and the edge's `/readyz` ask), while the calls still answer and a
+/// healthy sibling loop keeps running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_background_task_makes_the_service_not_serving() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use mart_platform::tasks::{Background, Every, Round};
+
+    let key = SigningKey::from_bytes(&[42; 32]);
+    let keys = KeySet::fixed(vec![PublicKey { kid: "k1".into(), key: key.verifying_key() }]);
+    let verifier = Arc::new(Verifier::new(Arc::new(keys), "mart", "mart"));
+    let (entered, _entered) = mpsc::unbounded_channel();
+    let service = Held { entered, release: Arc::new(Notify::new()) };
+
+    let mut background = Background::new(mart_platform::config::Service::Notify);
+    let healthy = Arc::new(AtomicU32::new(0));
+    let rounds = healthy.clone();
+    background.every("steady", Every::new(std::time::Duration::from_millis(20)), move |_| {
+        rounds.fetch_add(1, Ordering::SeqCst);
+        async { Ok::<_, std::convert::Infallible>(Round::Idle) }
+    });
+    let go = Arc::new(Notify::new());
+    let trigger = go.clone();
+    background.every("doomed", Every::new(std::time::Duration::from_millis(20)), move |_| {
+        let trigger = trigger.clone();
+        async move {
+            trigger.notified().await;
+            panic!("a bug in a background loop");
+            #[allow(unreachable_code)]
+            Ok::<_, std::convert::Infallible>(Round::Idle)
+        }
+    });
+    let dead = background.dead();
+
+    let listener = listener().await;
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(
+        GrpcServer::new(mart_platform::config::Service::Notify, verifier)
+            .add_service(NotificationServiceServer::new(service))
+            .serve_then_stop(
+                listener,
+                async move {
+                    let _ = stopped.await;
+                },
+                background,
+            ),
+    );
+    let channel = Channel::from_shared(format!("http://{addr}")).unwrap().connect_lazy();
+    let mut health = HealthClient::new(channel.clone());
+    let status = |mut health: HealthClient<Channel>| async move {
+        health.check(HealthCheckRequest { service: String::new() }).await.map(|r| r.into_inner().status())
+    };
+    eventually("serving", || async { (status(health.clone()).await.ok() == Some(ServingStatus::Serving)).then_some(()) })
+        .await;
+    assert!(dead.borrow().is_none());
+
+    go.notify_one();
+    eventually("NOT_SERVING after the panic", || async {
+        (status(health.clone()).await.ok() == Some(ServingStatus::NotServing)).then_some(())
+    })
+    .await;
+    assert_eq!(dead.borrow().as_deref(), Some("doomed"));
+    let before = healthy.load(Ordering::SeqCst);
+    eventually("the other loop goes on", || async { (healthy.load(Ordering::SeqCst) > before + 2).then_some(()) })
+        .await;
+    let answer = health.check(HealthCheckRequest { service: "mart.notify.v1.NotificationService".into() }).await;
+    assert_eq!(answer.unwrap().into_inner().status(), ServingStatus::NotServing);
+
+    let _ = stop.send(());
+    server.await.unwrap().expect("stops cleanly");
+}

@@ -44,10 +44,22 @@ impl mart_platform::config::Settings for Settings {
                 message: "required when MART_PAYMENT_PROVIDER=stripe".to_owned(),
             });
         }
+        let stripe_webhook_secret = vars.get("STRIPE_WEBHOOK_SECRET");
+        // Without it no webhook verifies, so no card payment is ever seen as paid: every
+        // paid order would be cancelled (and refunded) at its deadline.
+        if provider == ProviderKind::Stripe && stripe_webhook_secret.is_none() {
+            return Err(ConfigError {
+                variable: "STRIPE_WEBHOOK_SECRET",
+                value: String::new(),
+                message: "required with Stripe (the whsec_… of the webhook endpoint): without it no payment is \
+                          ever confirmed"
+                    .to_owned(),
+            });
+        }
         Ok(Self {
             provider,
             stripe_secret_key,
-            stripe_webhook_secret: vars.get("STRIPE_WEBHOOK_SECRET"),
+            stripe_webhook_secret,
             stripe_api_base: vars.http_url("STRIPE_API_BASE")?,
             payment_timeout: vars.duration_or("MART_PAYMENT_TIMEOUT", Duration::from_secs(30 * 60))?,
         })
@@ -115,7 +127,8 @@ mod tests {
             Settings::from_pairs(&[("STRIPE_SECRET_KEY", "sk_test_x"), ("MART_PAYMENT_PROVIDER", "manual")]).unwrap();
         assert_eq!(manual.provider, ProviderKind::Manual, "said explicitly, manual wins over a key");
 
-        let config = Config::from_vars(Service::Payment, &Vars::from_pairs([("STRIPE_SECRET_KEY", "sk_test_x")]));
+        let stripe = [("STRIPE_SECRET_KEY", "sk_test_x"), ("STRIPE_WEBHOOK_SECRET", "whsec_x")];
+        let config = Config::from_vars(Service::Payment, &Vars::from_pairs(stripe));
         assert_eq!(config.unwrap().own.provider, ProviderKind::Stripe);
     }
 
@@ -131,6 +144,10 @@ mod tests {
             Settings::from_pairs(&[("MART_PAYMENT_PROVIDER", "stripe")]).unwrap_err().variable,
             "STRIPE_SECRET_KEY"
         );
+        // A Stripe key without the webhook secret would start and never see a payment.
+        let refused = Settings::from_pairs(&[("STRIPE_SECRET_KEY", "sk_test_x")]).unwrap_err();
+        assert_eq!(refused.variable, "STRIPE_WEBHOOK_SECRET");
+        assert!(!refused.to_string().contains("sk_test_x"), "{refused}");
     }
 
     #[test]

@@ -167,10 +167,7 @@ mod tests {
             throttle.failed(&format!("user{n}@example.com"), Some(ip));
         }
         assert!(matches!(throttle.check("new@example.com", Some(ip)), Err(Error::Throttled { .. })));
-        assert!(
-            throttle.check("new@example.com", Some("2001:db8::ffff:2".parse().unwrap())).is_err(),
-            "the same /64"
-        );
+        assert!(throttle.check("new@example.com", Some("2001:db8::ffff:2".parse().unwrap())).is_err(), "the same /64");
         assert!(throttle.check("new@example.com", Some("2001:db8:0:1::1".parse().unwrap())).is_ok(), "another /64");
     }
 

@@ -97,6 +97,10 @@ pub struct KafkaSettings {
     /// soon as records arrive, so the default (500 ms) costs no latency there; librdkafka's
     /// mock cluster always waits it out, so benchmarks on it set it low.
     pub fetch_wait_max: Duration,
+    /// librdkafka properties for every client (producer, consumers, admin): how to reach a
+    /// secured cluster (`security.protocol`, `sasl.*`, `ssl.ca.location`). The bus's own
+    /// settings (idempotence, offsets) are applied after them and win.
+    pub client: Vec<(String, String)>,
 }
 
 impl KafkaSettings {
@@ -115,14 +119,34 @@ impl KafkaSettings {
             message_timeout: DEFAULT_MESSAGE_TIMEOUT,
             session_timeout: DEFAULT_SESSION_TIMEOUT,
             fetch_wait_max: Duration::from_millis(500),
+            client: Vec::new(),
         }
+    }
+}
+
+/// How to reach the cluster: its brokers and the client properties every client gets.
+#[derive(Clone)]
+struct Cluster {
+    brokers: String,
+    client: Vec<(String, String)>,
+}
+
+impl Cluster {
+    /// A client configuration for this cluster, to which each client adds its own.
+    fn config(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        for (key, value) in &self.client {
+            config.set(key, value);
+        }
+        config.set("bootstrap.servers", &self.brokers);
+        config
     }
 }
 
 /// The Kafka event bus: the producer, and what consumers need to join.
 pub struct KafkaBus {
-    /// Bootstrap servers, for the consumers [`consume`] creates.
-    brokers: String,
+    /// Brokers and client properties, for the consumers [`consume`] creates.
+    cluster: Cluster,
     /// Shared by every publish: one idempotent producer keeps per-partition order across
     /// batches and retries.
     producer: FutureProducer,
@@ -147,17 +171,18 @@ impl KafkaBus {
         let message_timeout = settings.message_timeout.max(Duration::from_millis(1));
         let topics: BTreeSet<String> =
             settings.topics.iter().flat_map(|topic| [topic.clone(), dlq_topic(topic)]).collect();
+        let cluster = Cluster { brokers: settings.brokers.clone(), client: settings.client.clone() };
         match &settings.topic_creation {
-            TopicCreation::Admin => create_topics(&settings.brokers, &topics, partitions, message_timeout).await?,
+            TopicCreation::Admin => create_topics(&cluster, &topics, partitions, message_timeout).await?,
             TopicCreation::Mock(mock) => {
                 for topic in &topics {
                     mock.create_topic(topic, partitions).await?;
                 }
             }
-            TopicCreation::External => check_topics(&settings.brokers, &topics).await?,
+            TopicCreation::External => check_topics(&cluster, &topics).await?,
         }
-        let producer: FutureProducer = ClientConfig::new()
-            .set("bootstrap.servers", &settings.brokers)
+        let producer: FutureProducer = cluster
+            .config()
             // No duplicates or reordering from the producer's own retries.
             .set("enable.idempotence", "true")
             .set("acks", "all")
@@ -166,7 +191,7 @@ impl KafkaBus {
             .create()?;
         tracing::info!(brokers = settings.brokers, topics = topics.len(), partitions, "kafka bus ready");
         Ok(Arc::new(Self {
-            brokers: settings.brokers,
+            cluster,
             producer,
             message_timeout,
             session_timeout: settings.session_timeout,
@@ -320,8 +345,9 @@ impl KafkaBus {
 
     /// A consumer for one-off queries in `group`: never subscribes, never commits.
     fn query_consumer(&self, group: &str) -> Result<BaseConsumer, BusError> {
-        Ok(ClientConfig::new()
-            .set("bootstrap.servers", &self.brokers)
+        Ok(self
+            .cluster
+            .config()
             .set("group.id", group)
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "true")
@@ -370,12 +396,12 @@ impl Drop for KafkaBus {
 
 /// Creates `topics` through the admin API; topics that exist already are left alone.
 async fn create_topics(
-    brokers: &str,
+    cluster: &Cluster,
     topics: &BTreeSet<String>,
     partitions: i32,
     timeout: Duration,
 ) -> Result<(), BusError> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", brokers).create()?;
+    let admin: AdminClient<DefaultClientContext> = cluster.config().create()?;
     // -1: the brokers' default replication factor, which operators choose per cluster.
     let new_topics: Vec<NewTopic<'_>> =
         topics.iter().map(|topic| NewTopic::new(topic, partitions, TopicReplication::Fixed(-1))).collect();
@@ -391,9 +417,9 @@ async fn create_topics(
 }
 
 /// Fails naming the first of `topics` the brokers do not have.
-async fn check_topics(brokers: &str, topics: &BTreeSet<String>) -> Result<(), BusError> {
+async fn check_topics(cluster: &Cluster, topics: &BTreeSet<String>) -> Result<(), BusError> {
     // Metadata only: no group, no subscription; consumers never auto-create topics.
-    let client: BaseConsumer = ClientConfig::new().set("bootstrap.servers", brokers).create()?;
+    let client: BaseConsumer = cluster.config().create()?;
     let topics = topics.clone();
     blocking(move || {
         for topic in &topics {
@@ -438,8 +464,9 @@ async fn blocking<T: Send + 'static>(
 /// commits what was processed and leaves the group.
 pub(super) async fn consume(bus: Arc<KafkaBus>, processor: Processor, mut shutdown: watch::Receiver<bool>) {
     let group = processor.group().to_owned();
-    let consumer: StreamConsumer = match ClientConfig::new()
-        .set("bootstrap.servers", &bus.brokers)
+    let consumer: StreamConsumer = match bus
+        .cluster
+        .config()
         .set("group.id", &group)
         // Offsets are stored by hand once the processor is done with a message; auto-commit
         // only writes what was stored.
@@ -651,6 +678,29 @@ mod tests {
     /// Settings for one topic on `mock`, provisioned outside the bus.
     fn external(mock: &MockKafka) -> KafkaSettings {
         KafkaSettings::new(mock.bootstrap_servers(), 2, vec!["orders".to_owned()], TopicCreation::External)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn client_properties_reach_every_client() {
+        let mock = MockKafka::start(1).await.unwrap();
+        // Properties librdkafka accepts: the bus connects with them.
+        let plain = KafkaSettings {
+            client: vec![("security.protocol".into(), "plaintext".into()), ("client.id".into(), "mart-test".into())],
+            ..external(&mock)
+        };
+        mock.create_topic("orders", 2).await.unwrap();
+        mock.create_topic("orders.dlq", 2).await.unwrap();
+        KafkaBus::connect(plain).await.expect("connects with the properties");
+        // One it refuses (a CA file that is not there): connecting fails, saying why.
+        let broken = KafkaSettings {
+            client: vec![
+                ("security.protocol".into(), "ssl".into()),
+                ("ssl.ca.location".into(), "/no/such/ca.pem".into()),
+            ],
+            ..external(&mock)
+        };
+        let Err(error) = KafkaBus::connect(broken).await else { panic!("connected without its CA") };
+        assert!(error.to_string().contains("ssl.ca.location") || error.to_string().contains("ca.pem"), "{error}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -120,3 +120,20 @@ async fn a_declined_card_fails_the_payment(db: TestDb) {
     assert_eq!((count(&events, &order, succeeded), count(&events, &order, refunded)), (0, 1));
     assert_eq!(app.fake().refunds().len(), 1);
 }
+
+/// A Stripe key without the webhook secret would start and never see a card payment
+/// succeed: the binary refuses to start, naming the variable, and does not echo the key.
+#[tokio::test]
+async fn stripe_without_a_webhook_secret_does_not_start() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_svc-payment"))
+        .env("STRIPE_SECRET_KEY", "sk_test_secret_value")
+        .env_remove("STRIPE_WEBHOOK_SECRET")
+        .env_remove("MART_PAYMENT_PROVIDER")
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("STRIPE_WEBHOOK_SECRET"), "{stderr}");
+    assert!(!stderr.contains("sk_test_secret_value"), "{stderr}");
+}
