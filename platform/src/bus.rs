@@ -41,6 +41,9 @@ pub mod headers {
     pub const EVENT_ID: &str = "mart-event-id";
     /// The envelope type.
     pub const EVENT_TYPE: &str = "mart-event-type";
+    /// The service whose outbox the event came from (`svc-payment`): consumers refuse an
+    /// event on a domain topic from anyone but the topic's owner.
+    pub const PRODUCER: &str = "mart-producer";
     /// W3C trace context of the transaction that wrote the event.
     pub const TRACEPARENT: &str = "traceparent";
     /// W3C trace state.
@@ -57,6 +60,28 @@ pub mod headers {
     pub const DLQ_PARTITION: &str = "mart-dlq-partition";
     /// Dead letters: its offset there.
     pub const DLQ_OFFSET: &str = "mart-dlq-offset";
+}
+
+/// Why `event` does not belong where it arrived, if it does not: on a domain topic
+/// (`mart.<service>.events`) only that topic's payloads, written by that service's outbox.
+/// A record without a producer header (published before the relay stamped it, or by a
+/// test) is judged by its payload alone.
+fn misrouted(event: &Event) -> Option<String> {
+    let owner = event.topic.strip_prefix("mart.")?.strip_suffix(".events")?;
+    let Some(payload) = &event.envelope.payload else {
+        return Some("an envelope without a payload".to_owned());
+    };
+    let belongs = crate::events::topic_of(payload);
+    if belongs != event.topic {
+        return Some(format!("a {} event belongs on {belongs}, not {}", event.envelope.r#type, event.topic));
+    }
+    let producer = event.headers.iter().find(|(name, _)| name == headers::PRODUCER).map(|(_, value)| value.as_str());
+    match producer {
+        Some(producer) if producer != format!("svc-{owner}") => {
+            Some(format!("{} is svc-{owner}'s topic; this event was produced by {producer}", event.topic))
+        }
+        _ => None,
+    }
 }
 
 /// The dead-letter topic of `topic`.
@@ -370,6 +395,13 @@ impl Processor {
                 return Ok(Outcome::DeadLettered);
             }
         };
+        if let Some(refusal) = misrouted(&event) {
+            // No retry can make it belong: an operator looks at it in the DLQ.
+            tracing::error!(group = self.group(), event.id = %event.envelope.id, refusal, "refusing an event: to the DLQ");
+            crate::metrics::event_refused(self.group(), &event.topic);
+            self.dead_letter(delivery, &refusal, 1).await?;
+            return Ok(Outcome::DeadLettered);
+        }
         let policy = self.subscription.retry;
         let mut attempt = 1;
         loop {

@@ -350,6 +350,13 @@ pub fn http_method_label(method: &Method) -> &'static str {
     }
 }
 
+/// Counts an event `group` refused as not belonging on `topic` (an alert: someone wrote
+/// where they should not, or a producer is misrouting).
+pub fn event_refused(group: &str, topic: &str) {
+    metrics::counter!("mart_events_refused_total", "group" => group.to_owned(), "topic" => topic.to_owned())
+        .increment(1);
+}
+
 /// Counts a background task of `service` (a consumer, the relay, a loop) that died.
 pub fn task_failed(service: &'static str, task: &str) {
     metrics::counter!("mart_background_task_failures_total", "service" => service, "task" => task.to_owned())

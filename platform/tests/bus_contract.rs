@@ -397,7 +397,50 @@ contract!(
     events_published_during_an_outage_arrive_after_it,
     every_group_gets_everything_and_members_share_the_work,
     a_relay_crash_after_sending_duplicates_but_never_loses,
+    misrouted_and_foreign_events_go_to_the_dlq,
 );
+
+/// A domain topic takes only its own payloads, from its owner's outbox: a PaymentSucceeded
+/// written to the user topic, or a user event stamped by another service, is refused (to
+/// the DLQ, counted) however many times it is tried, and the genuine event flows.
+async fn misrouted_and_foreign_events_go_to_the_dlq(backend: Backend) {
+    let bus = TestBus::start(backend, 2).await;
+    let service = Service::start().await;
+    let consumer = bus.subscribe(&service, "g", TOPIC, Recorder::new("c"));
+    let stamped = |mut record: Record, producer: &str| {
+        record.headers.push((headers::PRODUCER.to_owned(), producer.to_owned()));
+        record
+    };
+    let genuine = stamped(bus.event("a", "genuine"), "svc-user");
+    let foreign = stamped(bus.event("a", "foreign"), "svc-notify");
+    let payment = envelope(
+        bus.key("a"),
+        Payload::PaymentSucceeded(mart_proto::events::PaymentSucceeded {
+            order_id: bus.key("a"),
+            ..Default::default()
+        }),
+    );
+    let misrouted = Record {
+        topic: TOPIC.into(),
+        key: bus.key("a"),
+        headers: vec![(headers::EVENT_ID.into(), payment.id.clone()), (headers::PRODUCER.into(), "svc-user".into())],
+        payload: payment.encode_to_vec(),
+    };
+    bus.bus.publish(&[foreign, misrouted, genuine]).await.unwrap();
+
+    let effects = effect_count(&service, 1, "the genuine event").await;
+    assert_eq!(effects.iter().map(|(_, n, _)| n.as_str()).collect::<Vec<_>>(), ["genuine"]);
+    let seen = &consumer.metrics;
+    eventually("both refused", || async { (seen.dead_lettered.load(Ordering::SeqCst) == 2).then_some(()) }).await;
+    assert_eq!(seen.failed_attempts.load(Ordering::SeqCst), 0, "refused at once, not retried");
+    if let EventBus::Embedded(log) = &bus.bus {
+        let letters = log.read(&bus::dlq_topic(TOPIC), None, 0, 10).await.unwrap();
+        let reasons: Vec<_> = letters.iter().filter_map(|l| l.record.header(headers::DLQ_ERROR)).collect();
+        assert!(reasons.iter().any(|r| r.contains("produced by svc-notify")), "{reasons:?}");
+        assert!(reasons.iter().any(|r| r.contains("belongs on mart.payment.events")), "{reasons:?}");
+    }
+    consumer.stop().await;
+}
 
 async fn order_is_kept_per_key_across_partitions(backend: Backend) {
     let bus = TestBus::start(backend, 4).await;

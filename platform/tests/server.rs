@@ -195,8 +195,10 @@ async fn a_panicking_background_task_makes_the_service_not_serving() {
     let status = |mut health: HealthClient<Channel>| async move {
         health.check(HealthCheckRequest { service: String::new() }).await.map(|r| r.into_inner().status())
     };
-    eventually("serving", || async { (status(health.clone()).await.ok() == Some(ServingStatus::Serving)).then_some(()) })
-        .await;
+    eventually("serving", || async {
+        (status(health.clone()).await.ok() == Some(ServingStatus::Serving)).then_some(())
+    })
+    .await;
     assert!(dead.borrow().is_none());
 
     go.notify_one();

@@ -25,7 +25,7 @@ use crate::{
         stripe::webhook::{EventKind, StripeEvent},
     },
     store::{
-        history,
+        closed_orders, history,
         payments::{self, Change, Model, NewRow},
         refunds, stripe_events,
     },
@@ -106,9 +106,15 @@ impl Commands {
 
 impl Commands {
     /// Opens the payment of an order that awaits one, with the current provider; nothing if
-    /// the order has one already (a redelivered or repeated event).
+    /// the order has one already (a redelivered or repeated event), or was cancelled before
+    /// (an OrderAwaitingPayment late, or replayed from the DLQ, after its OrderCancelled):
+    /// no intent anyone could pay is created for an order that will not ship.
     pub async fn open_in(&self, txn: &DatabaseTransaction, new: &NewPayment, actor: &str) -> Result<(), Error> {
         if payments::by_order(txn, &new.order_id).await?.is_some() {
+            return Ok(());
+        }
+        if closed_orders::is_closed(txn, &new.order_id).await? {
+            tracing::warn!(order_id = new.order_id, "a payment asked for an order already cancelled: none opened");
             return Ok(());
         }
         let provider = self.providers.current()?;
@@ -183,11 +189,13 @@ impl Commands {
         reason: &str,
         actor: &str,
     ) -> Result<(), Error> {
+        let reason = if reason.trim().is_empty() { "order cancelled" } else { reason.trim() };
         let Some(payment) = payments::lock(txn, order_id).await? else {
-            // Cancelled before it awaited payment: there is no money to deal with.
+            // Cancelled before it awaited payment: no money to deal with, and none to take
+            // later — the tombstone keeps a late OrderAwaitingPayment from opening one.
+            closed_orders::close(txn, order_id, reason).await?;
             return Ok(());
         };
-        let reason = if reason.trim().is_empty() { "order cancelled" } else { reason.trim() };
         match status_of(&payment)? {
             PaymentStatus::Pending => {
                 let provider = self.providers.get(provider_of(&payment)?)?;

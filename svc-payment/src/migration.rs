@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 use crate::store::payments;
 
 mod m20261125_000001_payments;
+mod m20261204_000001_closed_orders;
 
 /// Every migration of svc-payment.
 #[derive(Debug)]
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
                 payments::Entity,
                 payments::Column::Traceparent,
             ))
+            .then(m20261204_000001_closed_orders::Migration)
             .into()
     }
 }

@@ -194,7 +194,7 @@ impl Relay {
         for row in &rows {
             telemetry::link(&span, row.traceparent.as_deref());
         }
-        let records: Vec<Record> = rows.iter().map(record_of).collect();
+        let records: Vec<Record> = rows.iter().map(|row| record_of(row, self.config.service)).collect();
         if let Err(error) = self.bus.publish(&records).instrument(span.clone()).await {
             span.record("otel.status_code", "ERROR");
             if let Some(metrics) = &self.config.metrics {
@@ -231,7 +231,7 @@ pub async fn lag<C: ConnectionTrait>(db: &C) -> Result<RelayLag, DbErr> {
 /// crashed after sending left behind. For tests of exactly that.
 pub async fn publish_without_marking(db: &DatabaseConnection, bus: &EventBus, limit: u64) -> Result<usize, RelayError> {
     let rows = unsent(limit).all(db).await?;
-    bus.publish(&rows.iter().map(record_of).collect::<Vec<_>>()).await?;
+    bus.publish(&rows.iter().map(|row| record_of(row, None)).collect::<Vec<_>>()).await?;
     Ok(rows.len())
 }
 
@@ -239,11 +239,14 @@ fn unsent(limit: u64) -> sea_orm::Select<entity::Entity> {
     entity::Entity::find().filter(entity::Column::SentAt.is_null()).order_by_asc(entity::Column::Seq).limit(limit)
 }
 
-fn record_of(row: &entity::Model) -> Record {
+fn record_of(row: &entity::Model, producer: Option<&'static str>) -> Record {
     let mut headers = vec![
         (headers::EVENT_ID.to_owned(), row.event_id.clone()),
         (headers::EVENT_TYPE.to_owned(), row.event_type.clone()),
     ];
+    if let Some(producer) = producer {
+        headers.push((headers::PRODUCER.to_owned(), producer.to_owned()));
+    }
     if let Some(traceparent) = &row.traceparent {
         headers.push((headers::TRACEPARENT.to_owned(), traceparent.clone()));
     }

@@ -21,7 +21,34 @@ db_tests!(
     cancelling_an_unpaid_order_cancels_its_payment_intent,
     money_that_beats_the_cancel_is_given_back,
     refunding_twice_refunds_once,
+    a_payment_asked_for_after_the_cancel_opens_nothing,
 );
+
+/// An order cancelled before its payment opened: the OrderAwaitingPayment that arrives
+/// after (late, redelivered, or replayed from the DLQ by an operator) opens no intent
+/// anyone could pay, and no payment shows.
+async fn a_payment_asked_for_after_the_cancel_opens_nothing(db: TestDb) {
+    let app = TestApp::spawn(db, Provider::Stripe).await;
+    let order = order_id();
+    app.cancelled(&order, "alice", false).await;
+    let awaiting = app.awaits_payment(&order, "alice", 2500).await;
+    app.settle(&order).await;
+    // The same event once more, as `events dlq replay` would hand it back.
+    publish_envelope(&app.bus, &awaiting).await;
+    app.settle(&order).await;
+
+    assert!(intents_of(&app, &order).is_empty(), "no PaymentIntent for a cancelled order");
+    let missing = app.payment_as(&app.admin(), &order).await.unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+
+    // Another order still gets its payment.
+    let other = order_id();
+    awaiting_payment(&app, &other).await;
+}
+
+async fn awaiting_payment(app: &TestApp, order: &str) {
+    awaiting(app, order, "bob", 1000).await;
+}
 
 /// The PaymentIntents of `order` at the fake.
 fn intents_of(app: &TestApp, order: &str) -> Vec<Intent> {
