@@ -341,6 +341,9 @@ pub struct EventsConfig {
     pub max_attempts: u32,
     /// `MART_OUTBOX_RETENTION`: how long sent outbox rows are kept.
     pub outbox_retention: Duration,
+    /// `MART_EVENT_RETENTION`: how long the embedded log keeps events, and consumers (and
+    /// svc-payment, for Stripe's) remember the events they handled.
+    pub event_retention: Duration,
     /// `KAFKA_SECURITY_PROTOCOL`, `KAFKA_SASL_MECHANISM`, `KAFKA_SASL_USERNAME`,
     /// `KAFKA_SASL_PASSWORD`, `KAFKA_SSL_CA_LOCATION`: how to reach a secured cluster, as
     /// librdkafka properties.
@@ -580,6 +583,7 @@ impl EventsConfig {
             partitions: vars.number_in("MART_EVENT_PARTITIONS", 4, 1..=1024)?,
             max_attempts: vars.number_in("MART_EVENT_MAX_ATTEMPTS", 5, 1..=100)?,
             outbox_retention: vars.duration_or("MART_OUTBOX_RETENTION", Duration::from_secs(7 * 24 * 3600))?,
+            event_retention: vars.duration_or("MART_EVENT_RETENTION", Duration::from_secs(30 * 24 * 3600))?,
             kafka_client: KafkaClient::from_vars(vars)?,
             kafka_session_timeout: vars.parse_or(
                 "MART_KAFKA_SESSION_TIMEOUT",

@@ -50,6 +50,13 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Database::connect(options).await
 }
 
+/// The moment `retention` ago: rows older than it are pruned. A retention too long to
+/// subtract keeps everything.
+pub fn cutoff(retention: Duration) -> chrono::DateTime<chrono::Utc> {
+    let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+    chrono::Utc::now().checked_sub_signed(retention).unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+}
+
 /// [`connect`], then runs every pending migration of `M`.
 pub async fn connect_and_migrate<M: MigratorTrait>(url: &str) -> Result<DatabaseConnection, DbErr> {
     let db = connect(url).await?;

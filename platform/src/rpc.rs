@@ -64,6 +64,21 @@ pub fn client_ip<T>(request: &tonic::Request<T>) -> Option<std::net::IpAddr> {
         .or_else(|| request.remote_addr().map(|addr| addr.ip()))
 }
 
+/// The key per-client limits count `ip` under: an IPv4 address, or an IPv6 address's /64
+/// (the block one subscriber gets, and can rotate through at will), the way the edge keys
+/// its own limits; an IPv4-mapped IPv6 address is its IPv4 address. `203.0.113.7`, or
+/// `2001:db8:1:2::/64`.
+pub fn client_key(ip: std::net::IpAddr) -> String {
+    use std::net::{IpAddr, Ipv6Addr};
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => format!("{}/64", Ipv6Addr::from(u128::from(v6) & !(u128::MAX >> 64))),
+        },
+    }
+}
+
 #[cfg(test)]
 mod client_ip_tests {
     use super::*;
@@ -76,5 +91,15 @@ mod client_ip_tests {
         assert_eq!(client_ip(&request), Some("203.0.113.7".parse().unwrap()));
         request.metadata_mut().insert(CLIENT_IP, "not an address".parse().unwrap());
         assert_eq!(client_ip(&request), None);
+    }
+
+    #[test]
+    fn clients_are_keyed_by_ipv4_address_or_ipv6_slash_64() {
+        let key = |ip: &str| client_key(ip.parse().unwrap());
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
     }
 }

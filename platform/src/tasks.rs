@@ -26,6 +26,9 @@ use crate::{
     wake::Waker,
 };
 
+/// How often retained rows (inbox, embedded log) are pruned.
+pub const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
+
 /// What a running loop is told of the shutdown.
 #[derive(Clone, Debug)]
 pub struct Stop(watch::Receiver<bool>);
@@ -152,7 +155,8 @@ impl Background {
     /// Starts the service's reactions: `handler` receives every event of `topics` from
     /// `bus` as consumer group `group`, each in a transaction on `db` with its inbox row,
     /// tried `events.max_attempts` times before it goes to the DLQ. The relay, if started
-    /// before, is woken after each event, since reactions write events too.
+    /// before, is woken after each event, since reactions write events too. The inbox (and
+    /// the embedded log) are pruned of what is older than `events.event_retention`.
     pub fn react(
         &mut self,
         bus: &EventBus,
@@ -162,6 +166,20 @@ impl Background {
         topics: &[&str],
         handler: impl Handler,
     ) {
+        // What the reactions remember (the inbox), and the embedded log they read, are
+        // kept for the event retention and no longer.
+        let (inbox, retention) = (db.clone(), events.event_retention);
+        self.every("inbox.prune", Every::new(PRUNE_INTERVAL), move |_| {
+            let inbox = inbox.clone();
+            async move { crate::bus::inbox::prune(&inbox, retention).await.map(|_| Round::Idle) }
+        });
+        if let EventBus::Embedded(log) = bus {
+            let log = log.clone();
+            self.every("event-log.prune", Every::new(PRUNE_INTERVAL), move |_| {
+                let log = log.clone();
+                async move { log.prune(retention).await.map(|_| Round::Idle) }
+            });
+        }
         let subscription = Subscription {
             group: group.to_owned(),
             topics: topics.iter().map(|topic| (*topic).to_owned()).collect(),

@@ -3,12 +3,20 @@
 //! come from the contract (the platform's access layer); on top of that every USER RPC
 //! acts on the caller's own cart and orders only — another user's order is NOT_FOUND,
 //! exactly like one that does not exist. Admins may read and cancel any order.
+//!
+//! PlaceOrder is refused (FAILED_PRECONDITION, HTTP 409) while the caller has
+//! `MART_ORDER_MAX_OPEN_UNPAID` unpaid orders open (`TOO_MANY_UNPAID_ORDERS`), or while
+//! `MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS` are open from the client address the edge
+//! passes on in `x-mart-client-ip` (`TOO_MANY_UNPAID_ORDERS_FROM_ADDRESS`); the message
+//! names the limit. Paying or cancelling an order, or its payment deadline passing, frees
+//! a place.
 
 use mart_platform::{
     auth::{self, Principal},
     error::{Violations, reply},
     fields,
     paging::{self, PageTokens},
+    rpc,
 };
 use mart_proto::order::{self as pb, order_service_server::OrderService};
 use sea_orm::DatabaseConnection;
@@ -138,10 +146,13 @@ impl OrderService for OrderApi {
     ) -> Result<Response<pb::PlaceOrderResponse>, Status> {
         let me = auth::principal(&request)?;
         let header = request.metadata().get("idempotency-key").map(|value| value.to_str().map(str::to_owned));
+        // Counted against MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS: the end client the edge
+        // names (not the edge itself), or whoever called directly.
+        let client = rpc::client_ip(&request);
         let request = request.into_inner();
         reply::<_, Error>(
             async {
-                let place = wire::place_order(&request, header)?;
+                let place = wire::place_order(&request, header, client)?;
                 let order = self.commands.place_order(&me.user_id, &place).await?;
                 Ok(pb::PlaceOrderResponse { order: Some(order_to_proto(&order)?) })
             }

@@ -13,7 +13,10 @@
 use mart_platform::wake::Waker;
 use sea_orm::DatabaseConnection;
 
-use crate::peers::{AddressBook, Catalog};
+use crate::{
+    domain::UnpaidCaps,
+    peers::{AddressBook, Catalog},
+};
 
 mod cart;
 mod checkout;
@@ -35,18 +38,22 @@ pub struct Commands {
     address_book: AddressBook,
     /// `MART_ORDER_MAX_QUANTITY`.
     max_quantity: u32,
+    /// `MART_ORDER_MAX_OPEN_UNPAID` and `…_PER_ADDRESS`: what PlaceOrder counts.
+    caps: UnpaidCaps,
 }
 
 impl Commands {
     /// The commands over `db`, asking `catalog` and `address_book`, waking `relay` after
-    /// writing events; a cart line holds at most `max_quantity` units.
+    /// writing events; a cart line holds at most `max_quantity` units, and PlaceOrder keeps
+    /// the open unpaid orders within `caps`.
     pub fn new(
         db: DatabaseConnection,
         relay: Waker,
         catalog: Catalog,
         address_book: AddressBook,
         max_quantity: u32,
+        caps: UnpaidCaps,
     ) -> Self {
-        Self { db, relay, catalog, address_book, max_quantity }
+        Self { db, relay, catalog, address_book, max_quantity, caps }
     }
 }

@@ -19,12 +19,27 @@ pub struct Settings {
     /// payment before [`loops`](crate::loops) cancels it. svc-payment reads the same
     /// variable, with the same default, for its own deadline. Default 30 minutes.
     pub payment_timeout: Duration,
+    /// `MART_ORDER_MAX_OPEN_UNPAID`: how many unpaid orders (PENDING or AWAITING_PAYMENT)
+    /// one account may have open; PlaceOrder refuses one more (FAILED_PRECONDITION
+    /// `TOO_MANY_UNPAID_ORDERS`, HTTP 409). 0..=10000; `0`: no cap. Default 3.
+    pub max_open_unpaid: u32,
+    /// `MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS`: the same, over every account placing from
+    /// one client address (IPv4, or IPv6 /64, as the edge passes it on), since accounts
+    /// are free (`TOO_MANY_UNPAID_ORDERS_FROM_ADDRESS`). Generous, because many shoppers
+    /// may share an address (an office, a carrier's NAT). 0..=1000000; `0`: no cap.
+    /// Default 30.
+    pub max_open_unpaid_per_address: u32,
 }
 
 impl Default for Settings {
     /// The embedded defaults.
     fn default() -> Self {
-        Self { max_quantity: 99, payment_timeout: Duration::from_secs(30 * 60) }
+        Self {
+            max_quantity: 99,
+            payment_timeout: Duration::from_secs(30 * 60),
+            max_open_unpaid: 3,
+            max_open_unpaid_per_address: 30,
+        }
     }
 }
 
@@ -34,6 +49,12 @@ impl mart_platform::config::Settings for Settings {
         Ok(Self {
             max_quantity: vars.number_in("MART_ORDER_MAX_QUANTITY", defaults.max_quantity, 1..=999)?,
             payment_timeout: vars.duration_or("MART_PAYMENT_TIMEOUT", defaults.payment_timeout)?,
+            max_open_unpaid: vars.number_in("MART_ORDER_MAX_OPEN_UNPAID", defaults.max_open_unpaid, 0..=10_000)?,
+            max_open_unpaid_per_address: vars.number_in(
+                "MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS",
+                defaults.max_open_unpaid_per_address,
+                0..=1_000_000,
+            )?,
         })
     }
 }
@@ -52,6 +73,7 @@ mod tests {
         assert_eq!(Settings::from_pairs(&[]).unwrap(), Settings::default());
         let own = Config::embedded(Service::Order).own;
         assert_eq!((own.max_quantity, own.payment_timeout), (99, Duration::from_secs(1800)));
+        assert_eq!((own.max_open_unpaid, own.max_open_unpaid_per_address), (3, 30));
     }
 
     #[test]
@@ -61,6 +83,12 @@ mod tests {
         assert_eq!(Settings::from_pairs(&[("MART_ORDER_MAX_QUANTITY", "999")]).unwrap().max_quantity, 999);
         let vars = Vars::from_pairs([("MART_ORDER_MAX_QUANTITY", "3")]);
         assert_eq!(Config::from_vars(Service::Order, &vars).unwrap().own.max_quantity, 3);
+        let own = Settings::from_pairs(&[
+            ("MART_ORDER_MAX_OPEN_UNPAID", "5"),
+            ("MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS", "0"),
+        ])
+        .unwrap();
+        assert_eq!((own.max_open_unpaid, own.max_open_unpaid_per_address), (5, 0), "0 switches a cap off");
     }
 
     #[test]
@@ -71,6 +99,11 @@ mod tests {
             ("MART_ORDER_MAX_QUANTITY", "many"),
             ("MART_PAYMENT_TIMEOUT", "soon"),
             ("MART_PAYMENT_TIMEOUT", "0s"),
+            ("MART_ORDER_MAX_OPEN_UNPAID", "-1"),
+            ("MART_ORDER_MAX_OPEN_UNPAID", "10001"),
+            ("MART_ORDER_MAX_OPEN_UNPAID", "three"),
+            ("MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS", "1000001"),
+            ("MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS", "lots"),
         ]);
     }
 }

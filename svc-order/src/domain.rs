@@ -2,7 +2,8 @@
 //!
 //! - [`lifecycle`]: the order's states and the one table of moves between them;
 //! - [`cart`]: quantities and how a cart is priced from the catalog;
-//! - [`checkout`]: what PlaceOrder takes from a request and snapshots from the cart.
+//! - [`checkout`]: what PlaceOrder takes from a request and snapshots from the cart, and
+//!   the caps on open unpaid orders.
 //!
 //! Amounts are platform's [`Money`](mart_platform::money::Money), checked in every sum and
 //! product; request fields are parsed with platform's [`fields`](mart_platform::fields).
@@ -12,5 +13,5 @@ pub mod checkout;
 pub mod lifecycle;
 
 pub use cart::{CartItem, CatalogEntry, PricedCart, PricedLine, Quantity};
-pub use checkout::{IdempotencyKey, OrderLine, PlaceOrder, ShippingAddress};
+pub use checkout::{ClientAddress, IdempotencyKey, OrderLine, PlaceOrder, ShippingAddress, TooManyUnpaid, UnpaidCaps};
 pub use lifecycle::{Actor, CancellationSource, Change, IllegalTransition, OrderStatus, ShortLine};

@@ -8,7 +8,7 @@ use mart_platform::{
 use sea_orm::DbErr;
 use tonic::Status;
 
-use crate::domain::IllegalTransition;
+use crate::domain::{IllegalTransition, TooManyUnpaid};
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +25,10 @@ pub enum Error {
     /// An idempotency key already placed an order for a different cart or address.
     #[error("this idempotency key was used for a different order")]
     KeyReused,
+    /// The account, or the client address it places from, already has as many unpaid
+    /// orders open as allowed: one must be paid or cancelled (or expire) first.
+    #[error(transparent)]
+    TooManyUnpaid(#[from] TooManyUnpaid),
     /// The cart changed between reading it and placing the order.
     #[error("the cart changed while the order was being placed")]
     CartChanged,
@@ -47,6 +51,22 @@ impl From<Error> for Status {
             Error::KeyReused => status::failed_precondition(
                 "IDEMPOTENCY_KEY_REUSED",
                 "this idempotency key already placed an order for a different cart or address",
+            ),
+            // FAILED_PRECONDITION (HTTP 409 at the edge), not RESOURCE_EXHAUSTED (429): waiting
+            // does not help until an order is paid or cancelled, or its payment deadline passes.
+            Error::TooManyUnpaid(TooManyUnpaid::Account(limit)) => status::failed_precondition(
+                "TOO_MANY_UNPAID_ORDERS",
+                format!(
+                    "this account already has {limit} unpaid orders, the most allowed \
+                     (MART_ORDER_MAX_OPEN_UNPAID={limit}): pay or cancel one before placing another"
+                ),
+            ),
+            Error::TooManyUnpaid(TooManyUnpaid::Address(limit)) => status::failed_precondition(
+                "TOO_MANY_UNPAID_ORDERS_FROM_ADDRESS",
+                format!(
+                    "{limit} unpaid orders are already open from this network address, the most allowed \
+                     (MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS={limit}): pay or cancel one, or wait for one to expire"
+                ),
             ),
             Error::CartChanged => status::failed_precondition(
                 "CART_CHANGED",

@@ -2,7 +2,10 @@
 //!
 //! A cart per user holds products and quantities; prices always come from the catalog.
 //! PlaceOrder snapshots the cart and the shipping address into an order (PENDING),
-//! idempotently, and announces OrderPlaced. From there the order moves through one
+//! idempotently, and announces OrderPlaced — unless the account, or the client address it
+//! places from, already has as many unpaid orders open as allowed
+//! (`MART_ORDER_MAX_OPEN_UNPAID`, default 3; `MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS`,
+//! default 30), so that free accounts cannot hold all the stock. From there the order moves through one
 //! lifecycle table ([`domain::lifecycle`]) as inventory reserves or rejects, the payment
 //! succeeds, fails or runs out ([`loops`]), and admins ship and deliver. Every move is a
 //! conditional update, a history row and an event, in one transaction.
@@ -86,7 +89,11 @@ pub async fn serve(
         reactions::Reactions::new(config.own.payment_timeout),
     );
     let max_quantity = config.own.max_quantity;
-    let commands = commands::Commands::new(db.clone(), waker, catalog.clone(), address_book, max_quantity);
+    let caps = domain::UnpaidCaps {
+        per_account: config.own.max_open_unpaid,
+        per_address: config.own.max_open_unpaid_per_address,
+    };
+    let commands = commands::Commands::new(db.clone(), waker, catalog.clone(), address_book, max_quantity, caps);
     let (sweeper_db, sweeper) = (db.clone(), commands.clone());
     background.every(loops::NAME, Every::new(loops::INTERVAL), move |stop| {
         let (db, commands) = (sweeper_db.clone(), sweeper.clone());

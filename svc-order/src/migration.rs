@@ -4,6 +4,7 @@ use mart_platform::schema::Migrations;
 use sea_orm_migration::prelude::*;
 
 mod m20261201_000001_orders;
+mod m20261204_000001_unpaid_caps;
 
 /// Every migration of svc-order.
 #[derive(Debug)]
@@ -11,6 +12,11 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        Migrations::outbox().paging().inbox().then(m20261201_000001_orders::Migration).into()
+        Migrations::outbox()
+            .paging()
+            .inbox()
+            .then(m20261201_000001_orders::Migration)
+            .then(m20261204_000001_unpaid_caps::Migration)
+            .into()
     }
 }

@@ -38,7 +38,7 @@ use mart_platform::{
     config::Service,
     db,
     server::GrpcServer,
-    tasks::{Background, Every},
+    tasks::{self, Background, Every, Round},
 };
 use mart_proto::payment::payment_service_server::PaymentServiceServer;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -94,6 +94,11 @@ pub async fn serve(
     let expiry = loops::Expiry { db: db.clone(), commands: commands.clone() };
     let every = Every::new(loops::interval_for(timeout));
     background.every(loops::NAME, every, move |stop| expiry.clone().round(stop));
+    let (pruned, retention) = (db.clone(), config.events.event_retention);
+    background.every("stripe-events.prune", Every::new(tasks::PRUNE_INTERVAL), move |_| {
+        let db = pruned.clone();
+        async move { store::stripe_events::prune(&db, retention).await.map(|_| Round::Idle) }
+    });
 
     let verifier = Arc::new(Verifier::for_shop(keys, &config.auth));
     let api = api::PaymentApi::new(db, commands, config.own.stripe_webhook_secret.clone());

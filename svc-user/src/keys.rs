@@ -119,9 +119,7 @@ async fn published(db: &DatabaseConnection, publish_for: Duration) -> Result<Pub
             Ok(PublicKey { kid: row.kid.clone(), key })
         })
         .collect::<Result<_, DbErr>>()?;
-    let window = chrono::Duration::from_std(publish_for).unwrap_or(chrono::Duration::MAX);
-    let since = chrono::Utc::now().checked_sub_signed(window).unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
-    let revoked_sessions = refresh_tokens::revoked_families(db, since).await?;
+    let revoked_sessions = refresh_tokens::revoked_families(db, mart_platform::db::cutoff(publish_for)).await?;
     Ok(Published { keys, revoked_sessions })
 }
 

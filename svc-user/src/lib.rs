@@ -31,7 +31,13 @@ use std::future::Future;
 use std::sync::Arc;
 
 use mart_platform::{
-    auth::Verifier, bus::EventBus, config::Service, db, paging::PageTokens, server::GrpcServer, tasks::Background,
+    auth::Verifier,
+    bus::EventBus,
+    config::Service,
+    db,
+    paging::PageTokens,
+    server::GrpcServer,
+    tasks::{self, Background, Every, Round},
 };
 use mart_proto::user::user_service_server::UserServiceServer;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -68,6 +74,12 @@ pub async fn serve(
     let db = open(&config).await?;
     let mut background = Background::new(Service::User);
     let waker = background.relay(db.clone(), bus, config.events.outbox_retention);
+    // Sessions that ended long ago, or expired, are forgotten.
+    let (sessions, retention) = (db.clone(), config.events.event_retention);
+    background.every("refresh-tokens.prune", Every::new(tasks::PRUNE_INTERVAL), move |_| {
+        let db = sessions.clone();
+        async move { store::refresh_tokens::prune(&db, retention).await.map(|_| Round::Idle) }
+    });
     if let Some(admin) = &config.own.bootstrap_admin {
         commands::accounts::bootstrap_admin(&db, &waker, admin)
             .await

@@ -68,19 +68,9 @@ impl LoginThrottle {
     }
 }
 
-/// The key of a client address: an IPv4 address, or an IPv6 client's /64 (what one
-/// subscriber gets to rotate through).
+/// The key of a client address: an IPv4 address, or an IPv6 client's /64.
 fn address_key(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let [a, b, c, d, ..] = v6.segments();
-                format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
-            }
-        },
-    }
+    mart_platform::rpc::client_key(ip)
 }
 
 /// Failures by key.

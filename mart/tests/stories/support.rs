@@ -165,8 +165,10 @@ impl TestShop {
         Self { shop, http, smtp, settings, kafka, dir, databases }
     }
 
-    pub async fn stop(self) {
-        self.shop.stop().await.expect("the shop stops cleanly");
+    /// Stops the shop the way SIGTERM does. Boxed: a shop is a large value to hold in a
+    /// future.
+    pub fn stop(self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(async move { self.shop.stop().await.expect("the shop stops cleanly") })
     }
 
     /// Stops one service (as SIGTERM would) while the rest of the shop keeps going.

@@ -115,6 +115,15 @@ impl EmbeddedBus {
         Ok(())
     }
 
+    /// Deletes records appended longer than `retention` ago, read or not (as Kafka's
+    /// `retention.ms` does): the log does not keep events, and the personal data some carry,
+    /// forever. Offsets are unchanged. How many went.
+    pub async fn prune(&self, retention: std::time::Duration) -> Result<u64, DbErr> {
+        let cutoff = crate::db::cutoff(retention);
+        let pruned = log::Entity::delete_many().filter(log::Column::AppendedAt.lt(cutoff)).exec(&self.db).await?;
+        Ok(pruned.rows_affected)
+    }
+
     /// Up to `limit` records of `topic` (one partition, or all), from offset `from` on.
     pub async fn read(
         &self,

@@ -2,7 +2,7 @@
 //! The row is written in the handler's transaction, so "handled" and "recorded" are one.
 
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set, sea_query::OnConflict};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, sea_query::OnConflict};
 use sea_orm_migration::prelude::*;
 
 /// Records that `group` handled `event_id`; `false` if it already had (a redelivery).
@@ -19,6 +19,15 @@ pub async fn record<C: ConnectionTrait>(db: &C, group: &str, event_id: &str) -> 
         .exec_without_returning(db)
         .await?;
     Ok(inserted == 1)
+}
+
+/// Forgets what was handled longer than `retention` ago: no redelivery comes that late
+/// (the outbox keeps sent rows, and so can re-send, only `MART_OUTBOX_RETENTION`). How
+/// many rows went.
+pub async fn prune<C: ConnectionTrait>(db: &C, retention: std::time::Duration) -> Result<u64, DbErr> {
+    let cutoff = crate::db::cutoff(retention);
+    let pruned = entity::Entity::delete_many().filter(entity::Column::HandledAt.lt(cutoff)).exec(db).await?;
+    Ok(pruned.rows_affected)
 }
 
 /// The `inbox` row.

@@ -700,6 +700,20 @@ mod tests {
             ..external(&mock)
         };
         let Err(error) = KafkaBus::connect(broken).await else { panic!("connected without its CA") };
+        // What managed clusters ask for is built in: TLS and SASL/SCRAM make a client.
+        let secured = Cluster {
+            brokers: mock.bootstrap_servers().to_owned(),
+            client: [
+                ("security.protocol", "sasl_ssl"),
+                ("sasl.mechanism", "SCRAM-SHA-512"),
+                ("sasl.username", "shop"),
+                ("sasl.password", "secret"),
+            ]
+            .map(|(key, value)| (key.to_owned(), value.to_owned()))
+            .to_vec(),
+        };
+        let client: Result<BaseConsumer, _> = secured.config().create();
+        assert!(client.is_ok(), "TLS and SASL are in this build: {:?}", client.err());
         assert!(error.to_string().contains("ssl.ca.location") || error.to_string().contains("ca.pem"), "{error}");
     }
 

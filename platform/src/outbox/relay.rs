@@ -267,8 +267,7 @@ async fn mark_sent<C: ConnectionTrait>(db: &C, seqs: impl IntoIterator<Item = i6
 
 /// Deletes rows sent more than `retention` ago; how many.
 pub async fn prune<C: ConnectionTrait>(db: &C, retention: Duration) -> Result<u64, DbErr> {
-    let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
-    let cutoff = Utc::now().checked_sub_signed(retention).unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
+    let cutoff = crate::db::cutoff(retention);
     let result = entity::Entity::delete_many().filter(entity::Column::SentAt.lt(cutoff)).exec(db).await?;
     Ok(result.rows_affected)
 }

@@ -2,6 +2,8 @@
 //! messages. Parsing names every bad field at once (a BadRequest with all violations);
 //! encoding fails only on corrupt rows (an order in a currency this shop does not know).
 
+use std::net::IpAddr;
+
 use chrono::{DateTime, Utc};
 use mart_platform::{
     error::{FieldViolation, Violations},
@@ -14,7 +16,9 @@ use sea_orm::DbErr;
 use tonic::metadata::errors::ToStrError;
 
 use crate::{
-    domain::{CancellationSource, Change, IdempotencyKey, OrderStatus, PlaceOrder, PricedCart, Quantity},
+    domain::{
+        CancellationSource, Change, ClientAddress, IdempotencyKey, OrderStatus, PlaceOrder, PricedCart, Quantity,
+    },
     error::Error,
     store::orders,
 };
@@ -58,10 +62,11 @@ pub fn update_cart_item(
     Ok((product_id, quantity))
 }
 
-/// PlaceOrder, with the `idempotency-key` header if one was sent.
+/// PlaceOrder, with the `idempotency-key` header if one was sent, from `client` if known.
 pub fn place_order(
     request: &pb::PlaceOrderRequest,
     header: Option<Result<String, ToStrError>>,
+    client: Option<IpAddr>,
 ) -> Result<PlaceOrder, Error> {
     let mut violations = Violations::new();
     let address_id = violations.check(fields::id("address_id", &request.address_id));
@@ -83,7 +88,7 @@ pub fn place_order(
     let (Some(address_id), Some(note), Some(key)) = (address_id, note, key) else {
         return Err(Error::Invalid(vec![]));
     };
-    Ok(PlaceOrder { address_id, note, key })
+    Ok(PlaceOrder { address_id, note, key, client: client.map(ClientAddress::of) })
 }
 
 /// CancelOrder: the order and its cancellation by `source`.

@@ -1,8 +1,9 @@
-//! Checkout: what a PlaceOrder asks for (with the idempotency key it may carry), and the
+//! Checkout: what a PlaceOrder asks for (with the idempotency key it may carry), the
 //! snapshot an order keeps of the cart (names, SKUs and prices as they were) and of the
-//! shipping address.
+//! shipping address, and how many unpaid orders one account or one client address may
+//! have open ([`UnpaidCaps`]).
 
-use std::collections::HashMap;
+use std::{collections::HashMap, net::IpAddr};
 
 use mart_platform::{
     error::FieldViolation,
@@ -47,7 +48,8 @@ impl IdempotencyKey {
     }
 }
 
-/// What a PlaceOrder asks for, parsed: where to ship, the note, the idempotency key.
+/// What a PlaceOrder asks for, parsed: where to ship, the note, the idempotency key, and
+/// where the call came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlaceOrder {
     /// The caller's address book entry to ship to.
@@ -56,6 +58,67 @@ pub struct PlaceOrder {
     pub note: Option<String>,
     /// The client's idempotency key, if it sent one.
     pub key: Option<IdempotencyKey>,
+    /// The end client's network address, as the edge passed it on; `None` when unknown.
+    pub client: Option<ClientAddress>,
+}
+
+/// An end client's network address as per-client limits count it: an IPv4 address, or an
+/// IPv6 address's /64 (the block one subscriber gets, and can rotate through at will), the
+/// way the edge keys its own per-client limits. An IPv4-mapped IPv6 address is its IPv4
+/// address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientAddress(String);
+
+impl ClientAddress {
+    /// The key of `ip`: `203.0.113.7`, or `2001:db8:1:2::/64`.
+    pub fn of(ip: IpAddr) -> Self {
+        Self(mart_platform::rpc::client_key(ip))
+    }
+
+    /// As stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// How many unpaid orders ([`OrderStatus::is_open_unpaid`](super::OrderStatus::is_open_unpaid))
+/// may be open at once — placed orders hold stock until they are paid or their payment
+/// deadline passes, and accounts are free, so without a cap anyone could hold all of it.
+/// `0` switches a cap off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnpaidCaps {
+    /// Per account (`MART_ORDER_MAX_OPEN_UNPAID`).
+    pub per_account: u32,
+    /// Per client address, over every account placing from it
+    /// (`MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS`): many free accounts from one place.
+    pub per_address: u32,
+}
+
+/// The cap a new order would go beyond, and its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TooManyUnpaid {
+    /// The account already has this many unpaid orders open.
+    #[error("the account already has {0} unpaid orders open, the most allowed")]
+    Account(u32),
+    /// This many unpaid orders are already open from the client's address.
+    #[error("{0} unpaid orders are already open from this client address, the most allowed")]
+    Address(u32),
+}
+
+impl UnpaidCaps {
+    /// Whether one more order may be placed by an account that has `account` unpaid orders
+    /// open, from an address that has `address` (`None`: no address known, no cap by it).
+    pub fn admit(self, account: u64, address: Option<u64>) -> Result<(), TooManyUnpaid> {
+        if self.per_account > 0 && account >= u64::from(self.per_account) {
+            return Err(TooManyUnpaid::Account(self.per_account));
+        }
+        match address {
+            Some(open) if self.per_address > 0 && open >= u64::from(self.per_address) => {
+                Err(TooManyUnpaid::Address(self.per_address))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// One line of an order, as it was when the order was placed.
@@ -200,6 +263,28 @@ mod tests {
         let fields: Vec<_> = refused.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["cart.lines[1].product_id", "cart.lines[2].product_id"]);
         assert_eq!(snapshot(&[], &catalog), Err(SnapshotError::Empty));
+    }
+
+    #[test]
+    fn a_client_is_its_ipv4_address_or_its_ipv6_slash_64() {
+        let key = |ip: &str| ClientAddress::of(ip.parse().unwrap()).as_str().to_owned();
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::9"), "one /64, one client");
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+    }
+
+    #[test]
+    fn the_caps_admit_up_to_their_value_and_zero_is_off() {
+        let caps = UnpaidCaps { per_account: 3, per_address: 10 };
+        assert_eq!(caps.admit(2, Some(9)), Ok(()));
+        assert_eq!(caps.admit(2, None), Ok(()));
+        assert_eq!(caps.admit(3, Some(0)), Err(TooManyUnpaid::Account(3)));
+        assert_eq!(caps.admit(0, Some(10)), Err(TooManyUnpaid::Address(10)));
+        assert_eq!(caps.admit(5, Some(50)), Err(TooManyUnpaid::Account(3)), "the account's own cap first");
+        let off = UnpaidCaps { per_account: 0, per_address: 0 };
+        assert_eq!(off.admit(1000, Some(1000)), Ok(()));
     }
 
     #[test]

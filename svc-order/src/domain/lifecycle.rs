@@ -53,6 +53,15 @@ impl OrderStatus {
         TRANSITIONS.contains(&(self, next))
     }
 
+    /// Whether the order is placed but neither paid nor closed: it holds (or is about to
+    /// hold) stock that nobody has paid for. What `MART_ORDER_MAX_OPEN_UNPAID` counts.
+    pub fn is_open_unpaid(self) -> bool {
+        match self {
+            Pending | AwaitingPayment => true,
+            Paid | Shipped | Delivered | Rejected | Cancelled => false,
+        }
+    }
+
     /// Whether nothing can follow.
     pub fn is_final(self) -> bool {
         !TRANSITIONS.iter().any(|(from, _)| *from == self)
@@ -272,6 +281,8 @@ mod tests {
         for status in OrderStatus::ALL {
             assert_eq!(OrderStatus::parse(status.as_str()), Some(status));
         }
+        let unpaid: Vec<_> = OrderStatus::ALL.into_iter().filter(|s| s.is_open_unpaid()).collect();
+        assert_eq!(unpaid, [Pending, AwaitingPayment], "placed, and neither paid nor closed");
     }
 
     #[test]

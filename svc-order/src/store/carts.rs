@@ -107,6 +107,14 @@ pub async fn touch<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<(), DbEr
     Ok(())
 }
 
+/// Takes the write lock of `user_id`'s cart row for the rest of the transaction: every
+/// PlaceOrder of one account takes it before counting the account's unpaid orders, so of
+/// two racing calls the second waits, then counts the first's order. Whether the cart row
+/// exists (it does once anything was ever put in the cart).
+pub async fn lock<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<bool, DbErr> {
+    db::lock_row::<Entity, _>(db, Column::UserId, user_id).await
+}
+
 /// Takes the cart as of `version` for an order: bumps the version if it is still
 /// `version`; false if the cart changed since it was read (or another order took it).
 pub async fn claim<C: ConnectionTrait>(db: &C, user_id: &str, version: i64) -> Result<bool, DbErr> {

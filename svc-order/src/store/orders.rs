@@ -1,14 +1,17 @@
-//! The `orders`, `order_lines` and `order_rejected_lines` tables. An order's status changes
-//! only through [`apply`], a conditional update: of two concurrent moves from one status,
-//! exactly one finds the row still there.
+//! The `orders`, `order_lines`, `order_rejected_lines` and `order_address_locks` tables.
+//! An order's status changes only through [`apply`], a conditional update: of two
+//! concurrent moves from one status, exactly one finds the row still there.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use mart_platform::money::{Currency, Money};
+use mart_platform::{
+    db,
+    money::{Currency, Money},
+};
 use sea_orm::{QueryOrder, QuerySelect, Set, entity::prelude::*, sea_query::Expr};
 
-use crate::domain::{Change, OrderLine, OrderStatus, ShippingAddress, ShortLine};
+use crate::domain::{Change, ClientAddress, OrderLine, OrderStatus, ShippingAddress, ShortLine};
 
 /// An order.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -72,6 +75,10 @@ pub struct Model {
     pub delivered_at: Option<DateTimeUtc>,
     /// When it was cancelled or rejected.
     pub closed_at: Option<DateTimeUtc>,
+    /// The client address it was placed from (`ClientAddress`), kept while the order is
+    /// open and unpaid — what `MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS` counts — and cleared
+    /// by the move that ends that, so no address stays stored longer than it is needed.
+    pub client_address: Option<String>,
 }
 
 /// No navigable relations.
@@ -163,6 +170,32 @@ pub mod rejected {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// The rows PlaceOrder locks before counting the unpaid orders open from a client
+/// address: one per bucket of addresses ([`ADDRESS_LOCKS`] of them, made when first
+/// needed), so the table stays small and holds no address.
+pub mod address_locks {
+    use sea_orm::entity::prelude::*;
+
+    /// One bucket of client addresses.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "order_address_locks")]
+    pub struct Model {
+        /// `0..ADDRESS_LOCKS`: a hash of the address.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub bucket: i32,
+    }
+
+    /// No navigable relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// How many buckets the client addresses are spread over for locking. Two addresses in one
+/// bucket only take turns placing orders (a few milliseconds); they are still counted apart.
+pub const ADDRESS_LOCKS: u32 = 1024;
+
 /// An order with its lines.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Full {
@@ -191,6 +224,8 @@ pub struct NewOrder<'a> {
     pub address: &'a ShippingAddress,
     /// The customer's note.
     pub note: Option<&'a str>,
+    /// Where the call came from, if known.
+    pub client: Option<&'a ClientAddress>,
     /// Now.
     pub now: DateTime<Utc>,
 }
@@ -229,6 +264,7 @@ pub async fn insert<C: ConnectionTrait>(db: &C, order: NewOrder<'_>) -> Result<(
         shipped_at: Set(None),
         delivered_at: Set(None),
         closed_at: Set(None),
+        client_address: Set(order.client.map(|client| client.as_str().to_owned())),
     }
     .insert(db)
     .await?;
@@ -328,7 +364,55 @@ pub async fn apply<C: ConnectionTrait>(
             .col_expr(Column::ShippedAt, Expr::value(now)),
         Change::Delivered => update.col_expr(Column::DeliveredAt, Expr::value(now)),
     };
+    if !change.target().is_open_unpaid() {
+        update = update.col_expr(Column::ClientAddress, Expr::value(Option::<String>::None));
+    }
     Ok(update.exec(db).await?.rows_affected == 1)
+}
+
+/// The statuses [`OrderStatus::is_open_unpaid`] counts.
+fn open_unpaid() -> impl Iterator<Item = &'static str> {
+    OrderStatus::ALL.into_iter().filter(|status| status.is_open_unpaid()).map(OrderStatus::as_str)
+}
+
+/// How many of `user_id`'s orders are open and unpaid.
+pub async fn count_open_unpaid<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<u64, DbErr> {
+    Entity::find().filter(Column::UserId.eq(user_id)).filter(Column::Status.is_in(open_unpaid())).count(db).await
+}
+
+/// How many open unpaid orders were placed from `client`, by any account.
+pub async fn count_open_unpaid_from<C: ConnectionTrait>(db: &C, client: &ClientAddress) -> Result<u64, DbErr> {
+    Entity::find()
+        .filter(Column::ClientAddress.eq(client.as_str()))
+        .filter(Column::Status.is_in(open_unpaid()))
+        .count(db)
+        .await
+}
+
+/// Takes, for the rest of the transaction `db`, the lock every PlaceOrder from `client`
+/// takes before counting that address's unpaid orders: of two racing calls from one
+/// address (through any accounts), the second waits, then counts the first's order.
+pub async fn lock_address<C: ConnectionTrait>(db: &C, client: &ClientAddress) -> Result<(), DbErr> {
+    use address_locks::{ActiveModel as Lock, Column as L, Entity as Locks};
+    let bucket = address_bucket(client);
+    if db::lock_row::<Locks, _>(db, L::Bucket, bucket).await? {
+        return Ok(());
+    }
+    // The bucket's first use: of racing inserts one makes the row, the others wait for it.
+    db::insert_once(db, Lock { bucket: Set(bucket) }, [L::Bucket]).await?;
+    db::lock_row::<Locks, _>(db, L::Bucket, bucket).await?;
+    Ok(())
+}
+
+/// `client`'s bucket of [`ADDRESS_LOCKS`]: FNV-1a of its key, the same in every replica and
+/// every build (unlike the standard library's hasher, which may change between releases).
+fn address_bucket(client: &ClientAddress) -> i32 {
+    let hash = client
+        .as_str()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
+    // Below ADDRESS_LOCKS, which fits.
+    i32::try_from(hash % u64::from(ADDRESS_LOCKS)).unwrap_or(0)
 }
 
 /// Stores why order `id` was rejected.

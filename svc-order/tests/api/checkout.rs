@@ -140,7 +140,7 @@ async fn a_failed_payment_cancels_the_order_and_releases_the_stock(db: TestDb) {
 }
 
 async fn an_unpaid_order_expires_even_across_a_restart(db: TestDb) {
-    let options = Options { payment_timeout: Duration::from_secs(3) };
+    let options = Options { payment_timeout: Duration::from_secs(3), ..Options::default() };
     let mut shop = Shop::open_with(db, options).await;
     let ada = shop.customer("ada@mart.test").await;
     let sencha = shop.product("SENCHA", 1299, 4).await;

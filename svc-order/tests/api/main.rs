@@ -9,3 +9,4 @@ mod checkout;
 mod idempotency;
 mod paging;
 mod support;
+mod unpaid;

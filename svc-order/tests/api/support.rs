@@ -52,15 +52,24 @@ pub struct Shop {
     _log: TestDb,
 }
 
-/// Options for [`Shop::open_with`].
+/// Options for [`Shop::open_with`]; by default svc-order's own defaults.
 pub struct Options {
     /// MART_PAYMENT_TIMEOUT of svc-order.
     pub payment_timeout: Duration,
+    /// MART_ORDER_MAX_OPEN_UNPAID.
+    pub max_open_unpaid: u32,
+    /// MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS.
+    pub max_open_unpaid_per_address: u32,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { payment_timeout: Duration::from_secs(30 * 60) }
+        let own = svc_order::Settings::default();
+        Self {
+            payment_timeout: own.payment_timeout,
+            max_open_unpaid: own.max_open_unpaid,
+            max_open_unpaid_per_address: own.max_open_unpaid_per_address,
+        }
     }
 }
 
@@ -106,6 +115,8 @@ impl Shop {
         config.peers.product = url(&product);
         config.peers.inventory = url(&inventory);
         config.own.payment_timeout = options.payment_timeout;
+        config.own.max_open_unpaid = options.max_open_unpaid;
+        config.own.max_open_unpaid_per_address = options.max_open_unpaid_per_address;
 
         let users_db = mart_platform::db::connect(&user_db.url).await.unwrap();
         svc_user::create_admin(&users_db, "admin@mart.test", PASSWORD).await.expect("an admin");
@@ -286,6 +297,15 @@ impl Shop {
     pub async fn place(&self, who: &Customer) -> Result<pb::Order, Status> {
         self.place_with(who, pb::PlaceOrderRequest { address_id: who.address_id.clone(), ..Default::default() }, None)
             .await
+    }
+
+    /// PlaceOrder to `who`'s address, with no key, as the edge passes on a call from the
+    /// end client `ip`.
+    pub async fn place_from(&self, who: &Customer, ip: &str) -> Result<pb::Order, Status> {
+        let request = pb::PlaceOrderRequest { address_id: who.address_id.clone(), ..Default::default() };
+        let mut request = authed(&who.token, request);
+        request.metadata_mut().insert(mart_platform::rpc::CLIENT_IP, ip.parse().unwrap());
+        Ok(self.orders().place_order(request).await?.into_inner().order.unwrap())
     }
 
     /// PlaceOrder with `request` and, if given, an `idempotency-key` header.

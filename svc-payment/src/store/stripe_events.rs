@@ -35,3 +35,10 @@ pub async fn claim<C: ConnectionTrait>(db: &C, event_id: &str, event_type: &str)
     };
     db::insert_once(db, row, [Column::EventId]).await
 }
+
+/// Forgets events processed longer than `retention` ago (Stripe stops redelivering an
+/// event after three days); how many went.
+pub async fn prune<C: ConnectionTrait>(db: &C, retention: std::time::Duration) -> Result<u64, DbErr> {
+    let cutoff = db::cutoff(retention);
+    Ok(Entity::delete_many().filter(Column::ProcessedAt.lt(cutoff)).exec(db).await?.rows_affected)
+}

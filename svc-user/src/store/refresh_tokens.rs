@@ -116,3 +116,14 @@ pub async fn revoked_families<C: ConnectionTrait>(db: &C, since: DateTime<Utc>) 
         .all(db)
         .await
 }
+
+/// Deletes tokens that can no longer be used or matter: expired ones, and ones revoked
+/// longer than `retention` ago (their sessions' access tokens are long expired). Used but
+/// live tokens stay: presenting one again is how theft is noticed. How many went.
+pub async fn prune<C: ConnectionTrait>(db: &C, retention: std::time::Duration) -> Result<u64, DbErr> {
+    let pruned = Entity::delete_many()
+        .filter(Column::ExpiresAt.lt(Utc::now()).or(Column::RevokedAt.lt(mart_platform::db::cutoff(retention))))
+        .exec(db)
+        .await?;
+    Ok(pruned.rows_affected)
+}

@@ -1,7 +1,7 @@
 //! The `signing_keys` table: the Ed25519 keys access tokens are signed with. Created at
 //! first start and kept, so a restart keeps everyone signed in; rotated on demand.
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use sea_orm::{QueryOrder, Set, entity::prelude::*, sea_query::Expr};
 
 /// One signing key.
@@ -54,8 +54,7 @@ pub async fn active<C: ConnectionTrait>(db: &C) -> Result<Option<Model>, DbErr> 
 
 /// Keys whose tokens may still be alive: unretired, or retired less than `token_ttl` ago.
 pub async fn published<C: ConnectionTrait>(db: &C, token_ttl: std::time::Duration) -> Result<Vec<Model>, DbErr> {
-    let ttl = Duration::from_std(token_ttl).unwrap_or(Duration::MAX);
-    let cutoff = Utc::now().checked_sub_signed(ttl).unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
+    let cutoff = mart_platform::db::cutoff(token_ttl);
     Entity::find()
         .filter(Column::RetiredAt.is_null().or(Column::RetiredAt.gt(cutoff)))
         .order_by_desc(Column::CreatedAt)
