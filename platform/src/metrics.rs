@@ -357,6 +357,12 @@ pub fn event_refused(group: &str, topic: &str) {
         .increment(1);
 }
 
+/// Counts a money event that did not match what it is about (an alert: a forged or
+/// misrouted payment): `mart_payment_mismatches_total`.
+pub fn payment_mismatch(service: &'static str) {
+    metrics::counter!("mart_payment_mismatches_total", "service" => service).increment(1);
+}
+
 /// Counts a background task of `service` (a consumer, the relay, a loop) that died.
 pub fn task_failed(service: &'static str, task: &str) {
     metrics::counter!("mart_background_task_failures_total", "service" => service, "task" => task.to_owned())

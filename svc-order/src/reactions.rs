@@ -17,7 +17,7 @@ use mart_proto::events::envelope::Payload;
 use crate::{
     commands::{
         Cause,
-        lifecycle::{react, remember},
+        lifecycle::{paid, react, remember},
     },
     domain::{Actor, CancellationSource, Change, ShortLine},
 };
@@ -61,9 +61,9 @@ impl Handler for Reactions {
                     let short_lines = failed.short_lines.iter().map(short_line).collect();
                     react(txn, cause, &failed.order_id, Actor::Inventory, Change::Rejected { short_lines }).await?;
                 }
-                Some(Payload::PaymentSucceeded(paid)) => {
-                    let change = Change::Paid { payment_id: paid.payment_id.clone() };
-                    react(txn, cause, &paid.order_id, Actor::Payment, change).await?;
+                Some(Payload::PaymentSucceeded(succeeded)) => {
+                    let amount = succeeded.amount.as_ref();
+                    paid(txn, cause, &succeeded.order_id, &succeeded.payment_id, &succeeded.user_id, amount).await?;
                 }
                 Some(Payload::PaymentFailed(failed)) => {
                     let source = if failed.expired {

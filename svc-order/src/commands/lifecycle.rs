@@ -143,6 +143,64 @@ pub async fn react(
     }
 }
 
+/// A PaymentSucceeded that names `order_id`, `user_id` and `amount`: the order is paid
+/// only if the money is the order's — its customer, its total to the minor unit, in its
+/// currency. Anything else is refused (to the DLQ, with the reason, counted as
+/// `mart_payment_mismatches_total`): whoever wrote the event cannot ship an order for less.
+pub async fn paid(
+    txn: &DatabaseTransaction,
+    cause: Cause<'_>,
+    order_id: &str,
+    payment_id: &str,
+    user_id: &str,
+    amount: Option<&mart_proto::common::Money>,
+) -> Result<(), MismatchOr> {
+    if let Some(order) = orders::find(txn, order_id, None).await? {
+        let (amount_minor, currency) = amount.map_or((0, ""), |m| (m.amount_minor, m.currency.as_str()));
+        let mismatch = if order.user_id != user_id {
+            Some(format!("it is {}'s order, not {user_id}'s", order.user_id))
+        } else if order.total_minor != amount_minor || !order.currency.eq_ignore_ascii_case(currency) {
+            Some(format!(
+                "the order is {} {}, the payment {amount_minor} {currency}",
+                order.total_minor, order.currency
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = mismatch {
+            mart_platform::metrics::payment_mismatch("svc-order");
+            tracing::error!(order_id, payment_id, event.id = %cause.event_id, why, "a payment that does not match its order");
+            return Err(MismatchOr::Mismatch(format!("PaymentSucceeded {payment_id} for order {order_id}: {why}")));
+        }
+    }
+    let change = Change::Paid { payment_id: payment_id.to_owned() };
+    Ok(react(txn, cause, order_id, Actor::Payment, change).await?)
+}
+
+/// Why [`paid`] did not pay an order.
+#[derive(Debug)]
+pub enum MismatchOr {
+    /// The event's money is not the order's.
+    Mismatch(String),
+    /// The database failed.
+    Database(DbErr),
+}
+
+impl From<DbErr> for MismatchOr {
+    fn from(error: DbErr) -> Self {
+        Self::Database(error)
+    }
+}
+
+impl From<MismatchOr> for mart_platform::bus::HandlerError {
+    fn from(error: MismatchOr) -> Self {
+        match error {
+            MismatchOr::Mismatch(why) => Self(why),
+            MismatchOr::Database(error) => error.into(),
+        }
+    }
+}
+
 /// Records the event `cause` in the history of `order_id` without moving it, in the
 /// handler's `txn`.
 pub async fn remember(

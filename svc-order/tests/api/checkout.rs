@@ -20,7 +20,52 @@ db_tests!(
     an_unpaid_order_expires_even_across_a_restart,
     a_paid_order_can_be_cancelled_until_it_ships,
     late_and_repeated_events_change_nothing,
+    a_payment_that_is_not_the_order_s_money_does_not_pay_it,
 );
+
+/// Whoever can write to the payment topic cannot ship an order for less, or on another
+/// customer's payment: a PaymentSucceeded whose amount, currency or customer is not the
+/// order's goes to the DLQ with the reason, and the order waits for its real payment.
+async fn a_payment_that_is_not_the_order_s_money_does_not_pay_it(db: TestDb) {
+    use mart_platform::bus::{EventBus, dlq_topic, headers};
+    use mart_proto::events::PaymentSucceeded;
+
+    let shop = Shop::open(db).await;
+    let ada = shop.customer("ada@mart.test").await;
+    let sencha = shop.product("SENCHA", 1299, 10).await;
+    shop.add(&ada, &sencha, 2).await.unwrap();
+    let placed = shop.place(&ada).await.unwrap();
+    let order = shop.wait_for(&ada, &placed.id, S::AwaitingPayment).await;
+
+    let forged = |payment_id: &str, user_id: &str, amount_minor: i64, currency: &str| PaymentSucceeded {
+        payment_id: payment_id.into(),
+        order_id: order.id.clone(),
+        user_id: user_id.into(),
+        amount: Some(mart_proto::common::Money { amount_minor, currency: currency.into() }),
+        ..Default::default()
+    };
+    for paid in [
+        forged("pay-cheap", &order.user_id, 1, "EUR"),
+        forged("pay-dollars", &order.user_id, 2598, "USD"),
+        forged("pay-someone-else", "mallory", 2598, "EUR"),
+    ] {
+        mart_platform::test_util::publish(&shop.bus, &order.id, Payload::PaymentSucceeded(paid)).await;
+    }
+    let genuine = shop.pay(&order, "pay-genuine").await;
+
+    shop.wait_for(&ada, &order.id, S::Paid).await;
+    let history = shop.history(&order.id).await;
+    let paid_by: Vec<_> = history.iter().filter(|h| h.to_status == "PAID").map(|h| h.event_id.clone()).collect();
+    assert_eq!(paid_by, [Some(genuine.id.clone())], "only the order's own money paid it");
+    if let EventBus::Embedded(log) = &shop.bus {
+        let letters = log.read(&dlq_topic("mart.payment.events"), None, 0, 10).await.unwrap();
+        let reasons: Vec<_> = letters.iter().filter_map(|l| l.record.header(headers::DLQ_ERROR)).collect();
+        assert_eq!(reasons.len(), 3, "{reasons:?}");
+        assert!(reasons.iter().any(|r| r.contains("the payment 1 EUR")), "{reasons:?}");
+        assert!(reasons.iter().any(|r| r.contains("2598 USD")), "{reasons:?}");
+        assert!(reasons.iter().any(|r| r.contains("not mallory's")), "{reasons:?}");
+    }
+}
 
 async fn an_order_is_reserved_paid_shipped_and_delivered(db: TestDb) {
     let shop = Shop::open(db).await;
