@@ -17,7 +17,7 @@ use mart_proto::events::envelope::Payload;
 use crate::{
     commands::{
         Cause,
-        lifecycle::{paid, react, remember},
+        lifecycle::{free_order_paid, paid, react, remember},
     },
     domain::{Actor, CancellationSource, Change, ShortLine},
 };
@@ -56,6 +56,9 @@ impl Handler for Reactions {
                 Some(Payload::StockReserved(reserved)) => {
                     let change = Change::StockReserved { payment_deadline: self.payment_deadline() };
                     react(txn, cause, &reserved.order_id, Actor::Inventory, change).await?;
+                    // A free order has nothing to pay: it is paid in the same transaction,
+                    // so no one ever sees it wait for money (svc-payment opens nothing).
+                    free_order_paid(txn, cause, &reserved.order_id).await?;
                 }
                 Some(Payload::StockReservationFailed(failed)) => {
                     let short_lines = failed.short_lines.iter().map(short_line).collect();

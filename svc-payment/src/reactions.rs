@@ -34,6 +34,11 @@ impl Handler for Reactions {
             match &event.envelope.payload {
                 Some(Payload::OrderAwaitingPayment(awaiting)) => {
                     let total = awaiting.total.clone().unwrap_or_default();
+                    // A free order (a zero price, a discount to zero): svc-order pays it
+                    // itself, in the transaction that announced this; nothing to collect.
+                    if total.amount_minor == 0 {
+                        return Ok(());
+                    }
                     // A total nobody can pay is a bug upstream: retrying will not help, the
                     // dead-letter topic is where a human will look.
                     let amount = domain::amount_due(total.amount_minor, &total.currency)

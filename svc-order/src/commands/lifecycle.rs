@@ -177,6 +177,19 @@ pub async fn paid(
     Ok(react(txn, cause, order_id, Actor::Payment, change).await?)
 }
 
+/// Pays order `order_id` if it awaits a payment of nothing (every line free, or a
+/// discount to zero), as `cause` moved it there: there is nothing to collect, so it goes
+/// straight to PAID and its stock is committed like any other's.
+pub async fn free_order_paid(txn: &DatabaseTransaction, cause: Cause<'_>, order_id: &str) -> Result<(), DbErr> {
+    let Some(order) = orders::find(txn, order_id, None).await? else { return Ok(()) };
+    if order.total_minor != 0 || order.status()? != OrderStatus::AwaitingPayment {
+        return Ok(());
+    }
+    let change = Change::Paid { payment_id: "none (a free order)".to_owned() };
+    // The reservation that made it payable is what pays it.
+    react(txn, cause, order_id, Actor::Inventory, change).await
+}
+
 /// Why [`paid`] did not pay an order.
 #[derive(Debug)]
 pub enum MismatchOr {

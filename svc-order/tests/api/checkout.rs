@@ -21,7 +21,31 @@ db_tests!(
     a_paid_order_can_be_cancelled_until_it_ships,
     late_and_repeated_events_change_nothing,
     a_payment_that_is_not_the_order_s_money_does_not_pay_it,
+    a_free_order_is_paid_without_a_payment,
 );
+
+/// An order that costs nothing (a free sample) skips payment: once its stock is reserved
+/// it is PAID, never seen awaiting money, and announced as paid so its stock is committed.
+async fn a_free_order_is_paid_without_a_payment(db: TestDb) {
+    let shop = Shop::open(db).await;
+    let announcements = shop.announcements().await;
+    let ada = shop.customer("ada@mart.test").await;
+    let sample = shop.product("SAMPLE", 0, 10).await;
+    shop.add(&ada, &sample, 1).await.unwrap();
+    let placed = shop.place(&ada).await.unwrap();
+    assert_eq!(placed.total.as_ref().map(|m| m.amount_minor), Some(0));
+
+    let paid = shop.wait_for(&ada, &placed.id, S::Paid).await;
+    assert_eq!(paid.status(), S::Paid);
+    let events =
+        announcements.wait_for("OrderPaid", |events| kinds(events, &placed.id).iter().any(|k| k == "OrderPaid")).await;
+    let kinds = kinds(&events, &placed.id);
+    assert!(kinds.contains(&"OrderAwaitingPayment".to_owned()), "{kinds:?}");
+    let history = shop.history(&placed.id).await;
+    let paid_entry = history.iter().find(|h| h.to_status == "PAID").expect("a PAID entry");
+    assert_eq!(paid_entry.from_status.as_deref(), Some("AWAITING_PAYMENT"));
+    assert!(paid_entry.note.contains("free order"), "{}", paid_entry.note);
+}
 
 /// Whoever can write to the payment topic cannot ship an order for less, or on another
 /// customer's payment: a PaymentSucceeded whose amount, currency or customer is not the

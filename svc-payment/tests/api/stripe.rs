@@ -22,7 +22,22 @@ db_tests!(
     money_that_beats_the_cancel_is_given_back,
     refunding_twice_refunds_once,
     a_payment_asked_for_after_the_cancel_opens_nothing,
+    a_free_order_opens_no_payment_and_no_dead_letter,
 );
+
+/// An order of nothing (svc-order pays it itself): no PaymentIntent, no payment, and not
+/// the dead letter a total "nobody can pay" used to be.
+async fn a_free_order_opens_no_payment_and_no_dead_letter(db: TestDb) {
+    let app = TestApp::spawn(db, Provider::Stripe).await;
+    let order = order_id();
+    app.awaits_payment(&order, "alice", 0).await;
+    app.settle(&order).await;
+    assert!(intents_of(&app, &order).is_empty());
+    assert_eq!(app.payment_as(&app.admin(), &order).await.unwrap_err().code(), Code::NotFound);
+    let mart_platform::bus::EventBus::Embedded(log) = &app.bus else { panic!("the tests run on the embedded bus") };
+    let letters = log.read(&mart_platform::bus::dlq_topic("mart.order.events"), None, 0, 10).await.unwrap();
+    assert!(letters.is_empty(), "{} dead letters", letters.len());
+}
 
 /// An order cancelled before its payment opened: the OrderAwaitingPayment that arrives
 /// after (late, redelivered, or replayed from the DLQ by an operator) opens no intent
