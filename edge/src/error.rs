@@ -85,36 +85,28 @@ impl EdgeError {
                 "the request body did not arrive in time",
                 vec![],
             ),
-            Self::RateLimited(seconds) => {
-                let mut response = problem(
+            Self::RateLimited(seconds) => with_retry_after(
+                problem(
                     StatusCode::TOO_MANY_REQUESTS,
                     "RESOURCE_EXHAUSTED",
                     &format!("too many requests: try again in {seconds} s"),
                     vec![],
-                );
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-                response
-            }
-            Self::Overloaded => {
-                let mut response = problem(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "UNAVAILABLE",
-                    "the shop is busy: try again shortly",
-                    vec![],
-                );
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
-                response
-            }
-            Self::TooManyInFlight => {
-                let mut response = problem(
+                ),
+                seconds,
+            ),
+            Self::Overloaded => with_retry_after(
+                problem(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "the shop is busy: try again shortly", vec![]),
+                1,
+            ),
+            Self::TooManyInFlight => with_retry_after(
+                problem(
                     StatusCode::TOO_MANY_REQUESTS,
                     "RESOURCE_EXHAUSTED",
                     "too many requests in flight from your address: wait for some to finish",
                     vec![],
-                );
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
-                response
-            }
+                ),
+                1,
+            ),
             Self::NotJson(content_type) => {
                 let said = match content_type {
                     Some(content_type) => format!("not `{content_type}`"),
@@ -192,12 +184,18 @@ pub fn from_status(status: &Status) -> Response<Body> {
         retry_after = Some(delay.as_secs().max(1));
     }
     let message = if status.message().is_empty() { code_name(status.code()) } else { status.message() };
-    let mut response = problem(http_status(status.code()), code_name(status.code()), message, details);
+    let response = problem(http_status(status.code()), code_name(status.code()), message, details);
     // A service that says when to come back (RESOURCE_EXHAUSTED from login throttling or
     // busy password hashing) says it to HTTP clients the HTTP way too.
-    if let Some(seconds) = retry_after {
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    match retry_after {
+        Some(seconds) => with_retry_after(response, seconds),
+        None => response,
     }
+}
+
+/// `response` telling the client to come back in `seconds` (`Retry-After`).
+fn with_retry_after(mut response: Response<Body>, seconds: u64) -> Response<Body> {
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     response
 }
 

@@ -104,18 +104,28 @@ pub async fn listener() -> TcpListener {
 
 /// Polls `check` until it returns `Some`, for at most ten seconds; panics naming `what`
 /// when it never does. For effects that arrive asynchronously (events, background tasks).
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    within(Duration::from_secs(10), what, check).await
+}
+
+/// [`eventually`] with a bound of the test's own: for behaviour the issue bounds in time
+/// ("refused within 2 s"), generous enough to tell working from broken.
+pub async fn within<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
     loop {
         if let Some(value) = check().await {
             return value;
         }
         if tokio::time::Instant::now() > deadline {
-            panic!("timed out waiting for {what}");
+            panic!("timed out waiting for {what} ({limit:?})");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -15,6 +15,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use mart_platform::rpc::client_key;
+
 use crate::error::Error;
 
 /// Failures allowed for one email before it waits.
@@ -46,7 +48,7 @@ impl LoginThrottle {
     /// [`Error::Throttled`] with the wait.
     pub fn check(&self, email: &str, client: Option<IpAddr>) -> Result<(), Error> {
         let now = Instant::now();
-        let waits = [self.accounts.wait(email, now), client.and_then(|ip| self.addresses.wait(&address_key(ip), now))];
+        let waits = [self.accounts.wait(email, now), client.and_then(|ip| self.addresses.wait(&client_key(ip), now))];
         match waits.into_iter().flatten().max() {
             Some(retry_after) => Err(Error::Throttled { retry_after: retry_after.max(Duration::from_secs(1)) }),
             None => Ok(()),
@@ -58,7 +60,7 @@ impl LoginThrottle {
         let now = Instant::now();
         self.accounts.failed(email, now);
         if let Some(ip) = client {
-            self.addresses.failed(&address_key(ip), now);
+            self.addresses.failed(&client_key(ip), now);
         }
     }
 
@@ -66,11 +68,6 @@ impl LoginThrottle {
     pub fn succeeded(&self, email: &str) {
         self.accounts.lock().remove(email);
     }
-}
-
-/// The key of a client address: an IPv4 address, or an IPv6 client's /64.
-fn address_key(ip: IpAddr) -> String {
-    mart_platform::rpc::client_key(ip)
 }
 
 /// Failures by key.
