@@ -12,7 +12,10 @@
 //! Backends: [`embedded`] (a durable log in a SQL database, for one host) and [`kafka`].
 //! Both are driven by the same [`Processor`], so their semantics cannot drift apart.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use futures::future::BoxFuture;
 use mart_proto::events::Envelope;
@@ -138,13 +141,39 @@ pub struct Event {
 }
 
 /// Why a handler failed; the message ends up in logs and in the DLQ header.
+///
+/// A **transient** failure (the database is busy or down, a peer did not answer) is tried
+/// again, with backoff, for the subscription's retry window (`MART_EVENT_RETRY_WINDOW`,
+/// default 24 h); a **permanent** one (the event can never be handled: a payload that does
+/// not match what it names, a total nobody can pay) goes to the DLQ at once. Handlers
+/// never wait on the outside world inside their transaction: a reaction that needs a slow
+/// or unreliable call records it and makes it after the commit (svc-payment's provider
+/// calls), so what is left to retry here is the service's own database, whose trouble
+/// holds up every key alike.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct HandlerError(pub String);
+#[error("{message}")]
+pub struct HandlerError {
+    /// What went wrong.
+    pub message: String,
+    /// Whether no retry can help.
+    pub permanent: bool,
+}
+
+impl HandlerError {
+    /// A failure a retry may cure.
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self { message: message.into(), permanent: false }
+    }
+
+    /// A failure no retry can cure: the event goes to the DLQ at once.
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self { message: message.into(), permanent: true }
+    }
+}
 
 impl From<DbErr> for HandlerError {
     fn from(error: DbErr) -> Self {
-        HandlerError(format!("database: {error}"))
+        HandlerError::transient(format!("database: {error}"))
     }
 }
 
@@ -169,19 +198,34 @@ pub enum BusError {
     Other(String),
 }
 
-/// How hard a consumer tries before dead-lettering an event.
+/// How hard a consumer tries an event whose handler fails transiently before it
+/// dead-letters it (a permanent failure is dead-lettered at once).
 #[derive(Clone, Copy, Debug)]
 pub struct RetryPolicy {
-    /// Attempts in all, the first included.
+    /// Attempts in all, the first included; `0`: no cap, only the window.
     pub max_attempts: u32,
+    /// How long after the first failure the event is still tried.
+    pub window: Duration,
     /// The waits between attempts.
     pub backoff: Backoff,
 }
 
 impl RetryPolicy {
-    /// `max_attempts` attempts, waiting 100 ms, 200 ms, … up to 10 s in between.
+    /// `max_attempts` attempts (`0`: as many as a day allows), waiting 100 ms, 200 ms, … up
+    /// to 10 s in between.
     pub fn new(max_attempts: u32) -> Self {
-        Self { max_attempts, backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(10)) }
+        Self::within(max_attempts, Duration::from_secs(24 * 3600))
+    }
+
+    /// At most `max_attempts` attempts (`0`: no cap) for `window` after the first failure.
+    pub fn within(max_attempts: u32, window: Duration) -> Self {
+        Self { max_attempts, window, backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(10)) }
+    }
+
+    /// Whether a transient failure at attempt number `attempt`, `since` the first failure,
+    /// is the last one tried.
+    pub fn gives_up(&self, attempt: u32, since: Duration) -> bool {
+        (self.max_attempts != 0 && attempt >= self.max_attempts) || since >= self.window
     }
 
     /// The wait after failed attempt number `attempt` (1-based).
@@ -404,12 +448,18 @@ impl Processor {
         }
         let policy = self.subscription.retry;
         let mut attempt = 1;
+        let mut first_failure = None;
         loop {
             match self.attempt(&event).await {
                 Ok(outcome) => return Ok(outcome),
-                Err(error) if attempt >= policy.max_attempts => {
+                Err(error) if error.permanent => {
+                    tracing::error!(group = self.group(), event.id = %event.envelope.id, %error, attempt, "cannot ever be handled: to the DLQ");
+                    self.dead_letter(delivery, &error.message, attempt).await?;
+                    return Ok(Outcome::DeadLettered);
+                }
+                Err(error) if policy.gives_up(attempt, first_failure.get_or_insert_with(Instant::now).elapsed()) => {
                     tracing::error!(group = self.group(), event.id = %event.envelope.id, %error, attempt, "giving up: to the DLQ");
-                    self.dead_letter(delivery, &error.0, attempt).await?;
+                    self.dead_letter(delivery, &error.message, attempt).await?;
                     return Ok(Outcome::DeadLettered);
                 }
                 Err(error) => {
@@ -508,5 +558,17 @@ mod tests {
         let policy = RetryPolicy::new(10);
         let waits: Vec<_> = (1..=9).map(|n| policy.backoff(n).as_millis()).collect();
         assert_eq!(waits, [100, 200, 400, 800, 1600, 3200, 6400, 10000, 10000]);
+    }
+
+    #[test]
+    fn transient_failures_are_tried_for_the_window() {
+        let capped = RetryPolicy::within(3, Duration::from_secs(60));
+        assert!(!capped.gives_up(2, Duration::from_secs(1)));
+        assert!(capped.gives_up(3, Duration::from_secs(1)), "the cap");
+        let window = RetryPolicy::within(0, Duration::from_secs(60));
+        assert!(!window.gives_up(10_000, Duration::from_secs(59)), "no cap: only the window");
+        assert!(window.gives_up(2, Duration::from_secs(60)));
+        assert!(HandlerError::permanent("never").permanent && !HandlerError::transient("later").permanent);
+        assert!(!HandlerError::from(DbErr::Custom("busy".into())).permanent, "the database's trouble passes");
     }
 }

@@ -337,8 +337,13 @@ pub struct EventsConfig {
     pub log_url: String,
     /// `MART_EVENT_PARTITIONS`: partitions per topic (created topics, embedded log).
     pub partitions: u32,
-    /// `MART_EVENT_MAX_ATTEMPTS`: handler attempts before an event goes to the DLQ.
+    /// `MART_EVENT_MAX_ATTEMPTS`: the most attempts of an event whose handler fails
+    /// transiently before it goes to the DLQ; `0` (the default): no cap, only the window.
+    /// A permanent failure goes to the DLQ at once.
     pub max_attempts: u32,
+    /// `MART_EVENT_RETRY_WINDOW`: how long after its first transient failure an event is
+    /// still tried (with backoff up to 10 s) before it goes to the DLQ. Default 24h.
+    pub retry_window: Duration,
     /// `MART_OUTBOX_RETENTION`: how long sent outbox rows are kept.
     pub outbox_retention: Duration,
     /// `MART_EVENT_RETENTION`: how long the embedded log keeps events, and consumers (and
@@ -581,7 +586,8 @@ impl EventsConfig {
                 None => format!("sqlite://{}?mode=rwc", data_dir.join("events.db").display()),
             },
             partitions: vars.number_in("MART_EVENT_PARTITIONS", 4, 1..=1024)?,
-            max_attempts: vars.number_in("MART_EVENT_MAX_ATTEMPTS", 5, 1..=100)?,
+            max_attempts: vars.number_in("MART_EVENT_MAX_ATTEMPTS", 0, 0..=1_000_000)?,
+            retry_window: vars.duration_or("MART_EVENT_RETRY_WINDOW", Duration::from_secs(24 * 3600))?,
             outbox_retention: vars.duration_or("MART_OUTBOX_RETENTION", Duration::from_secs(7 * 24 * 3600))?,
             event_retention: vars.duration_or("MART_EVENT_RETENTION", Duration::from_secs(30 * 24 * 3600))?,
             kafka_client: KafkaClient::from_vars(vars)?,
@@ -829,7 +835,8 @@ mod tests {
         assert_eq!(config.events.bus, EventBusKind::Embedded);
         assert_eq!(config.events.kafka_topics, KafkaTopics::Create);
         assert_eq!(config.events.log_url, "sqlite://./.mart/events.db?mode=rwc");
-        assert_eq!((config.events.partitions, config.events.max_attempts), (4, 5));
+        assert_eq!((config.events.partitions, config.events.max_attempts), (4, 0));
+        assert_eq!(config.events.retry_window, Duration::from_secs(24 * 3600), "a day of trouble is retried");
         assert_eq!(config.peers.payment, "http://127.0.0.1:50056");
         assert_eq!((config.auth.issuer.as_str(), config.auth.audience.as_str()), ("mart", "mart"));
     }

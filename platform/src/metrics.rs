@@ -363,6 +363,13 @@ pub fn payment_mismatch(service: &'static str) {
     metrics::counter!("mart_payment_mismatches_total", "service" => service).increment(1);
 }
 
+/// Counts a call to the payment provider by what came of it (`ok`, `retry`: unavailable,
+/// tried again later; `abandoned`: refused for good or unavailable past the retry window —
+/// an alert, a human looks): `mart_provider_calls_total`.
+pub fn provider_call(kind: &'static str, outcome: &'static str) {
+    metrics::counter!("mart_provider_calls_total", "kind" => kind, "outcome" => outcome).increment(1);
+}
+
 /// Counts a background task of `service` (a consumer, the relay, a loop) that died.
 pub fn task_failed(service: &'static str, task: &str) {
     metrics::counter!("mart_background_task_failures_total", "service" => service, "task" => task.to_owned())

@@ -90,7 +90,8 @@ pub struct Background {
     /// Consumers stop before the relay, so the events they write still ship.
     consumers: Vec<JoinHandle<()>>,
     relay: Option<JoinHandle<()>>,
-    /// The relay's waker, once started: reactions wake it after each event they handle.
+    /// What reactions wake after each event they handle: the relay's waker, once started,
+    /// and any loop added by [`Background::wake_after_reactions`].
     relay_waker: Option<Waker>,
     /// The first task that ended before the stop (a panic, or a loop that gave up): the
     /// server reports NOT_SERVING from then on.
@@ -152,9 +153,20 @@ impl Background {
         self.consumers.push(supervised);
     }
 
+    /// Also wakes `waker`'s loop after each event a reaction handled: for a loop that works what reactions queue, such as provider calls made after
+    /// the commit. Call before [`Background::react`].
+    pub fn wake_after_reactions(&mut self, waker: &Waker) {
+        self.relay_waker = Some(match &self.relay_waker {
+            Some(relay) => relay.and(waker),
+            None => waker.clone(),
+        });
+    }
+
     /// Starts the service's reactions: `handler` receives every event of `topics` from
     /// `bus` as consumer group `group`, each in a transaction on `db` with its inbox row,
-    /// tried `events.max_attempts` times before it goes to the DLQ. The relay, if started
+    /// retried after a transient failure for `events.retry_window` (at most
+    /// `events.max_attempts` times, if set) before it goes to the DLQ; a permanent
+    /// failure goes there at once. The relay, if started
     /// before, is woken after each event, since reactions write events too. The inbox (and
     /// the embedded log) are pruned of what is older than `events.event_retention`.
     pub fn react(
@@ -185,7 +197,7 @@ impl Background {
             topics: topics.iter().map(|topic| (*topic).to_owned()).collect(),
             db,
             handler: Arc::new(handler),
-            retry: RetryPolicy::new(events.max_attempts),
+            retry: RetryPolicy::within(events.max_attempts, events.retry_window),
             metrics: None,
             wake_relay: self.relay_waker.clone(),
         };

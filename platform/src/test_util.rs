@@ -289,7 +289,7 @@ impl crate::bus::Handler for Keep {
         Box::pin(async move {
             self.0
                 .lock()
-                .map_err(|_| crate::bus::HandlerError("a poisoned lock".to_owned()))?
+                .map_err(|_| crate::bus::HandlerError::transient("a poisoned lock".to_owned()))?
                 .push(event.envelope.clone());
             Ok(())
         })

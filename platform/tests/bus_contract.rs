@@ -222,6 +222,7 @@ impl Service {
                 handler: Arc::new(handler),
                 retry: RetryPolicy {
                     max_attempts: 3,
+                    window: Duration::from_secs(3600),
                     backoff: mart_platform::retry::Backoff::new(Duration::from_millis(10), Duration::from_millis(40)),
                 },
                 metrics: Some(metrics.clone()),
@@ -306,7 +307,7 @@ impl Handler for Recorder {
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
             let Some(Payload::UserUpdated(update)) = &event.envelope.payload else {
-                return Err(HandlerError("unexpected payload".into()));
+                return Err(HandlerError::transient("unexpected payload"));
             };
             if !update.user_id.starts_with(&self.prefix) {
                 return Ok(());
@@ -324,10 +325,13 @@ impl Handler for Recorder {
             ))
             .await?;
             if self.poison_fails.load(Ordering::SeqCst) && update.first_name == "poison" {
-                return Err(HandlerError("this event always fails".into()));
+                return Err(HandlerError::transient("this event always fails"));
+            }
+            if update.first_name == "forged" {
+                return Err(HandlerError::permanent("this event can never be handled"));
             }
             if self.fail_first.swap(false, Ordering::SeqCst) {
-                return Err(HandlerError("a passing failure".into()));
+                return Err(HandlerError::transient("a passing failure"));
             }
             if self.hold_at.as_deref() == Some(update.first_name.as_str()) {
                 self.entered_hold.notify_one();
@@ -392,6 +396,7 @@ contract!(
     a_consumer_killed_mid_handler_loses_nothing,
     a_duplicate_delivery_has_one_effect,
     a_poison_event_goes_to_the_dlq_and_the_rest_flows,
+    a_permanent_failure_goes_to_the_dlq_at_once,
     a_passing_failure_is_retried,
     a_dead_letter_is_listed_and_replayed_once_fixed,
     events_published_during_an_outage_arrive_after_it,
@@ -496,6 +501,28 @@ async fn a_duplicate_delivery_has_one_effect(backend: Backend) {
     bus.bus.publish(&[once, bus.event("a", "after")]).await.unwrap();
     let effects = effect_count(&service, 2, "the effect of `after`").await;
     assert_eq!(effects.iter().map(|(_, n, _)| n.as_str()).collect::<Vec<_>>(), ["once", "after"]);
+    consumer.stop().await;
+}
+
+/// A failure the handler calls permanent is not retried: one attempt, then the DLQ.
+async fn a_permanent_failure_goes_to_the_dlq_at_once(backend: Backend) {
+    let bus = TestBus::start(backend, 2).await;
+    let service = Service::start().await;
+    let consumer = bus.subscribe(&service, "g", TOPIC, Recorder::new("c"));
+    bus.bus.publish(&[bus.event("a", "forged"), bus.event("a", "after")]).await.unwrap();
+    let effects = effect_count(&service, 1, "the event after the forged one").await;
+    assert_eq!(effects[0].1, "after");
+    let seen = &consumer.metrics;
+    eventually("the forged event to be dead-lettered", || async {
+        (seen.dead_lettered.load(Ordering::SeqCst) == 1).then_some(())
+    })
+    .await;
+    assert_eq!(seen.failed_attempts.load(Ordering::SeqCst), 0, "no retry of what cannot succeed");
+    if let EventBus::Embedded(log) = &bus.bus {
+        let letters = log.read(&bus::dlq_topic(TOPIC), None, 0, 10).await.unwrap();
+        assert_eq!(letters.len(), 1);
+        assert_eq!(letters[0].record.header(headers::DLQ_ATTEMPTS), Some("1"));
+    }
     consumer.stop().await;
 }
 

@@ -355,7 +355,7 @@ impl Handler for Recorder {
             if self.poison.contains(&seen.event_id) {
                 let key = seen.key.replace('-', " ");
                 self.poison_attempts.lock().await.push(seen);
-                return Err(HandlerError(format!("cannot handle {key}")));
+                return Err(HandlerError::transient(format!("cannot handle {key}")));
             }
             self.handled.lock().await.push(seen);
             Ok(())
@@ -403,6 +403,7 @@ impl Service {
             handler: recorder.clone(),
             retry: RetryPolicy {
                 max_attempts: 3,
+                window: Duration::from_secs(3600),
                 backoff: mart_platform::retry::Backoff::new(Duration::from_millis(10), Duration::from_millis(50)),
             },
             metrics: None,

@@ -16,10 +16,20 @@ pub struct Settings {
     /// order line) may hold; 1..=999, the contract's ceiling. Default 99.
     pub max_quantity: u32,
     /// `MART_PAYMENT_TIMEOUT`: how long an order whose stock is reserved waits for its
-    /// payment before [`loops`](crate::loops) cancels it. svc-payment reads the same
-    /// variable, with the same default, for its own deadline. Default 30 minutes.
+    /// payment. svc-order owns this one deadline: it is stored with the order and travels
+    /// in OrderAwaitingPayment (`payment_due_by`), and svc-payment expires the payment at
+    /// exactly that instant. Default 30 minutes.
     pub payment_timeout: Duration,
-    /// `MART_ORDER_MAX_OPEN_UNPAID`: how many unpaid orders (PENDING or AWAITING_PAYMENT)
+    /// `MART_ORDER_EXPIRY_GRACE`: how long after the deadline [`loops`](crate::loops)
+    /// cancels an order whose payment exists (AWAITING_PAYMENT) itself. svc-payment expires
+    /// such a payment at the deadline (closing it at the provider first, so it cannot be
+    /// paid afterwards), and its PaymentFailed cancels the order; the sweep is the backstop
+    /// for when svc-payment is down, and waiting this long keeps it from racing svc-payment.
+    /// A RESERVED order (no payment yet) is cancelled at the deadline itself. Default 60
+    /// seconds.
+    pub expiry_grace: Duration,
+    /// `MART_ORDER_MAX_OPEN_UNPAID`: how many unpaid orders (PENDING, RESERVED or
+    /// AWAITING_PAYMENT)
     /// one account may have open; PlaceOrder refuses one more (FAILED_PRECONDITION
     /// `TOO_MANY_UNPAID_ORDERS`, HTTP 409). 0..=10000; `0`: no cap. Default 3.
     pub max_open_unpaid: u32,
@@ -37,6 +47,7 @@ impl Default for Settings {
         Self {
             max_quantity: 99,
             payment_timeout: Duration::from_secs(30 * 60),
+            expiry_grace: Duration::from_secs(60),
             max_open_unpaid: 3,
             max_open_unpaid_per_address: 30,
         }
@@ -49,6 +60,7 @@ impl mart_platform::config::Settings for Settings {
         Ok(Self {
             max_quantity: vars.number_in("MART_ORDER_MAX_QUANTITY", defaults.max_quantity, 1..=999)?,
             payment_timeout: vars.duration_or("MART_PAYMENT_TIMEOUT", defaults.payment_timeout)?,
+            expiry_grace: vars.duration_or("MART_ORDER_EXPIRY_GRACE", defaults.expiry_grace)?,
             max_open_unpaid: vars.number_in("MART_ORDER_MAX_OPEN_UNPAID", defaults.max_open_unpaid, 0..=10_000)?,
             max_open_unpaid_per_address: vars.number_in(
                 "MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS",
@@ -74,6 +86,7 @@ mod tests {
         let own = Config::embedded(Service::Order).own;
         assert_eq!((own.max_quantity, own.payment_timeout), (99, Duration::from_secs(1800)));
         assert_eq!((own.max_open_unpaid, own.max_open_unpaid_per_address), (3, 30));
+        assert_eq!(own.expiry_grace, Duration::from_secs(60));
     }
 
     #[test]
@@ -89,6 +102,8 @@ mod tests {
         ])
         .unwrap();
         assert_eq!((own.max_open_unpaid, own.max_open_unpaid_per_address), (5, 0), "0 switches a cap off");
+        let own = Settings::from_pairs(&[("MART_ORDER_EXPIRY_GRACE", "2m")]).unwrap();
+        assert_eq!(own.expiry_grace, Duration::from_secs(120));
     }
 
     #[test]
@@ -104,6 +119,8 @@ mod tests {
             ("MART_ORDER_MAX_OPEN_UNPAID", "three"),
             ("MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS", "1000001"),
             ("MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS", "lots"),
+            ("MART_ORDER_EXPIRY_GRACE", "a minute"),
+            ("MART_ORDER_EXPIRY_GRACE", "0s"),
         ]);
     }
 }

@@ -1,6 +1,7 @@
 //! The rules of carts and orders, free of I/O: no prost, no sea-orm.
 //!
-//! - [`lifecycle`]: the order's states and the one table of moves between them;
+//! - [`lifecycle`]: the order's states, the one table of moves between them, when an unpaid
+//!   order expires, and what a refund does to an order;
 //! - [`cart`]: quantities and how a cart is priced from the catalog;
 //! - [`checkout`]: what PlaceOrder takes from a request and snapshots from the cart, and
 //!   the caps on open unpaid orders.
@@ -14,4 +15,4 @@ pub mod lifecycle;
 
 pub use cart::{CartItem, CatalogEntry, PricedCart, PricedLine, Quantity};
 pub use checkout::{ClientAddress, IdempotencyKey, OrderLine, PlaceOrder, ShippingAddress, TooManyUnpaid, UnpaidCaps};
-pub use lifecycle::{Actor, CancellationSource, Change, IllegalTransition, OrderStatus, ShortLine};
+pub use lifecycle::{Actor, CancellationSource, Change, IllegalTransition, OrderStatus, Refund, RefundLine, ShortLine};

@@ -1,9 +1,13 @@
 //! What svc-order tells the shop: each event's payload and its `outbox::append`, in the
 //! transaction of the change it announces. PlaceOrder announces OrderPlaced through
-//! [`placed`]; every lifecycle move announces OrderAwaitingPayment, OrderPaid,
-//! OrderRejected, OrderCancelled, OrderShipped or OrderDelivered through [`moved`].
+//! [`placed`]; the lifecycle moves announce OrderAwaitingPayment (with the payment
+//! deadline), OrderPaid, OrderRejected, OrderCancelled, OrderShipped or OrderDelivered
+//! through [`moved`]. Two moves announce nothing: RESERVED → AWAITING_PAYMENT (the
+//! PaymentCreated that made it is svc-payment's own announcement), and the reservation of
+//! a free order (it is paid in the same transaction, and OrderPaid says so: there is no
+//! payment to open).
 
-use mart_platform::{events::envelope, money::Money, outbox};
+use mart_platform::{events::envelope, money::Money, outbox, wire::timestamp};
 use mart_proto::events::{
     self as ev, OrderAwaitingPayment, OrderCancelled, OrderDelivered, OrderPaid, OrderPlaced, OrderRejected,
     OrderShipped, envelope::Payload,
@@ -40,25 +44,38 @@ pub async fn placed<C: ConnectionTrait>(
 }
 
 /// Announces `change` applied to `order` (as it was, in `from`), in the transaction that
-/// applied it.
+/// applied it — if the change is one the shop hears of.
 pub async fn moved<C: ConnectionTrait>(
     db: &C,
     order: &orders::Model,
     from: OrderStatus,
     change: &Change,
 ) -> Result<(), DbErr> {
-    outbox::append(db, &envelope(&order.id, announcement(order, from, change)?)).await
+    match announcement(order, from, change)? {
+        Some(payload) => outbox::append(db, &envelope(&order.id, payload)).await,
+        None => Ok(()),
+    }
 }
 
-/// The event of `change` applied to `order` (as it was, in `from`).
-fn announcement(order: &orders::Model, from: OrderStatus, change: &Change) -> Result<Payload, DbErr> {
+/// The event of `change` applied to `order` (as it was, in `from`); none for a move the
+/// shop does not need to hear of.
+fn announcement(order: &orders::Model, from: OrderStatus, change: &Change) -> Result<Option<Payload>, DbErr> {
     let order_id = order.id.clone();
     let user_id = order.user_id.clone();
-    let total = Some(order.total()?.to_wire());
-    Ok(match change {
-        Change::StockReserved { .. } => {
-            Payload::OrderAwaitingPayment(OrderAwaitingPayment { order_id, user_id, total })
-        }
+    let total = order.total()?;
+    let free = total.amount_minor == 0;
+    let total = Some(total.to_wire());
+    Ok(Some(match change {
+        // A free order is paid in this transaction: nothing to open a payment for.
+        Change::StockReserved { .. } if free => return Ok(None),
+        Change::StockReserved { payment_deadline } => Payload::OrderAwaitingPayment(OrderAwaitingPayment {
+            order_id,
+            user_id,
+            total,
+            payment_due_by: Some(timestamp(payment_deadline)),
+        }),
+        // svc-payment announced it (PaymentCreated); nobody waits for svc-order to repeat it.
+        Change::PaymentOpened { .. } => return Ok(None),
         Change::Rejected { short_lines } => Payload::OrderRejected(OrderRejected {
             order_id,
             user_id,
@@ -89,7 +106,7 @@ fn announcement(order: &orders::Model, from: OrderStatus, change: &Change) -> Re
             tracking_number: tracking_number.clone(),
         }),
         Change::Delivered => Payload::OrderDelivered(OrderDelivered { order_id, user_id }),
-    })
+    }))
 }
 
 fn cancellation_source(source: CancellationSource) -> ev::CancellationSource {
@@ -98,5 +115,6 @@ fn cancellation_source(source: CancellationSource) -> ev::CancellationSource {
         CancellationSource::Admin => ev::CancellationSource::Admin,
         CancellationSource::PaymentExpired => ev::CancellationSource::PaymentExpired,
         CancellationSource::PaymentFailed => ev::CancellationSource::PaymentFailed,
+        CancellationSource::Refunded => ev::CancellationSource::Refunded,
     }
 }

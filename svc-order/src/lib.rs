@@ -6,9 +6,11 @@
 //! places from, already has as many unpaid orders open as allowed
 //! (`MART_ORDER_MAX_OPEN_UNPAID`, default 3; `MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS`,
 //! default 30), so that free accounts cannot hold all the stock. From there the order moves through one
-//! lifecycle table ([`domain::lifecycle`]) as inventory reserves or rejects, the payment
-//! succeeds, fails or runs out ([`loops`]), and admins ship and deliver. Every move is a
-//! conditional update, a history row and an event, in one transaction.
+//! lifecycle table ([`domain::lifecycle`]) as inventory reserves or rejects (RESERVED, with
+//! the one payment deadline), svc-payment opens the payment (AWAITING_PAYMENT: pay now),
+//! the payment succeeds, fails or runs out ([`loops`]), admins ship and deliver, and
+//! refunds are recorded (a full one before shipping cancels the order). Every move is a
+//! conditional update, a history row and (mostly) an event, in one transaction.
 //!
 //! The rooms, the same in every service:
 //!
@@ -94,10 +96,10 @@ pub async fn serve(
         per_address: config.own.max_open_unpaid_per_address,
     };
     let commands = commands::Commands::new(db.clone(), waker, catalog.clone(), address_book, max_quantity, caps);
-    let (sweeper_db, sweeper) = (db.clone(), commands.clone());
+    let (sweeper_db, sweeper, grace) = (db.clone(), commands.clone(), config.own.expiry_grace);
     background.every(loops::NAME, Every::new(loops::INTERVAL), move |stop| {
         let (db, commands) = (sweeper_db.clone(), sweeper.clone());
-        async move { loops::sweep(&db, &commands, &stop).await }
+        async move { loops::sweep(&db, &commands, grace, &stop).await }
     });
 
     let verifier = Arc::new(Verifier::for_shop(keys, &config.auth));

@@ -1,9 +1,13 @@
 //! svc-order's own background work: the payment deadline. An order whose stock is
 //! reserved waits for its payment until the deadline stored with it (set from
-//! `MART_PAYMENT_TIMEOUT`); then this sweeper cancels it ([`Commands::expire`]), which
-//! releases the stock. The deadline is a column, so a restart loses nothing: the next
-//! sweep finds what came due while the service was down. Replicas may sweep at once: the
-//! cancellation is conditional on the order still awaiting payment.
+//! `MART_PAYMENT_TIMEOUT`, and announced, so svc-payment expires the payment at that same
+//! instant). This sweeper cancels ([`Commands::expire`]), which releases the stock, a
+//! RESERVED order at the deadline — no payment was opened, none can come — and an
+//! AWAITING_PAYMENT order only `MART_ORDER_EXPIRY_GRACE` later: svc-payment cancels that
+//! payment at the provider at the deadline and its PaymentFailed cancels the order, so the
+//! sweep is the backstop for when svc-payment is down. The deadline is a column, so a
+//! restart loses nothing: the next sweep finds what came due while the service was down.
+//! Replicas may sweep at once: the cancellation looks again under the order's lock.
 //!
 //! [`serve`](crate::serve) runs [`sweep`] as the loop [`NAME`] of platform's
 //! [`Background`](mart_platform::tasks::Background), every [`INTERVAL`]; it stops before
@@ -11,7 +15,7 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{TimeDelta, Utc};
 use mart_platform::{
     config::Service,
     tasks::{Round, Stop},
@@ -31,11 +35,13 @@ pub const INTERVAL: Duration = Duration::from_secs(1);
 /// The most orders one sweep cancels; a full batch sweeps again at once.
 const BATCH: u64 = 100;
 
-/// Cancels the orders in `db` whose payment deadline has passed, through `commands`, each
-/// in its own trace, until the service `stop`s. [`Round::More`] when it found a full batch:
-/// more may be overdue.
-pub async fn sweep(db: &DatabaseConnection, commands: &Commands, stop: &Stop) -> Result<Round, DbErr> {
-    let overdue = orders::overdue(db, Utc::now(), BATCH).await?;
+/// Cancels the orders in `db` whose payment deadline has passed (and `grace` after it, for
+/// an order whose payment exists), through `commands`, each in its own trace, until the
+/// service `stop`s. [`Round::More`] when it found a full batch: more may be overdue.
+pub async fn sweep(db: &DatabaseConnection, commands: &Commands, grace: Duration, stop: &Stop) -> Result<Round, DbErr> {
+    let grace = TimeDelta::from_std(grace).unwrap_or(TimeDelta::MAX);
+    let now = Utc::now();
+    let overdue = orders::overdue(db, now, grace, BATCH).await?;
     let full = overdue.len() as u64 == BATCH;
     let mut cancelled = 0;
     for id in overdue {
@@ -44,7 +50,7 @@ pub async fn sweep(db: &DatabaseConnection, commands: &Commands, stop: &Stop) ->
         }
         let span = tracing::info_span!("order.expire", order.id = %id);
         telemetry::new_trace(&span, Service::Order.process_name());
-        if commands.expire(&id).instrument(span).await? {
+        if commands.expire(&id, now, grace).instrument(span).await? {
             cancelled += 1;
         }
     }

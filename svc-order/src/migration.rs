@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261201_000001_orders;
 mod m20261204_000001_unpaid_caps;
+mod m20261210_000001_refunded;
 
 /// Every migration of svc-order.
 #[derive(Debug)]
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             .inbox()
             .then(m20261201_000001_orders::Migration)
             .then(m20261204_000001_unpaid_caps::Migration)
+            .then(m20261210_000001_refunded::Migration)
             .into()
     }
 }

@@ -1,15 +1,28 @@
 //! How svc-order reacts to the shop's events.
 //!
 //! It consumes `mart.inventory.events` (StockReserved, StockReservationFailed) and
-//! `mart.payment.events` (PaymentSucceeded, PaymentFailed, PaymentRefunded) in the group
-//! [`GROUP`]. Each reaction runs in the handler's transaction with the inbox row, and every
-//! move is conditional on the status it starts from: the same event twice, or an event for
-//! an order that has moved on (a payment for a cancelled order), is recorded in the history
-//! and changes nothing else — svc-payment refunds such a payment, not svc-order.
+//! `mart.payment.events` (PaymentCreated, PaymentSucceeded, PaymentFailed,
+//! PaymentRefunded) in the group [`GROUP`]:
+//!
+//! - StockReserved: PENDING → RESERVED, with the payment deadline (`MART_PAYMENT_TIMEOUT`
+//!   from now) stored and announced in OrderAwaitingPayment; a free order on to PAID;
+//! - StockReservationFailed: PENDING → REJECTED;
+//! - PaymentCreated: RESERVED → AWAITING_PAYMENT (the payment exists: pay now);
+//! - PaymentSucceeded: RESERVED or AWAITING_PAYMENT → PAID;
+//! - PaymentFailed (failed or expired): RESERVED or AWAITING_PAYMENT → CANCELLED;
+//! - PaymentRefunded: recorded on the order (`refunded`); in full before shipping, PAID →
+//!   CANCELLED (source REFUNDED).
+//!
+//! A payment event whose money is not the order's is refused to the DLQ (see
+//! [`commands::lifecycle`](crate::commands::lifecycle)). Each reaction runs in the
+//! handler's transaction with the inbox row, and every move is conditional on the status it
+//! starts from: the same event twice, or an event for an order that has moved on (a payment
+//! for a cancelled order), is recorded in the history and changes nothing else —
+//! svc-payment refunds such a payment, not svc-order.
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound as _, TimeDelta, Utc};
 use futures::future::BoxFuture;
 use mart_platform::bus::{DatabaseTransaction, Event, Handler, HandlerError};
 use mart_proto::events::envelope::Payload;
@@ -17,7 +30,7 @@ use mart_proto::events::envelope::Payload;
 use crate::{
     commands::{
         Cause,
-        lifecycle::{free_order_paid, paid, react, remember},
+        lifecycle::{free_order_paid, paid, payment_opened, react, refunded},
     },
     domain::{Actor, CancellationSource, Change, ShortLine},
 };
@@ -41,10 +54,12 @@ impl Reactions {
         Self { payment_timeout }
     }
 
-    /// When an order whose stock is reserved now must have been paid.
+    /// When an order whose stock is reserved now must have been paid: in whole
+    /// microseconds, what both databases store, so the deadline announced and the one
+    /// stored are the same instant.
     fn payment_deadline(&self) -> DateTime<Utc> {
         let timeout = TimeDelta::from_std(self.payment_timeout).unwrap_or(TimeDelta::MAX);
-        Utc::now().checked_add_signed(timeout).unwrap_or(DateTime::<Utc>::MAX_UTC)
+        Utc::now().checked_add_signed(timeout).unwrap_or(DateTime::<Utc>::MAX_UTC).trunc_subsecs(6)
     }
 }
 
@@ -64,6 +79,11 @@ impl Handler for Reactions {
                     let short_lines = failed.short_lines.iter().map(short_line).collect();
                     react(txn, cause, &failed.order_id, Actor::Inventory, Change::Rejected { short_lines }).await?;
                 }
+                Some(Payload::PaymentCreated(created)) => {
+                    let amount = created.amount.as_ref();
+                    payment_opened(txn, cause, &created.order_id, &created.payment_id, &created.user_id, amount)
+                        .await?;
+                }
                 Some(Payload::PaymentSucceeded(succeeded)) => {
                     let amount = succeeded.amount.as_ref();
                     paid(txn, cause, &succeeded.order_id, &succeeded.payment_id, &succeeded.user_id, amount).await?;
@@ -78,16 +98,8 @@ impl Handler for Reactions {
                         if failed.reason.is_empty() { "the payment failed".to_owned() } else { failed.reason.clone() };
                     react(txn, cause, &failed.order_id, Actor::Payment, Change::Cancelled { source, reason }).await?;
                 }
-                Some(Payload::PaymentRefunded(refunded)) => {
-                    let note = format!(
-                        "payment {} refunded: {} {}",
-                        refunded.payment_id,
-                        refunded.amount.as_ref().map_or(0, |m| m.amount_minor),
-                        refunded.amount.as_ref().map_or("", |m| m.currency.as_str()),
-                    );
-                    remember(txn, cause, &refunded.order_id, &Actor::Payment, &note).await?;
-                }
-                // The rest of these topics (StockReleased, PaymentCreated, …) changes nothing here.
+                Some(Payload::PaymentRefunded(event)) => refunded(txn, cause, event).await?,
+                // The rest of these topics (StockReleased, StockCommitted, …) changes nothing here.
                 _ => {}
             }
             Ok(())

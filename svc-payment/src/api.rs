@@ -15,10 +15,13 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     commands::Commands,
-    domain::{AdminRefund, ManualConfirmation, PaymentStatus, ProviderKind},
+    domain::{AdminRefund, ManualConfirmation, PaymentStatus, ProviderKind, RefundStatus},
     error::Error,
     provider::stripe::webhook,
-    store::payments::{self as store, Model},
+    store::{
+        payments::{self as store, Model},
+        refunds,
+    },
 };
 
 /// The gRPC metadata the edge forwards Stripe's `Stripe-Signature` header as.
@@ -58,7 +61,9 @@ impl PaymentService for PaymentApi {
                 if !me.may_access(&payment.user_id) {
                     return Err(Error::NotFound);
                 }
-                Ok(pb::GetPaymentResponse { payment: Some(to_proto(&payment)) })
+                // The refunds' story (who asked, why it failed) is the shop's, not the customer's.
+                let refunds = if me.is_admin() { refunds::of(&self.db, &payment.id).await? } else { Vec::new() };
+                Ok(pb::GetPaymentResponse { payment: Some(to_proto(&payment, &refunds)) })
             }
             .await,
         )
@@ -75,7 +80,7 @@ impl PaymentService for PaymentApi {
                 let confirmation =
                     ManualConfirmation::parse(&request.order_id, &request.reference).map_err(Error::Invalid)?;
                 let payment = self.commands.confirm_manual(&confirmation, &actor(&me)).await?;
-                Ok(pb::ConfirmManualPaymentResponse { payment: Some(to_proto(&payment)) })
+                Ok(pb::ConfirmManualPaymentResponse { payment: Some(to_proto(&payment, &[])) })
             }
             .await,
         )
@@ -89,9 +94,15 @@ impl PaymentService for PaymentApi {
         let request = request.into_inner();
         reply::<_, Error>(
             async {
-                let refund = AdminRefund::parse(&request.order_id, &request.reason).map_err(Error::Invalid)?;
-                let payment = self.commands.refund_succeeded(&refund, &actor(&me)).await?;
-                Ok(pb::RefundPaymentResponse { payment: Some(to_proto(&payment)) })
+                let lines: Vec<_> = request.lines.iter().map(|line| (line.product_id.clone(), line.quantity)).collect();
+                let refund = AdminRefund::parse(&request.order_id, &request.reason, request.amount.as_ref(), &lines)
+                    .map_err(Error::Invalid)?;
+                let done = self.commands.refund(&refund, &actor(&me)).await?;
+                let refunds = refunds::of(&self.db, &done.payment.id).await?;
+                Ok(pb::RefundPaymentResponse {
+                    payment: Some(to_proto(&done.payment, &refunds)),
+                    refund: Some(refund_to_proto(&done.refund)),
+                })
             }
             .await,
         )
@@ -121,7 +132,7 @@ fn actor(me: &Principal) -> String {
     format!("admin:{}", me.user_id)
 }
 
-fn to_proto(payment: &Model) -> pb::Payment {
+fn to_proto(payment: &Model, refunds: &[refunds::Model]) -> pb::Payment {
     let status = payment.status();
     let pending = status == Some(PaymentStatus::Pending);
     pb::Payment {
@@ -135,6 +146,7 @@ fn to_proto(payment: &Model) -> pb::Payment {
         }
         .into(),
         status: match status {
+            Some(PaymentStatus::Opening) => pb::PaymentStatus::Opening,
             Some(PaymentStatus::Pending) => pb::PaymentStatus::Pending,
             Some(PaymentStatus::Succeeded) => pb::PaymentStatus::Succeeded,
             Some(PaymentStatus::Failed) => pb::PaymentStatus::Failed,
@@ -154,5 +166,31 @@ fn to_proto(payment: &Model) -> pb::Payment {
         created_at: Some(timestamp(&payment.created_at)),
         updated_at: Some(timestamp(&payment.updated_at)),
         expires_at: if pending { payment.expires_at.as_ref().map(timestamp) } else { None },
+        refunded: payment.refunded().ok().map(Money::to_wire),
+        refunds: refunds.iter().map(refund_to_proto).collect(),
+    }
+}
+
+fn refund_to_proto(refund: &refunds::Model) -> pb::Refund {
+    pb::Refund {
+        id: refund.id.clone(),
+        amount: Money::from_stored(refund.amount_minor, &refund.currency).ok().map(Money::to_wire),
+        status: match refund.status() {
+            Some(RefundStatus::Pending) => pb::RefundStatus::Pending,
+            Some(RefundStatus::Succeeded) => pb::RefundStatus::Succeeded,
+            Some(RefundStatus::Failed) => pb::RefundStatus::Failed,
+            None => pb::RefundStatus::Unspecified,
+        }
+        .into(),
+        reason: refund.reason.clone().unwrap_or_default(),
+        lines: refund
+            .lines()
+            .into_iter()
+            .map(|line| pb::RefundLine { product_id: line.product_id, quantity: line.quantity })
+            .collect(),
+        provider_reference: refund.provider_refund_id.clone().unwrap_or_default(),
+        requested_by: refund.requested_by.clone(),
+        failure_reason: refund.failure_reason.clone().unwrap_or_default(),
+        created_at: Some(timestamp(&refund.created_at)),
     }
 }

@@ -1,5 +1,5 @@
 //! Every change of a payment, whoever asks for it: order events (`reactions`), admins and
-//! Stripe's webhook (`api`), and the expiry sweep (`loops`).
+//! Stripe's webhook (`api`), the expiry sweep and the provider-call worker (`loops`).
 //!
 //! A move runs in one transaction, which also carries the outbox rows (and the inbox or
 //! processed Stripe event id) of the change, so a change and its announcement commit
@@ -7,17 +7,27 @@
 //! the event in the inbox); `xxx` opens its own, commits, and wakes the relay.
 //!
 //! Each move first takes the payment row's lock, then decides from the status it reads:
-//! a racing move waits, then sees the outcome and does nothing. Provider calls happen
-//! under that lock with idempotency keys, so a rolled-back attempt that is retried asks
-//! the provider for the same object again — never a second PaymentIntent or refund.
+//! a racing move waits, then sees the outcome and does nothing. **No remote provider is
+//! called under that lock or inside any transaction**: a move that needs Stripe records
+//! what it needs (a payment OPENING, a refund PENDING) and queues the call
+//! ([`crate::store::calls`]) in its own transaction; [`calls`] makes it after the commit
+//! and records the answer in a transaction of its own (record intent → call → record
+//! result). A provider that is down delays the call, with backoff, for
+//! `MART_PAYMENT_RETRY_WINDOW`; it never fails the event or holds a lock. Every call
+//! carries an idempotency key, so a call made twice (a crash between the call and its
+//! record) asks the provider for the same object again — never a second PaymentIntent or
+//! refund. The manual provider answers without I/O: its calls are made in the move's own
+//! transaction.
 
 use std::time::Duration;
 
-use mart_platform::{bus::DatabaseTransaction, db, wake::Waker};
-use sea_orm::DatabaseConnection;
+use mart_platform::{bus::DatabaseTransaction, db, money::Money, wake::Waker};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use crate::{
-    domain::{AdminRefund, ManualConfirmation, NewPayment, PaymentStatus, ProviderKind},
+    domain::{
+        self, AdminRefund, Call, ManualConfirmation, NewPayment, PaymentStatus, ProviderKind, RefundLine, RefundStatus,
+    },
     error::Error,
     events,
     provider::{
@@ -25,16 +35,32 @@ use crate::{
         stripe::webhook::{EventKind, StripeEvent},
     },
     store::{
-        closed_orders, history,
+        calls as call_queue, closed_orders, history,
         payments::{self, Change, Model, NewRow},
-        refunds, stripe_events,
+        refunds::{self, NewRefund},
+        stripe_events,
     },
 };
+
+pub mod calls;
 
 /// Why a payment that arrives after its order stopped waiting is given back.
 const LATE_PAYMENT: &str = "paid after the order stopped waiting for payment";
 
-/// What every change needs: where it is written, who takes the money, and the relay to
+/// The refunds that count against what may still be given back: the money of a pending
+/// one is promised.
+const COUNTED: [RefundStatus; 2] = [RefundStatus::Pending, RefundStatus::Succeeded];
+
+/// How patient the provider-call worker is.
+#[derive(Clone, Copy, Debug)]
+pub struct Retry {
+    /// How long a call that finds the provider unavailable is tried again.
+    pub window: Duration,
+    /// The longest wait between two tries.
+    pub max_interval: Duration,
+}
+
+/// What every change needs: where it is written, who takes the money, and the loops to
 /// wake once it committed.
 #[derive(Clone)]
 pub struct Commands {
@@ -42,19 +68,46 @@ pub struct Commands {
     db: DatabaseConnection,
     /// Who takes the money.
     providers: Providers,
-    /// How long a new payment may stay unpaid.
+    /// How long a new payment may stay unpaid when its order event carries no deadline.
     payment_timeout: Duration,
+    /// How provider calls are retried.
+    retry: Retry,
     /// Nudged after every commit that wrote events.
     relay: Waker,
+    /// Nudged after every commit that may have queued a provider call.
+    calls: Waker,
+}
+
+/// A refund as an admin asked for it, with the payment after it.
+#[derive(Debug)]
+pub struct Refunded {
+    /// The payment.
+    pub payment: Model,
+    /// The refund: succeeded, or pending while the provider is unavailable.
+    pub refund: refunds::Model,
 }
 
 // === impl Commands: in their own transaction ===
 
 impl Commands {
-    /// The changes over `db`, paying through `providers`, giving new payments
-    /// `payment_timeout`, waking `relay` after each commit.
-    pub fn new(db: DatabaseConnection, providers: Providers, payment_timeout: Duration, relay: Waker) -> Self {
-        Self { db, providers, payment_timeout, relay }
+    /// The changes over `db`, paying through `providers`, giving new payments without a
+    /// deadline `payment_timeout`, retrying provider calls as `retry` says, waking `relay`
+    /// after each commit and `calls` (the provider-call worker) when it has work.
+    pub fn new(
+        db: DatabaseConnection,
+        providers: Providers,
+        payment_timeout: Duration,
+        retry: Retry,
+        relay: Waker,
+        calls: Waker,
+    ) -> Self {
+        Self { db, providers, payment_timeout, retry, relay, calls }
+    }
+
+    /// Wakes the loops after a commit.
+    fn committed(&self) {
+        self.relay.wake();
+        self.calls.wake();
     }
 
     /// An admin's word that a manual payment was received; the payment after it.
@@ -62,17 +115,29 @@ impl Commands {
         let txn = db::begin_write(&self.db).await?;
         let payment = self.confirm_manual_in(&txn, confirmation, actor).await?;
         txn.commit().await?;
-        self.relay.wake();
+        self.committed();
         Ok(payment)
     }
 
-    /// An admin's full refund of a succeeded payment; the payment after it.
-    pub async fn refund_succeeded(&self, refund: &AdminRefund, actor: &str) -> Result<Model, Error> {
+    /// An admin's refund of a succeeded payment, all that is left or part of it. Recorded
+    /// first, under the payment's lock (so concurrent refunds never add up to more than
+    /// was captured), then asked of the provider after the commit: a provider that does
+    /// not answer leaves the refund pending, retried by the worker.
+    pub async fn refund(&self, refund: &AdminRefund, actor: &str) -> Result<Refunded, Error> {
         let txn = db::begin_write(&self.db).await?;
-        let payment = self.refund_succeeded_in(&txn, refund, actor).await?;
+        let (row, call) = self.refund_in(&txn, refund, actor).await?;
         txn.commit().await?;
         self.relay.wake();
-        Ok(payment)
+        if let Some(call) = call {
+            // Asked now, so the admin usually sees the outcome; if this fails, the worker
+            // makes the call again later.
+            if let Err(error) = self.make_call(&call).await {
+                tracing::warn!(%error, order_id = refund.order_id, "a refund could not be made yet; it is retried");
+            }
+        }
+        let payment = reload(&self.db, &refund.order_id).await?;
+        let refund = refunds::find(&self.db, &row.id).await?.ok_or(Error::NotFound)?;
+        Ok(Refunded { payment, refund })
     }
 
     /// Acts on a verified Stripe event, once (see [`Self::stripe_event_in`]).
@@ -80,36 +145,58 @@ impl Commands {
         let txn = db::begin_write(&self.db).await?;
         self.stripe_event_in(&txn, event).await?;
         txn.commit().await?;
-        self.relay.wake();
+        self.committed();
         Ok(())
     }
 
-    /// Fails the unpaid payment of `order_id` if it is due at `now` (see
-    /// [`Self::expire_in`]); its events continue the checkout's trace.
+    /// Fails the unpaid payment of `order_id` if it is due at `now`: cancelled at the
+    /// provider first (outside any transaction), so it cannot be paid after its order gave
+    /// up on it; then, under the lock, failed as expired — or, if the customer paid in the
+    /// last moment, succeeded (money in time is money in). Nothing if it is no longer
+    /// pending or not yet due (another replica, or the customer, was faster).
     pub async fn expire(&self, order_id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<(), Error> {
-        let txn = db::begin_write(&self.db).await?;
-        match self.expire_in(&txn, order_id, now).await {
-            Ok(()) => {
-                txn.commit().await?;
-                self.relay.wake();
-                Ok(())
-            }
-            Err(error) => {
-                txn.rollback().await?;
-                Err(error)
-            }
+        let Some(payment) = payments::by_order(&self.db, order_id).await? else { return Ok(()) };
+        if !is_due(&payment, now)? {
+            return Ok(());
         }
+        let provider = self.providers.get(provider_of(&payment)?)?;
+        let remote = provider.cancel(order_id, payment.provider_reference.as_deref()).await?;
+        let txn = db::begin_write(&self.db).await?;
+        let Some(payment) = payments::lock(&txn, order_id).await? else { return Ok(()) };
+        if !is_due(&payment, now)? {
+            return Ok(());
+        }
+        let actor = "expiry";
+        if remote == RemoteState::Succeeded {
+            self.paid(&txn, &payment, actor).await?;
+        } else {
+            let reason = Some("expired");
+            move_to(&txn, &payment, PaymentStatus::Failed, Change { reason, reference: None }, actor).await?;
+            events::failed(&txn, &payment, "expired", true).await?;
+        }
+        txn.commit().await?;
+        self.committed();
+        Ok(())
     }
 }
 
 // === impl Commands: in the caller's transaction ===
 
 impl Commands {
-    /// Opens the payment of an order that awaits one, with the current provider; nothing if
-    /// the order has one already (a redelivered or repeated event), or was cancelled before
-    /// (an OrderAwaitingPayment late, or replayed from the DLQ, after its OrderCancelled):
-    /// no intent anyone could pay is created for an order that will not ship.
-    pub async fn open_in(&self, txn: &DatabaseTransaction, new: &NewPayment, actor: &str) -> Result<(), Error> {
+    /// Opens the payment of an order that awaits one, with the current provider, due at
+    /// `due_by` (the order's deadline; `MART_PAYMENT_TIMEOUT` from now when the event has
+    /// none). Nothing if the order has one already (a redelivered or repeated event), or
+    /// was cancelled before (an OrderAwaitingPayment late, or replayed from the DLQ, after
+    /// its OrderCancelled): no intent anyone could pay is created for an order that will
+    /// not ship. With Stripe the payment is OPENING until the PaymentIntent exists (the
+    /// worker creates it after this commits); PaymentCreated says when it is payable.
+    pub async fn open_in(
+        &self,
+        txn: &DatabaseTransaction,
+        new: &NewPayment,
+        due_by: Option<chrono::DateTime<chrono::Utc>>,
+        actor: &str,
+    ) -> Result<(), Error> {
         if payments::by_order(txn, &new.order_id).await?.is_some() {
             return Ok(());
         }
@@ -118,14 +205,15 @@ impl Commands {
             return Ok(());
         }
         let provider = self.providers.current()?;
-        // Asked before the row exists: if this transaction fails, the retry's call carries
-        // the same idempotency key and gets the same PaymentIntent back.
-        let checkout = provider.start(new).await?;
-        let expires_at = chrono::Utc::now() + self.payment_timeout;
+        let expires_at = due_by.unwrap_or_else(|| chrono::Utc::now() + self.payment_timeout);
+        let local = provider.local();
+        let checkout = if local { provider.start(new).await? } else { Default::default() };
+        let status = if local { PaymentStatus::Pending } else { PaymentStatus::Opening };
         let row = NewRow {
             order_id: &new.order_id,
             user_id: &new.user_id,
             provider: provider.kind(),
+            status,
             amount_minor: new.amount.amount_minor,
             currency: new.amount.currency.code(),
             provider_reference: checkout.reference,
@@ -136,9 +224,12 @@ impl Commands {
             // Another consumer created it between the check and the insert.
             return Ok(());
         };
-        history::record(txn, &payment.id, None, PaymentStatus::Pending, None, actor).await?;
-        events::created(txn, &payment).await?;
-        Ok(())
+        history::record(txn, &payment.id, None, status, None, actor).await?;
+        if local {
+            events::created(txn, &payment).await
+        } else {
+            call_queue::queue(txn, &payment.id, &payment.order_id, &Call::Open).await.map(drop).map_err(Error::from)
+        }
     }
 
     /// An admin's word that a manual payment was received; the payment after it.
@@ -163,25 +254,43 @@ impl Commands {
         reload(txn, order_id).await
     }
 
-    /// An admin's full refund of a succeeded payment; the payment after it.
-    pub async fn refund_succeeded_in(
+    /// Records an admin's refund of a succeeded payment: the amount asked (or all that is
+    /// left) if it fits in what was captured minus every refund so far, pending ones
+    /// included. The refund, and the provider call still to make, if any.
+    pub async fn refund_in(
         &self,
         txn: &DatabaseTransaction,
         refund: &AdminRefund,
         actor: &str,
-    ) -> Result<Model, Error> {
+    ) -> Result<(refunds::Model, Option<call_queue::Model>), Error> {
         let order_id = refund.order_id.as_str();
         let payment = payments::lock(txn, order_id).await?.ok_or(Error::NotFound)?;
         let status = status_of(&payment)?;
+        if status == PaymentStatus::Refunded {
+            // Everything went back already: the same answer as for any refund too large.
+            return Err(Error::RefundTooLarge { left: money(&payment, 0)? });
+        }
         if status != PaymentStatus::Succeeded {
             return Err(Error::WrongStatus { expected: PaymentStatus::Succeeded, actual: status });
         }
-        self.refund(txn, &payment, refund.reason.as_deref(), actor).await?;
-        reload(txn, order_id).await
+        if let Some(amount) = &refund.amount
+            && amount.currency.code() != payment.currency
+        {
+            let why = format!("must be in {}, the payment's currency", payment.currency);
+            return Err(Error::Invalid(vec![mart_platform::error::FieldViolation::new("amount.currency", why)]));
+        }
+        let counted = refunds::total(txn, &payment.id, &COUNTED).await?;
+        let asked = refund.amount.map(|amount| amount.amount_minor);
+        let amount = match domain::refundable(payment.amount_minor, counted, asked) {
+            Ok(amount) => amount,
+            Err(left) => return Err(Error::RefundTooLarge { left: money(&payment, left)? }),
+        };
+        self.give_back(txn, &payment, amount, refund.reason.as_deref(), &refund.lines, actor).await
     }
 
-    /// The order was cancelled: a pending payment is cancelled (at the provider too), a
-    /// succeeded one refunded. Anything else has nothing left to undo.
+    /// The order was cancelled: an opening or pending payment is cancelled (at the provider
+    /// too, after the commit), what is left of a succeeded one refunded. Anything else has
+    /// nothing left to undo.
     pub async fn order_cancelled_in(
         &self,
         txn: &DatabaseTransaction,
@@ -197,51 +306,24 @@ impl Commands {
             return Ok(());
         };
         match status_of(&payment)? {
-            PaymentStatus::Pending => {
-                let provider = self.providers.get(provider_of(&payment)?)?;
-                let remote = provider.cancel(order_id, payment.provider_reference.as_deref()).await?;
-                move_to(
-                    txn,
-                    &payment,
-                    PaymentStatus::Cancelled,
-                    Change { reason: Some(reason), reference: None },
-                    actor,
-                )
-                .await?;
-                if remote == RemoteState::Succeeded {
-                    // The customer paid just before the cancel reached the provider.
-                    self.refund(txn, &reload(txn, order_id).await?, Some(LATE_PAYMENT), actor).await?;
+            PaymentStatus::Opening | PaymentStatus::Pending => {
+                let change = Change { reason: Some(reason), reference: None };
+                move_to(txn, &payment, PaymentStatus::Cancelled, change, actor).await?;
+                // Stopped at the provider after the commit (after the open, if that is
+                // still queued); a payment that beat the cancel is refunded then.
+                if !self.providers.get(provider_of(&payment)?)?.local() {
+                    call_queue::queue(txn, &payment.id, order_id, &Call::Cancel).await?;
                 }
             }
-            PaymentStatus::Succeeded => self.refund(txn, &payment, Some(reason), actor).await?,
+            PaymentStatus::Succeeded => {
+                let counted = refunds::total(txn, &payment.id, &COUNTED).await?;
+                if let Ok(left) = domain::refundable(payment.amount_minor, counted, None) {
+                    self.give_back(txn, &payment, left, Some(reason), &[], actor).await?;
+                }
+            }
             PaymentStatus::Failed | PaymentStatus::Cancelled | PaymentStatus::Refunded => {}
         }
         Ok(())
-    }
-
-    /// The payment of `order_id` was not paid in time: it fails as expired (cancelled at the
-    /// provider first, so it cannot be paid after the order gave up on it). Nothing if it is
-    /// no longer pending or not yet due (another replica, or the customer, was faster).
-    pub async fn expire_in(
-        &self,
-        txn: &DatabaseTransaction,
-        order_id: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(), Error> {
-        let Some(payment) = payments::lock(txn, order_id).await? else { return Ok(()) };
-        let due = payment.expires_at.is_some_and(|at| at <= now);
-        if status_of(&payment)? != PaymentStatus::Pending || !due {
-            return Ok(());
-        }
-        let actor = "expiry";
-        let provider = self.providers.get(provider_of(&payment)?)?;
-        if provider.cancel(order_id, payment.provider_reference.as_deref()).await? == RemoteState::Succeeded {
-            // Paid in the last moment; its webhook is on the way. Money in time is money in.
-            return self.paid(txn, &payment, actor).await;
-        }
-        let reason = Some("expired");
-        move_to(txn, &payment, PaymentStatus::Failed, Change { reason, reference: None }, actor).await?;
-        events::failed(txn, &payment, "expired", true).await
     }
 
     /// Acts on a verified Stripe event, once: a second delivery of the same event id changes
@@ -264,26 +346,18 @@ impl Commands {
                 }
             }
             EventKind::IntentFailed { intent_id, reason } => {
-                if let Some(payment) = lock_intent(txn, intent_id).await? {
-                    self.failed(txn, &payment, reason, &actor).await?;
+                // A failed attempt is not final at Stripe (the customer may pay with
+                // another card): the worker asks where it stands, then cancels it.
+                if let Some(payment) = lock_intent(txn, intent_id).await?
+                    && status_of(&payment)? == PaymentStatus::Pending
+                {
+                    call_queue::queue(txn, &payment.id, &payment.order_id, &Call::Settle { reason: reason.clone() })
+                        .await?;
                 }
             }
-            EventKind::ChargeRefunded { intent_id, fully } => {
+            EventKind::ChargeRefunded { intent_id, amount_refunded } => {
                 let Some(payment) = lock_intent(txn, intent_id).await? else { return Ok(()) };
-                // Our own refunds arrive here too, after the payment is already refunded; a
-                // full refund made in Stripe's dashboard is news. Partial refunds are not
-                // something this shop does: leave them to a human.
-                if *fully && status_of(&payment)? == PaymentStatus::Succeeded {
-                    let reason = Some("refunded in Stripe");
-                    move_to(txn, &payment, PaymentStatus::Refunded, Change { reason, reference: None }, &actor).await?;
-                    refunds::record(txn, &payment.id, None, payment.amount_minor, &payment.currency, reason).await?;
-                    events::refunded(txn, &payment, reason).await?;
-                } else if !*fully {
-                    tracing::warn!(
-                        order_id = payment.order_id,
-                        "a partial refund was made in Stripe; nothing recorded"
-                    );
-                }
+                self.refunded_at_provider(txn, &payment, *amount_refunded, &actor).await?;
             }
             EventKind::Other(kind) => tracing::debug!(kind, "a Stripe event svc-payment does not act on"),
         }
@@ -304,53 +378,131 @@ impl Commands {
                 events::succeeded(txn, payment).await
             }
             PaymentStatus::Failed | PaymentStatus::Cancelled => {
-                self.refund(txn, payment, Some(LATE_PAYMENT), actor).await
+                let counted = refunds::total(txn, &payment.id, &COUNTED).await?;
+                if let Ok(left) = domain::refundable(payment.amount_minor, counted, None) {
+                    self.give_back(txn, payment, left, Some(LATE_PAYMENT), &[], actor).await?;
+                }
+                Ok(())
+            }
+            PaymentStatus::Opening => {
+                // Nobody could pay it yet: a provider that says so is confused.
+                tracing::error!(order_id = payment.order_id, "money for a payment still opening; left to its open");
+                Ok(())
             }
             PaymentStatus::Succeeded | PaymentStatus::Refunded => Ok(()),
         }
     }
 
-    /// An attempt to pay failed. Only a pending payment can fail; a failure that arrives
-    /// after a success is stale and moves nothing backwards. A failed attempt is not final at
-    /// Stripe (the customer may have paid since), so the PaymentIntent is asked afresh, then
-    /// cancelled so that it cannot be paid after the order gives up on it.
-    async fn failed(&self, txn: &DatabaseTransaction, payment: &Model, reason: &str, actor: &str) -> Result<(), Error> {
-        if status_of(payment)? != PaymentStatus::Pending {
-            return Ok(());
-        }
-        let provider = self.providers.get(provider_of(payment)?)?;
-        let reference = payment.provider_reference.as_deref();
-        if provider.state(reference).await? == Some(RemoteState::Succeeded)
-            || provider.cancel(&payment.order_id, reference).await? == RemoteState::Succeeded
-        {
-            return self.paid(txn, payment, actor).await;
-        }
-        move_to(txn, payment, PaymentStatus::Failed, Change { reason: Some(reason), reference: None }, actor).await?;
-        events::failed(txn, payment, reason, false).await
-    }
-
-    /// Gives a payment's money back in full: at the provider (one refund per order, by its
-    /// idempotency key), then here (one refund row per payment, by its key), announced.
-    async fn refund(
+    /// Records a refund of `amount_minor` of `payment` and asks for it: with a local
+    /// provider here and now, else by queueing the call. The refund, and the call if one
+    /// was queued.
+    async fn give_back(
         &self,
         txn: &DatabaseTransaction,
         payment: &Model,
+        amount_minor: i64,
         reason: Option<&str>,
+        lines: &[RefundLine],
         actor: &str,
-    ) -> Result<(), Error> {
-        let provider = self.providers.get(provider_of(payment)?)?;
-        let amount = payment.amount().map_err(|error| Error::Corrupt(format!("payment {}: {error}", payment.id)))?;
-        let refund_id = provider
-            .refund(RefundOrder {
+    ) -> Result<(refunds::Model, Option<call_queue::Model>), Error> {
+        let row = refunds::create(
+            txn,
+            NewRefund {
+                payment_id: &payment.id,
                 order_id: &payment.order_id,
+                amount_minor,
+                currency: &payment.currency,
+                status: RefundStatus::Pending,
+                reason,
+                lines,
+                provider_refund_id: None,
+                requested_by: actor,
+            },
+        )
+        .await?;
+        let provider = self.providers.get(provider_of(payment)?)?;
+        if provider.local() {
+            let amount = money(payment, amount_minor)?;
+            let order = RefundOrder {
+                order_id: &payment.order_id,
+                refund_id: &row.id,
                 reference: payment.provider_reference.as_deref(),
                 amount: &amount,
                 reason,
-            })
-            .await?;
-        move_to(txn, payment, PaymentStatus::Refunded, Change { reason, reference: None }, actor).await?;
-        refunds::record(txn, &payment.id, refund_id, payment.amount_minor, &payment.currency, reason).await?;
-        events::refunded(txn, payment, reason).await
+            };
+            let provider_refund_id = provider.refund(order).await?;
+            self.refund_succeeded(txn, &row, provider_refund_id.as_deref(), actor).await?;
+            return Ok((row, None));
+        }
+        let call_id =
+            call_queue::queue(txn, &payment.id, &payment.order_id, &Call::Refund { refund_id: row.id.clone() }).await?;
+        let call = call_queue::find(txn, &call_id).await?.ok_or(Error::NotFound)?;
+        Ok((row, Some(call)))
+    }
+
+    /// Refund `row` went through at the provider (as `provider_refund_id`): settled,
+    /// counted on its payment (REFUNDED once all of it went back), announced. Nothing if it
+    /// was settled before.
+    async fn refund_succeeded(
+        &self,
+        txn: &DatabaseTransaction,
+        row: &refunds::Model,
+        provider_refund_id: Option<&str>,
+        actor: &str,
+    ) -> Result<(), Error> {
+        if !refunds::settle(txn, &row.id, RefundStatus::Succeeded, provider_refund_id, None).await? {
+            return Ok(());
+        }
+        let payment = payments::lock(txn, &row.order_id).await?.ok_or(Error::NotFound)?;
+        payments::add_refunded(txn, &payment.id, row.amount_minor).await?;
+        let mut after = reload(txn, &payment.order_id).await?;
+        let status = status_of(&after)?;
+        if after.refunded_minor >= after.amount_minor && status.may_become(PaymentStatus::Refunded) {
+            let change = Change { reason: row.reason.as_deref(), reference: None };
+            move_to(txn, &after, PaymentStatus::Refunded, change, actor).await?;
+            after = reload(txn, &payment.order_id).await?;
+        }
+        events::refunded(txn, &after, row).await
+    }
+
+    /// Stripe says `amount_refunded` of `payment`'s charge went back, all refunds together.
+    /// What is more than this service's own refunds (pending ones included: their webhook
+    /// may come first) was refunded by someone in Stripe's dashboard: recorded and
+    /// announced like any refund. Our own refunds' webhooks change nothing.
+    async fn refunded_at_provider(
+        &self,
+        txn: &DatabaseTransaction,
+        payment: &Model,
+        amount_refunded: i64,
+        actor: &str,
+    ) -> Result<(), Error> {
+        let counted = refunds::total(txn, &payment.id, &COUNTED).await?;
+        let news = amount_refunded.min(payment.amount_minor) - counted;
+        if news <= 0
+            || !matches!(
+                status_of(payment)?,
+                PaymentStatus::Succeeded | PaymentStatus::Cancelled | PaymentStatus::Failed
+            )
+        {
+            return Ok(());
+        }
+        let reason = Some("refunded in Stripe's dashboard");
+        let row = refunds::create(
+            txn,
+            NewRefund {
+                payment_id: &payment.id,
+                order_id: &payment.order_id,
+                amount_minor: news,
+                currency: &payment.currency,
+                status: RefundStatus::Pending,
+                reason,
+                lines: &[],
+                provider_refund_id: None,
+                requested_by: actor,
+            },
+        )
+        .await?;
+        self.refund_succeeded(txn, &row, None, actor).await
     }
 }
 
@@ -383,8 +535,19 @@ async fn lock_intent(txn: &DatabaseTransaction, intent_id: &str) -> Result<Optio
     }
 }
 
-async fn reload(txn: &DatabaseTransaction, order_id: &str) -> Result<Model, Error> {
-    payments::by_order(txn, order_id).await?.ok_or(Error::NotFound)
+async fn reload<C: ConnectionTrait>(db: &C, order_id: &str) -> Result<Model, Error> {
+    payments::by_order(db, order_id).await?.ok_or(Error::NotFound)
+}
+
+/// Whether `payment` is pending and past its deadline at `now`.
+fn is_due(payment: &Model, now: chrono::DateTime<chrono::Utc>) -> Result<bool, Error> {
+    Ok(status_of(payment)? == PaymentStatus::Pending && payment.expires_at.is_some_and(|at| at <= now))
+}
+
+/// `minor` units in `payment`'s currency.
+fn money(payment: &Model, minor: i64) -> Result<Money, Error> {
+    Money::from_stored(minor, &payment.currency)
+        .map_err(|error| Error::Corrupt(format!("payment {}: {error}", payment.id)))
 }
 
 fn status_of(payment: &Model) -> Result<PaymentStatus, Error> {

@@ -26,8 +26,17 @@ pub struct Settings {
     /// for it. Default: unset, Stripe's own.
     pub stripe_api_base: Option<String>,
     /// `MART_PAYMENT_TIMEOUT`: how long a payment may stay unpaid before it fails as
-    /// expired (and its order is cancelled). Default: 30m.
+    /// expired, for an order event that carries no deadline of its own (svc-order's
+    /// `payment_due_by`, written by every current svc-order, wins). Default: 30m.
     pub payment_timeout: Duration,
+    /// `MART_PAYMENT_RETRY_WINDOW`: how long a provider call that finds the provider
+    /// unavailable is tried again (a refund, opening a payment, a cancel) before it is
+    /// abandoned for a human (`mart_provider_calls_total{outcome="abandoned"}`). Stripe
+    /// itself retries webhooks for 3 days. Default: 24h.
+    pub retry_window: Duration,
+    /// `MART_PAYMENT_RETRY_MAX_INTERVAL`: the longest wait between two tries of such a
+    /// call (the waits double from 1 s up to it). Default: 5m.
+    pub retry_max_interval: Duration,
 }
 
 impl mart_platform::config::Settings for Settings {
@@ -62,6 +71,8 @@ impl mart_platform::config::Settings for Settings {
             stripe_webhook_secret,
             stripe_api_base: vars.http_url("STRIPE_API_BASE")?,
             payment_timeout: vars.duration_or("MART_PAYMENT_TIMEOUT", Duration::from_secs(30 * 60))?,
+            retry_window: vars.duration_or("MART_PAYMENT_RETRY_WINDOW", Duration::from_secs(24 * 3600))?,
+            retry_max_interval: vars.duration_or("MART_PAYMENT_RETRY_MAX_INTERVAL", Duration::from_secs(300))?,
         })
     }
 }
@@ -83,6 +94,8 @@ impl std::fmt::Debug for Settings {
             .field("stripe_webhook_secret", &self.stripe_webhook_secret.as_ref().map(|_| "<set>"))
             .field("stripe_api_base", &self.stripe_api_base)
             .field("payment_timeout", &self.payment_timeout)
+            .field("retry_window", &self.retry_window)
+            .field("retry_max_interval", &self.retry_max_interval)
             .finish()
     }
 }
@@ -105,6 +118,8 @@ mod tests {
             (None, None, None)
         );
         assert_eq!(settings.payment_timeout, Duration::from_secs(30 * 60));
+        assert_eq!(settings.retry_window, Duration::from_secs(24 * 3600), "a day of provider trouble is retried");
+        assert_eq!(settings.retry_max_interval, Duration::from_secs(300));
         assert_eq!(Config::embedded(Service::Payment).own.provider, ProviderKind::Manual);
     }
 
@@ -115,8 +130,12 @@ mod tests {
             ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
             ("STRIPE_API_BASE", "http://127.0.0.1:12111"),
             ("MART_PAYMENT_TIMEOUT", "5m"),
+            ("MART_PAYMENT_RETRY_WINDOW", "72h"),
+            ("MART_PAYMENT_RETRY_MAX_INTERVAL", "2s"),
         ])
         .unwrap();
+        assert_eq!(settings.retry_window, Duration::from_secs(72 * 3600));
+        assert_eq!(settings.retry_max_interval, Duration::from_secs(2));
         assert_eq!(settings.provider, ProviderKind::Stripe, "a Stripe key makes Stripe the default");
         assert_eq!(settings.stripe_secret_key.as_deref(), Some("sk_test_x"));
         assert_eq!(settings.stripe_webhook_secret.as_deref(), Some("whsec_x"));
@@ -138,6 +157,8 @@ mod tests {
             ("MART_PAYMENT_PROVIDER", "paypal"),
             ("MART_PAYMENT_TIMEOUT", "soon"),
             ("MART_PAYMENT_TIMEOUT", "0s"),
+            ("MART_PAYMENT_RETRY_WINDOW", "forever"),
+            ("MART_PAYMENT_RETRY_MAX_INTERVAL", "0s"),
             ("STRIPE_API_BASE", "127.0.0.1:12111"),
         ]);
         assert_eq!(

@@ -33,6 +33,12 @@ pub enum Error {
         /// What it is.
         actual: PaymentStatus,
     },
+    /// A refund of more than is left to refund of the payment.
+    #[error("only {left} is left to refund")]
+    RefundTooLarge {
+        /// What may still be refunded (zero when everything went back or is on its way).
+        left: mart_platform::money::Money,
+    },
     /// A webhook call whose signature does not hold.
     #[error("stripe signature: {0}")]
     Signature(#[from] SignatureError),
@@ -53,9 +59,17 @@ pub enum Error {
     Database(#[from] DbErr),
 }
 
+/// What a reaction's failure means for its event: the database's (or a provider's) trouble
+/// passes, and the event is tried again; anything else is about the event itself, and no
+/// retry can cure it.
 impl From<Error> for HandlerError {
     fn from(error: Error) -> Self {
-        HandlerError(error.to_string())
+        match error {
+            Error::Database(_) | Error::Provider(ProviderError::Unavailable(_)) => {
+                HandlerError::transient(error.to_string())
+            }
+            _ => HandlerError::permanent(error.to_string()),
+        }
     }
 }
 
@@ -70,9 +84,16 @@ impl From<Error> for Status {
                 match expected {
                     PaymentStatus::Pending => "PAYMENT_NOT_PENDING",
                     PaymentStatus::Succeeded => "PAYMENT_NOT_SUCCEEDED",
-                    PaymentStatus::Failed | PaymentStatus::Cancelled | PaymentStatus::Refunded => "PAYMENT_STATUS",
+                    PaymentStatus::Opening
+                    | PaymentStatus::Failed
+                    | PaymentStatus::Cancelled
+                    | PaymentStatus::Refunded => "PAYMENT_STATUS",
                 },
                 format!("the payment is {}, not {}", actual.as_str(), expected.as_str()),
+            ),
+            Error::RefundTooLarge { left } => status::failed_precondition(
+                "REFUND_EXCEEDS_CAPTURED",
+                format!("only {left} is left to refund (captured minus every refund, pending ones included)"),
             ),
             Error::Signature(error) => {
                 status::invalid_argument(&[FieldViolation::new("stripe-signature", error.to_string())])

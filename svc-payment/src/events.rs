@@ -1,15 +1,22 @@
 //! What svc-payment tells the shop: PaymentCreated, PaymentSucceeded, PaymentFailed and
-//! PaymentRefunded (keyed by order id), built from the payment row and appended to the
+//! PaymentRefunded (one per refund, partial or full; keyed by order id), built from the payment row and appended to the
 //! outbox in the transaction of the change (the commands call these).
 
 use mart_platform::{events::envelope, money::Money, outbox};
 use mart_proto::{
     common,
-    events::{PaymentCreated, PaymentFailed, PaymentProvider, PaymentRefunded, PaymentSucceeded, envelope::Payload},
+    events::{
+        PaymentCreated, PaymentFailed, PaymentProvider, PaymentRefunded, PaymentSucceeded, RefundLine,
+        envelope::Payload,
+    },
 };
 use sea_orm::ConnectionTrait;
 
-use crate::{domain::ProviderKind, error::Error, store::payments::Model};
+use crate::{
+    domain::ProviderKind,
+    error::Error,
+    store::{payments::Model, refunds},
+};
 
 /// Announces a new payment.
 pub async fn created<C: ConnectionTrait>(db: &C, payment: &Model) -> Result<(), Error> {
@@ -49,15 +56,29 @@ pub async fn failed<C: ConnectionTrait>(db: &C, payment: &Model, reason: &str, e
     publish(db, payment, Payload::PaymentFailed(payload)).await
 }
 
-/// Announces that the money went back.
-pub async fn refunded<C: ConnectionTrait>(db: &C, payment: &Model, reason: Option<&str>) -> Result<(), Error> {
+/// Announces that `refund`'s money went back; `payment` as it is after it (what it gave
+/// back in all, its status).
+pub async fn refunded<C: ConnectionTrait>(db: &C, payment: &Model, refund: &refunds::Model) -> Result<(), Error> {
+    let money = |minor: i64| {
+        Money::from_stored(minor, &payment.currency)
+            .map(Money::to_wire)
+            .map_err(|error| Error::Corrupt(format!("payment {}: {error}", payment.id)))
+    };
     let payload = PaymentRefunded {
         payment_id: payment.id.clone(),
         order_id: payment.order_id.clone(),
         user_id: payment.user_id.clone(),
-        amount: Some(amount(payment)?),
+        amount: Some(money(refund.amount_minor)?),
         provider: provider(payment).into(),
-        reason: reason.unwrap_or_default().to_owned(),
+        reason: refund.reason.clone().unwrap_or_default(),
+        refund_id: refund.id.clone(),
+        full: payment.refunded_minor >= payment.amount_minor,
+        refunded_total: Some(money(payment.refunded_minor)?),
+        lines: refund
+            .lines()
+            .into_iter()
+            .map(|line| RefundLine { product_id: line.product_id, quantity: line.quantity })
+            .collect(),
     };
     publish(db, payment, Payload::PaymentRefunded(payload)).await
 }

@@ -1,12 +1,16 @@
 //! svc-payment: takes the money for orders, and gives it back.
 //!
-//! A payment per order, opened when the order awaits payment (OrderAwaitingPayment), with
-//! the provider the configuration names: Stripe (a PaymentIntent the customer pays with
-//! Stripe.js; Stripe's signed webhook says when the money arrived) or manual (an admin
-//! confirms). Cancelling the order cancels a pending payment or refunds a paid one; money
-//! that arrives for an order that stopped waiting is refunded at once. Never two
-//! PaymentIntents or two refunds for one order: provider idempotency keys derived from the
-//! order id, and unique keys here.
+//! A payment per order, opened when the order's stock is reserved (OrderAwaitingPayment),
+//! due at the order's deadline, with the provider the configuration names: Stripe (a
+//! PaymentIntent the customer pays with Stripe.js; Stripe's signed webhook says when the
+//! money arrived) or manual (an admin confirms). PaymentCreated says it is payable.
+//! Cancelling the order cancels an open payment or refunds a paid one; money that arrives
+//! for an order that stopped waiting is refunded at once; admins refund all or part of a
+//! payment (never more than was captured, concurrent refunds included), and refunds made
+//! in Stripe's dashboard are recorded. Provider calls are made outside every transaction
+//! and retried while the provider is down ([`commands`]). Never two PaymentIntents or two
+//! refunds for one request: provider idempotency keys derived from the order or refund id,
+//! and unique keys here.
 //!
 //! The rooms, the same in every service:
 //!
@@ -17,7 +21,7 @@
 //! | [`api`] | per RPC: authorize, parse into domain types in one step, call a command or a read, encode |
 //! | [`commands`] | every change: one transaction, store calls, [`events`] appended, relay woken |
 //! | [`reactions`] | order events: decode the envelope, call commands |
-//! | [`loops`] | background work: the expiry sweep |
+//! | [`loops`] | background work: the expiry sweep, the provider-call worker |
 //! | [`events`] | payload builders and `outbox::append` only |
 //! | [`provider`] | the outside world: Stripe (and its webhook, [`provider::stripe::webhook`]), manual |
 //! | [`domain`], [`store`], [`migration`], [`error`], [`config`] | rules and types; tables and queries; schema; errors; own settings |
@@ -39,12 +43,13 @@ use mart_platform::{
     db,
     server::GrpcServer,
     tasks::{self, Background, Every, Round},
+    wake::Waker,
 };
 use mart_proto::payment::payment_service_server::PaymentServiceServer;
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::net::TcpListener;
 
-use crate::commands::Commands;
+use crate::commands::{Commands, Retry};
 
 pub mod api;
 pub mod commands;
@@ -80,8 +85,12 @@ pub async fn serve(
     let db = open(&config).await?;
     let mut background = Background::new(Service::Payment);
     let waker = background.relay(db.clone(), bus.clone(), config.events.outbox_retention);
+    // Reactions queue provider calls: the worker looks as soon as their event committed.
+    let calls = Waker::new();
+    background.wake_after_reactions(&calls);
     let timeout = config.own.payment_timeout;
-    let commands = Commands::new(db.clone(), providers, timeout, waker.clone());
+    let retry = Retry { window: config.own.retry_window, max_interval: config.own.retry_max_interval };
+    let commands = Commands::new(db.clone(), providers, timeout, retry, waker.clone(), calls.clone());
     background.react(
         &bus,
         &config.events,
@@ -92,12 +101,19 @@ pub async fn serve(
     );
 
     let expiry = loops::Expiry { db: db.clone(), commands: commands.clone() };
-    let every = Every::new(loops::interval_for(timeout));
+    let every = Every::new(loops::EXPIRY_INTERVAL);
     background.every(loops::NAME, every, move |stop| expiry.clone().round(stop));
+    let worker = loops::Calls { db: db.clone(), commands: commands.clone() };
+    let every = Every::or_when_woken(loops::CALLS_INTERVAL, calls);
+    background.every(loops::CALLS, every, move |stop| worker.clone().round(stop));
     let (pruned, retention) = (db.clone(), config.events.event_retention);
-    background.every("stripe-events.prune", Every::new(tasks::PRUNE_INTERVAL), move |_| {
+    background.every("payment.prune", Every::new(tasks::PRUNE_INTERVAL), move |_| {
         let db = pruned.clone();
-        async move { store::stripe_events::prune(&db, retention).await.map(|_| Round::Idle) }
+        async move {
+            store::stripe_events::prune(&db, retention).await?;
+            store::calls::prune(&db, retention).await?;
+            Ok::<_, DbErr>(Round::Idle)
+        }
     });
 
     let verifier = Arc::new(Verifier::for_shop(keys, &config.auth));

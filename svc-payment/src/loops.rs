@@ -1,13 +1,14 @@
-//! svc-payment's own background work. One loop: payments nobody pays, failed once their
-//! deadline (`MART_PAYMENT_TIMEOUT` after creation) has passed, announcing PaymentFailed
-//! with `expired` so that svc-order cancels the order and its stock is released. `serve`
-//! registers it with platform's task runner ([`mart_platform::tasks::Background::every`]),
-//! which stops it before the relay, so what it wrote is still shipped.
+//! svc-payment's own background work, two loops. [`Expiry`]: payments nobody pays, failed
+//! once their deadline (the order's, carried by OrderAwaitingPayment) has passed,
+//! announcing PaymentFailed with `expired` so that svc-order cancels the order and its
+//! stock is released. [`Calls`]: the provider calls changes queued, made after their
+//! commit ([`Commands::make_call`]), several at once, so one slow or failing call does not
+//! hold up the others. `serve` registers both with platform's task runner
+//! ([`mart_platform::tasks::Background::every`]), which stops them before the relay, so
+//! what they wrote is still shipped.
 //!
-//! Every replica runs it; the row lock and the status check in
-//! [`Commands::expire_in`] let only one of them act on a payment.
-
-use std::time::Duration;
+//! Every replica runs them; the row lock and the status check in [`Commands::expire`], and
+//! the claim of a call, let only one of them act on a payment.
 
 use mart_platform::{
     config::Service,
@@ -19,8 +20,17 @@ use tracing::Instrument as _;
 
 use crate::{commands::Commands, error::Error, store};
 
-/// The loop's name, in its logs.
+/// The expiry loop's name, in its logs.
 pub const NAME: &str = "payment.expiry";
+
+/// The provider-call loop's name.
+pub const CALLS: &str = "payment.provider-calls";
+
+/// How many provider calls are made at once.
+const CALLS_AT_ONCE: usize = 16;
+
+/// How often the provider-call loop looks without being woken (retries come due).
+pub const CALLS_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Payments handled per round: a backlog is worked off over several rounds, never in one
 /// long transaction.
@@ -35,11 +45,9 @@ pub struct Expiry {
     pub commands: Commands,
 }
 
-/// The round interval for `timeout`: a quarter of it, between 50 ms and 30 s, so a payment
-/// expires at most that late.
-pub fn interval_for(timeout: Duration) -> Duration {
-    (timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(30))
-}
+/// How often the expiry loop looks for overdue payments: each payment's deadline is its
+/// order's, whatever it is, so at most this late.
+pub const EXPIRY_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl Expiry {
     /// Expires the payments overdue now, up to a batch. [`Round::More`] after a full batch
@@ -67,5 +75,41 @@ impl Expiry {
             .await;
         }
         Ok(if full && all_expired { Round::More } else { Round::Idle })
+    }
+}
+
+/// What the provider-call rounds need.
+#[derive(Clone)]
+pub struct Calls {
+    /// The service's database, where the queued calls are found.
+    pub db: DatabaseConnection,
+    /// What makes each of them.
+    pub commands: Commands,
+}
+
+impl Calls {
+    /// Makes the calls due now, [`CALLS_AT_ONCE`] at a time, up to a batch, each in the
+    /// trace of the payment's checkout. [`Round::More`] after a full batch.
+    pub async fn round(self, stop: Stop) -> Result<Round, Error> {
+        use futures::StreamExt as _;
+        let due = store::calls::due(&self.db, chrono::Utc::now(), BATCH).await?;
+        let full = due.len() as u64 == BATCH;
+        futures::stream::iter(due)
+            .for_each_concurrent(CALLS_AT_ONCE, |call| {
+                let commands = self.commands.clone();
+                let stop = stop.clone();
+                async move {
+                    if stop.is_stopped() {
+                        return;
+                    }
+                    let span = tracing::info_span!("payment.provider_call", order.id = %call.order_id, call.kind = %call.kind);
+                    telemetry::new_trace(&span, Service::Payment.process_name());
+                    if let Err(error) = commands.make_call(&call).instrument(span).await {
+                        tracing::warn!(%error, order_id = call.order_id, "a provider call failed here; it is made again");
+                    }
+                }
+            })
+            .await;
+        Ok(if full { Round::More } else { Round::Idle })
     }
 }

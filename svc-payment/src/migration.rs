@@ -7,6 +7,7 @@ use crate::store::payments;
 
 mod m20261125_000001_payments;
 mod m20261204_000001_closed_orders;
+mod m20261206_000001_refunds_and_calls;
 
 /// Every migration of svc-payment.
 #[derive(Debug)]
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
                 payments::Column::Traceparent,
             ))
             .then(m20261204_000001_closed_orders::Migration)
+            .then(m20261206_000001_refunds_and_calls::Migration)
             .into()
     }
 }

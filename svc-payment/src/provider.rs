@@ -3,9 +3,12 @@
 //! webhooks Stripe sends back, [`stripe::webhook`]).
 //!
 //! Every call is safe to repeat: the Stripe provider sends an idempotency key derived from
-//! the order id ([`crate::domain::keys`]), so a retry gets the object the first attempt
-//! made. Callers make these calls inside the database transaction that records their
-//! outcome; if that transaction fails, the retry asks again and gets the same answer.
+//! the order id or the refund id ([`crate::domain::keys`]), so a retry gets the object the
+//! first attempt made. A remote provider is never called inside a database transaction:
+//! the change that needs a call queues it ([`crate::store::calls`]), and the call is made
+//! after the commit, its answer recorded in a transaction of its own
+//! ([`crate::commands::calls`]). A [`Provider::local`] one (manual) answers at once
+//! without I/O, so its calls are made in the change's own transaction.
 
 use std::sync::Arc;
 
@@ -40,14 +43,16 @@ pub enum RemoteState {
     Cancelled,
 }
 
-/// A full refund to make.
+/// A refund to make.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RefundOrder<'a> {
-    /// The order paid for (its refund idempotency key).
+    /// The order paid for.
     pub order_id: &'a str,
+    /// The refund (its idempotency key).
+    pub refund_id: &'a str,
     /// The provider's id of the payment.
     pub reference: Option<&'a str>,
-    /// All of it.
+    /// How much.
     pub amount: &'a Money,
     /// Why, free text.
     pub reason: Option<&'a str>,
@@ -77,6 +82,12 @@ pub trait Provider: Send + Sync + 'static {
     /// Which one it is.
     fn kind(&self) -> ProviderKind;
 
+    /// Whether it answers without I/O (nothing to wait for, nothing that can be down): its
+    /// calls are made in the transaction of the change that needs them.
+    fn local(&self) -> bool {
+        false
+    }
+
     /// Opens the payment of a new order.
     fn start<'a>(&'a self, payment: &'a NewPayment) -> BoxFuture<'a, Result<Checkout, ProviderError>>;
 
@@ -88,7 +99,7 @@ pub trait Provider: Send + Sync + 'static {
         reference: Option<&'a str>,
     ) -> BoxFuture<'a, Result<RemoteState, ProviderError>>;
 
-    /// Refunds a paid payment in full; the provider's refund id, if it has one.
+    /// Refunds (part of) a paid payment; the provider's refund id, if it has one.
     fn refund<'a>(&'a self, refund: RefundOrder<'a>) -> BoxFuture<'a, Result<Option<String>, ProviderError>>;
 
     /// Where the payment stands now, asked afresh (when an event may be stale).

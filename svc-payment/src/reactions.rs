@@ -1,6 +1,8 @@
 //! What svc-payment reacts to: `mart.order.events`, in the consumer group `payment`.
-//! OrderAwaitingPayment opens the order's payment, OrderCancelled cancels a pending one or
-//! refunds a succeeded one.
+//! OrderAwaitingPayment opens the order's payment (due at the order's deadline),
+//! OrderCancelled cancels an open one or refunds what is left of a succeeded one. Neither
+//! calls the provider here: the call is queued in this transaction and made after it
+//! commits, so a provider that is down delays it and never fails the event.
 //!
 //! The handler runs in the transaction that records the event in the inbox, and every
 //! move is keyed by order id besides: the same event twice, or a second event about the
@@ -42,10 +44,12 @@ impl Handler for Reactions {
                     // A total nobody can pay is a bug upstream: retrying will not help, the
                     // dead-letter topic is where a human will look.
                     let amount = domain::amount_due(total.amount_minor, &total.currency)
-                        .map_err(|why| HandlerError(format!("order {}: {why}", awaiting.order_id)))?;
+                        .map_err(|why| HandlerError::permanent(format!("order {}: {why}", awaiting.order_id)))?;
                     let new =
                         NewPayment { order_id: awaiting.order_id.clone(), user_id: awaiting.user_id.clone(), amount };
-                    self.commands.open_in(txn, &new, &actor).await?;
+                    // The order's deadline, which svc-order owns: the payment expires then.
+                    let due_by = awaiting.payment_due_by.as_ref().and_then(mart_platform::wire::datetime);
+                    self.commands.open_in(txn, &new, due_by, &actor).await?;
                 }
                 Some(Payload::OrderCancelled(cancelled)) => {
                     self.commands.order_cancelled_in(txn, &cancelled.order_id, &cancelled.reason, &actor).await?;

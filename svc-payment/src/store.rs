@@ -2,6 +2,7 @@
 //! [`payments::transition`], a conditional `UPDATE` whose `WHERE` names the statuses it may
 //! come from, taken after the row's lock: two racing changes cannot both win.
 
+pub mod calls;
 pub mod closed_orders;
 pub mod history;
 pub mod payments;

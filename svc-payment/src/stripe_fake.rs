@@ -9,17 +9,26 @@
 //! [`FakeStripe::succeed`] and [`FakeStripe::decline`] change an intent and return the
 //! webhook Stripe would send, signed exactly as Stripe signs (`t=…,v1=…`), for the test to
 //! deliver to StripeWebhook.
+//!
+//! It can also misbehave as Stripe sometimes does, for a while: answer 503 to the calls of
+//! one path ([`FakeStripe::fail_for`]), answer them only after a delay
+//! ([`FakeStripe::stall_for`]), or lose the reply of a change it made
+//! ([`FakeStripe::lose_replies`]). Refunds may be partial, up to what the intent captured,
+//! and a refund made in Stripe's dashboard ([`FakeStripe::refund_in_dashboard`]) comes
+//! back as the `charge.refunded` webhook Stripe sends.
 
 use std::{
     collections::{BTreeMap, HashMap},
     net::SocketAddr,
     sync::{Arc, Mutex, MutexGuard},
+    time::{Duration, Instant},
 };
 
 use axum::{
     Form, Json, Router,
-    extract::{Path, State},
+    extract::{Path, Request, State},
     http::{HeaderMap, StatusCode},
+    middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -80,6 +89,27 @@ struct Ledger {
     next_id: u64,
     /// How many of the next changes are made but their replies lost on the way back.
     lose: u32,
+    /// Misbehaviour for a while, by path prefix.
+    faults: Vec<Fault>,
+}
+
+/// A way the fake misbehaves on the calls of one path until a moment.
+#[derive(Clone, Debug)]
+struct Fault {
+    /// `/v1/refunds`, `/v1/payment_intents`, …
+    path: String,
+    /// When it behaves again.
+    until: Instant,
+    /// What it does meanwhile.
+    kind: FaultKind,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum FaultKind {
+    /// 503, nothing done.
+    Unavailable,
+    /// Answers (and acts) only after this long.
+    Stall(Duration),
 }
 
 impl Ledger {
@@ -92,6 +122,8 @@ impl Ledger {
 struct Shared {
     secret_key: String,
     ledger: Mutex<Ledger>,
+    /// Calls answered 503 by a fault.
+    refused: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -122,12 +154,17 @@ impl FakeStripe {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("a bound address");
         let suffix = uuid::Uuid::new_v4().simple().to_string();
-        let shared = Arc::new(Shared { secret_key: format!("sk_test_{suffix}"), ledger: Mutex::default() });
+        let shared = Arc::new(Shared {
+            secret_key: format!("sk_test_{suffix}"),
+            ledger: Mutex::default(),
+            refused: std::sync::atomic::AtomicU64::new(0),
+        });
         let router = Router::new()
             .route("/v1/payment_intents", post(create_intent))
             .route("/v1/payment_intents/{id}", get(retrieve_intent))
             .route("/v1/payment_intents/{id}/cancel", post(cancel_intent))
             .route("/v1/refunds", post(create_refund))
+            .layer(middleware::from_fn_with_state(Arc::clone(&shared), misbehave))
             .with_state(Arc::clone(&shared));
         let task = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, router).await {
@@ -167,6 +204,60 @@ impl FakeStripe {
     /// idempotency key then gets the original reply — and no second object.
     pub fn lose_replies(&self, count: u32) {
         self.shared.ledger().lose = count;
+    }
+
+    /// Answers every call whose path starts with `path` (`/v1/refunds`) with a 503, doing
+    /// nothing, for the next `duration`.
+    pub fn fail_for(&self, path: &str, duration: Duration) {
+        let fault = Fault { path: path.to_owned(), until: Instant::now() + duration, kind: FaultKind::Unavailable };
+        self.shared.ledger().faults.push(fault);
+    }
+
+    /// Makes every call whose path starts with `path` wait `delay` before it is handled,
+    /// for the next `duration`.
+    pub fn stall_for(&self, path: &str, delay: Duration, duration: Duration) {
+        let fault = Fault { path: path.to_owned(), until: Instant::now() + duration, kind: FaultKind::Stall(delay) };
+        self.shared.ledger().faults.push(fault);
+    }
+
+    /// How many calls were answered 503 by [`Self::fail_for`] so far.
+    pub fn refused_calls(&self) -> u64 {
+        self.shared.refused.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Someone refunds `amount` of `intent_id` in Stripe's dashboard: a refund with no
+    /// idempotency key, and the `charge.refunded` webhook (the charge's cumulative
+    /// `amount_refunded`, `refunded` once all of it went back).
+    pub fn refund_in_dashboard(&self, intent_id: &str, amount: i64) -> Webhook {
+        {
+            let mut ledger = self.shared.ledger();
+            let id = ledger.id("re");
+            ledger.refunds.push(Refund { id, payment_intent: intent_id.to_owned(), amount, idempotency_key: None });
+        }
+        self.charge_refunded(intent_id)
+    }
+
+    /// The `charge.refunded` webhook Stripe sends after any refund of `intent_id` (ours
+    /// too): the charge with what was refunded of it so far.
+    pub fn charge_refunded(&self, intent_id: &str) -> Webhook {
+        let object = {
+            let ledger = self.shared.ledger();
+            let Some(intent) = ledger.intents.iter().find(|i| i.id == intent_id) else {
+                panic!("the fake Stripe has no PaymentIntent {intent_id}")
+            };
+            let refunded: i64 = ledger.refunds.iter().filter(|r| r.payment_intent == intent_id).map(|r| r.amount).sum();
+            json!({
+                "id": intent.id.replacen("pi_", "ch_", 1),
+                "object": "charge",
+                "amount": intent.amount,
+                "amount_captured": intent.amount,
+                "amount_refunded": refunded,
+                "currency": intent.currency,
+                "payment_intent": intent.id,
+                "refunded": refunded >= intent.amount,
+            })
+        };
+        self.event("charge.refunded", object)
     }
 
     /// The customer pays `intent_id`: it succeeds; the `payment_intent.succeeded` webhook.
@@ -219,6 +310,29 @@ impl FakeStripe {
 // === the HTTP side ===
 
 type Params = Vec<(String, String)>;
+
+/// Applies the faults in force to a request: a 503 without acting, or a wait first.
+async fn misbehave(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let now = Instant::now();
+    let fault = {
+        let mut ledger = shared.ledger();
+        ledger.faults.retain(|fault| fault.until > now);
+        ledger.faults.iter().rev().find(|fault| path.starts_with(&fault.path)).map(|fault| fault.kind)
+    };
+    match fault {
+        Some(FaultKind::Unavailable) => {
+            shared.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let body = json!({ "error": { "type": "api_error", "message": "Stripe is unavailable (the fake says)" } });
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
+        Some(FaultKind::Stall(delay)) => {
+            tokio::time::sleep(delay).await;
+            next.run(request).await
+        }
+        None => next.run(request).await,
+    }
+}
 
 fn stripe_error(status: StatusCode, code: &str, message: &str) -> (StatusCode, Value) {
     let kind = if status == StatusCode::UNAUTHORIZED { "authentication_error" } else { "invalid_request_error" };
@@ -344,14 +458,22 @@ async fn create_refund(State(shared): State<Arc<Shared>>, headers: HeaderMap, Fo
         if intent.status != "succeeded" {
             return stripe_error(StatusCode::BAD_REQUEST, "charge_not_refundable", "This PaymentIntent was not paid.");
         }
-        if ledger.refunds.iter().any(|r| r.payment_intent == intent_id) {
+        let refunded: i64 = ledger.refunds.iter().filter(|r| r.payment_intent == intent_id).map(|r| r.amount).sum();
+        if refunded >= intent.amount {
             return stripe_error(
                 StatusCode::BAD_REQUEST,
                 "charge_already_refunded",
                 "Charge has already been refunded.",
             );
         }
-        let amount = param("amount").and_then(|a| a.parse().ok()).unwrap_or(intent.amount);
+        let amount = param("amount").and_then(|a| a.parse().ok()).unwrap_or(intent.amount - refunded);
+        if amount <= 0 || refunded + amount > intent.amount {
+            let message = format!(
+                "Refund amount ({amount}) is greater than unrefunded amount on charge ({})",
+                intent.amount - refunded
+            );
+            return stripe_error(StatusCode::BAD_REQUEST, "amount_too_large", &message);
+        }
         let refund =
             Refund { id: ledger.id("re"), payment_intent: intent_id, amount, idempotency_key: key.map(str::to_owned) };
         let body = json!({

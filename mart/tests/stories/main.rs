@@ -11,5 +11,6 @@ mod inputs;
 mod kafka;
 mod paging;
 mod recovery;
+mod refunds;
 mod support;
 mod traces;

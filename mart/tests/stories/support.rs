@@ -103,11 +103,14 @@ impl TestShop {
 
     /// Stops the shop the way SIGTERM does and starts it again on the same databases, event
     /// log or cluster, and mail sink: a deploy, or a crash and restart, seen from outside.
-    /// Tokens stay valid (svc-user keeps its keys); the edge gets a new port.
-    pub async fn restart(self) -> Self {
-        let Self { shop, smtp, settings, kafka, dir, databases, .. } = self;
-        shop.stop().await.expect("the shop stops cleanly");
-        Self::open(settings, kafka, dir, databases, smtp).await
+    /// Tokens stay valid (svc-user keeps its keys); the edge gets a new port. Boxed, like
+    /// [`TestShop::stop`].
+    pub fn restart(self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Self> + Send>> {
+        Box::pin(async move {
+            let Self { shop, smtp, settings, kafka, dir, databases, .. } = self;
+            shop.stop().await.expect("the shop stops cleanly");
+            Self::open(settings, kafka, dir, databases, smtp).await
+        })
     }
 
     async fn open(

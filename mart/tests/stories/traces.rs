@@ -144,18 +144,27 @@ async fn one_checkout_is_one_trace_from_the_edge_to_the_notification() {
     );
 
     // The webhook is a request of its own (Stripe's); the payment's event continues the
-    // checkout and links back to it.
-    let succeeded = trace
+    // checkout and links back to it. So does PaymentCreated, written by svc-payment's
+    // provider-call worker (a round of its own) once Stripe opened the PaymentIntent.
+    let linked: Vec<&Span> = trace
         .iter()
-        .find(|s| s.service == "svc-payment" && s.name == "mart.payment.events append" && !s.links.is_empty())
-        .expect("the payment's later event links to what caused it");
-    let webhook_trace = &succeeded.links[0];
-    assert_ne!(webhook_trace, &place_order.trace_id);
+        .copied()
+        .filter(|s| s.service == "svc-payment" && s.name == "mart.payment.events append" && !s.links.is_empty())
+        .collect();
+    let root_of = |trace_id: &String| spans.iter().find(|s| &s.trace_id == trace_id && s.parent_id.is_empty());
+    let causes: Vec<(&str, &str)> = linked
+        .iter()
+        .flat_map(|s| &s.links)
+        .inspect(|link| assert_ne!(*link, &place_order.trace_id, "a link leads out of the checkout"))
+        .filter_map(|link| root_of(link).map(|root| (root.service.as_str(), root.name.as_str())))
+        .collect();
     assert!(
-        spans.iter().any(|s| &s.trace_id == webhook_trace
-            && s.service == "edge"
-            && s.name == "POST /v1/payments/stripe/webhook"),
-        "the linked trace is the webhook's request"
+        causes.contains(&("edge", "POST /v1/payments/stripe/webhook")),
+        "a payment event links to the webhook's request: {causes:?}"
+    );
+    assert!(
+        causes.contains(&("svc-payment", "payment.provider_call")),
+        "PaymentCreated links to the provider call that opened the PaymentIntent: {causes:?}"
     );
     // The emails went out from svc-notify's sender loop, later, still in the checkout's trace.
     let sent: Vec<_> = trace.iter().filter(|s| s.service == "svc-notify" && s.name == "send email").collect();

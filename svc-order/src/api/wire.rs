@@ -121,6 +121,7 @@ pub fn status_filter(value: i32) -> Result<Option<OrderStatus>, FieldViolation> 
     Ok(match status {
         pb::OrderStatus::Unspecified => None,
         pb::OrderStatus::Pending => Some(OrderStatus::Pending),
+        pb::OrderStatus::Reserved => Some(OrderStatus::Reserved),
         pb::OrderStatus::AwaitingPayment => Some(OrderStatus::AwaitingPayment),
         pb::OrderStatus::Paid => Some(OrderStatus::Paid),
         pb::OrderStatus::Shipped => Some(OrderStatus::Shipped),
@@ -165,6 +166,7 @@ fn status_to_proto(status: Option<OrderStatus>) -> pb::OrderStatus {
     match status {
         None => pb::OrderStatus::Unspecified,
         Some(OrderStatus::Pending) => pb::OrderStatus::Pending,
+        Some(OrderStatus::Reserved) => pb::OrderStatus::Reserved,
         Some(OrderStatus::AwaitingPayment) => pb::OrderStatus::AwaitingPayment,
         Some(OrderStatus::Paid) => pb::OrderStatus::Paid,
         Some(OrderStatus::Shipped) => pb::OrderStatus::Shipped,
@@ -181,18 +183,21 @@ fn source_to_proto(source: Option<CancellationSource>) -> pb::CancellationSource
         Some(CancellationSource::Admin) => pb::CancellationSource::Admin,
         Some(CancellationSource::PaymentExpired) => pb::CancellationSource::PaymentExpired,
         Some(CancellationSource::PaymentFailed) => pb::CancellationSource::PaymentFailed,
+        Some(CancellationSource::Refunded) => pb::CancellationSource::Refunded,
     }
 }
 
-/// An order with its lines.
+/// An order with its lines; its payment deadline only while it waits for the payment.
 pub fn order_to_proto(full: &orders::Full) -> Result<pb::Order, DbErr> {
     let order = &full.order;
     let currency = order.currency()?;
     let money = |amount_minor| Some(Money::new(amount_minor, currency).to_wire());
+    let status = OrderStatus::parse(&order.status);
+    let payment_due_by = order.payment_deadline.as_ref().filter(|_| status.is_some_and(OrderStatus::waits_for_payment));
     Ok(pb::Order {
         id: order.id.clone(),
         user_id: order.user_id.clone(),
-        status: status_to_proto(OrderStatus::parse(&order.status)).into(),
+        status: status_to_proto(status).into(),
         lines: full
             .lines
             .iter()
@@ -240,5 +245,7 @@ pub fn order_to_proto(full: &orders::Full) -> Result<pb::Order, DbErr> {
         paid_at: order.paid_at.as_ref().map(timestamp),
         delivered_at: order.delivered_at.as_ref().map(timestamp),
         closed_at: order.closed_at.as_ref().map(timestamp),
+        refunded: money(order.refunded_minor),
+        payment_due_by: payment_due_by.map(timestamp),
     })
 }

@@ -4,21 +4,45 @@
 //! table is the only place that says what may happen.
 //!
 //! ```text
-//! PENDING ──► AWAITING_PAYMENT ──► PAID ──► SHIPPED ──► DELIVERED
-//!    │               │               │
-//!    ├──► REJECTED   └───────────────┴──► CANCELLED ◄── (PENDING too)
+//!                 ┌───── free, or paid early ────┐
+//!                 │                              ▼
+//! PENDING ──► RESERVED ──► AWAITING_PAYMENT ──► PAID ──► SHIPPED ──► DELIVERED
+//!    │            │                │             │
+//!    ├────────────┴────────────────┴─────────────┴──► CANCELLED
+//!    └──► REJECTED
 //! ```
+//!
+//! | from | to | by |
+//! |---|---|---|
+//! | PENDING | RESERVED | StockReserved: every line reserved; the payment deadline is stored and travels in OrderAwaitingPayment |
+//! | PENDING | REJECTED | StockReservationFailed |
+//! | RESERVED | AWAITING_PAYMENT | PaymentCreated: the payment exists, pay now (nothing is announced) |
+//! | RESERVED, AWAITING_PAYMENT | PAID | PaymentSucceeded (from RESERVED too, to be lenient); a free order right after its reservation |
+//! | PAID | SHIPPED | ShipOrder |
+//! | SHIPPED | DELIVERED | DeliverOrder |
+//! | PENDING, RESERVED, AWAITING_PAYMENT, PAID | CANCELLED | CancelOrder (customer or admin) |
+//! | RESERVED, AWAITING_PAYMENT | CANCELLED | PaymentFailed (failed or expired), the deadline sweeper |
+//! | PAID | CANCELLED | PaymentRefunded in full ([`CancellationSource::Refunded`]) |
+//!
+//! Refunds ([`Refund`]): a full refund before shipping cancels the order with source
+//! REFUNDED, and its stock goes back (svc-inventory restocks a cancelled paid order); a
+//! full refund after shipping, or a partial refund, is recorded only: the order's
+//! `refunded` says how much went back, and it never moves.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
+use mart_platform::money::Money;
 
-use OrderStatus::{AwaitingPayment, Cancelled, Delivered, Paid, Pending, Rejected, Shipped};
+use OrderStatus::{AwaitingPayment, Cancelled, Delivered, Paid, Pending, Rejected, Reserved, Shipped};
 
 /// Where an order is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OrderStatus {
     /// Placed; stock is being reserved.
     Pending,
-    /// Every line reserved; waiting for the payment until a deadline.
+    /// Every line reserved, the payment deadline running; svc-payment is opening the
+    /// payment (a moment), so there is nothing to pay yet.
+    Reserved,
+    /// The payment exists: pay now, until the deadline.
     AwaitingPayment,
     /// Paid; to be shipped.
     Paid,
@@ -28,25 +52,29 @@ pub enum OrderStatus {
     Delivered,
     /// Not enough stock. Final.
     Rejected,
-    /// Cancelled by the customer, an admin, or the payment. Final.
+    /// Cancelled by the customer, an admin, the payment or a full refund. Final.
     Cancelled,
 }
 
 /// Every legal move, and nothing else.
-pub const TRANSITIONS: [(OrderStatus, OrderStatus); 8] = [
-    (Pending, AwaitingPayment),
+pub const TRANSITIONS: [(OrderStatus, OrderStatus); 11] = [
+    (Pending, Reserved),
+    (Reserved, AwaitingPayment),
+    (Reserved, Paid),
     (AwaitingPayment, Paid),
     (Paid, Shipped),
     (Shipped, Delivered),
     (Pending, Rejected),
     (Pending, Cancelled),
+    (Reserved, Cancelled),
     (AwaitingPayment, Cancelled),
     (Paid, Cancelled),
 ];
 
 impl OrderStatus {
     /// Every status.
-    pub const ALL: [OrderStatus; 7] = [Pending, AwaitingPayment, Paid, Shipped, Delivered, Rejected, Cancelled];
+    pub const ALL: [OrderStatus; 8] =
+        [Pending, Reserved, AwaitingPayment, Paid, Shipped, Delivered, Rejected, Cancelled];
 
     /// Whether the table has the move from `self` to `next`.
     pub fn can_become(self, next: OrderStatus) -> bool {
@@ -57,8 +85,17 @@ impl OrderStatus {
     /// hold) stock that nobody has paid for. What `MART_ORDER_MAX_OPEN_UNPAID` counts.
     pub fn is_open_unpaid(self) -> bool {
         match self {
-            Pending | AwaitingPayment => true,
+            Pending | Reserved | AwaitingPayment => true,
             Paid | Shipped | Delivered | Rejected | Cancelled => false,
+        }
+    }
+
+    /// Whether the order's stock is reserved and its payment deadline is running: what a
+    /// payment's failure or expiry may cancel, and what shows a `payment_due_by`.
+    pub fn waits_for_payment(self) -> bool {
+        match self {
+            Reserved | AwaitingPayment => true,
+            Pending | Paid | Shipped | Delivered | Rejected | Cancelled => false,
         }
     }
 
@@ -71,6 +108,7 @@ impl OrderStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             Pending => "PENDING",
+            Reserved => "RESERVED",
             AwaitingPayment => "AWAITING_PAYMENT",
             Paid => "PAID",
             Shipped => "SHIPPED",
@@ -103,6 +141,8 @@ pub enum CancellationSource {
     PaymentExpired,
     /// The payment failed for good.
     PaymentFailed,
+    /// The payment was refunded in full before the order shipped.
+    Refunded,
 }
 
 impl CancellationSource {
@@ -113,12 +153,15 @@ impl CancellationSource {
             CancellationSource::Admin => "ADMIN",
             CancellationSource::PaymentExpired => "PAYMENT_EXPIRED",
             CancellationSource::PaymentFailed => "PAYMENT_FAILED",
+            CancellationSource::Refunded => "REFUNDED",
         }
     }
 
     /// From storage.
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::User, Self::Admin, Self::PaymentExpired, Self::PaymentFailed].into_iter().find(|s| s.as_str() == value)
+        [Self::User, Self::Admin, Self::PaymentExpired, Self::PaymentFailed, Self::Refunded]
+            .into_iter()
+            .find(|s| s.as_str() == value)
     }
 }
 
@@ -136,10 +179,17 @@ pub struct ShortLine {
 /// A move and what it carries.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {
-    /// Inventory reserved every line: now the payment is awaited until `payment_deadline`.
+    /// Inventory reserved every line: now the payment is opened, and must come in by
+    /// `payment_deadline`.
     StockReserved {
-        /// After this the order is cancelled unpaid (stored, so it survives restarts).
+        /// After this the order is cancelled unpaid (stored, so it survives restarts, and
+        /// announced, so svc-payment expires the payment at the same instant).
         payment_deadline: DateTime<Utc>,
+    },
+    /// svc-payment opened the payment: it can be paid now.
+    PaymentOpened {
+        /// svc-payment's id of it.
+        payment_id: String,
     },
     /// Inventory could not reserve these lines.
     Rejected {
@@ -173,7 +223,8 @@ impl Change {
     /// The status it leads to.
     pub fn target(&self) -> OrderStatus {
         match self {
-            Change::StockReserved { .. } => AwaitingPayment,
+            Change::StockReserved { .. } => Reserved,
+            Change::PaymentOpened { .. } => AwaitingPayment,
             Change::Rejected { .. } => Rejected,
             Change::Paid { .. } => Paid,
             Change::Cancelled { .. } => Cancelled,
@@ -188,6 +239,7 @@ impl Change {
             Change::StockReserved { payment_deadline } => {
                 format!("stock reserved; payment due by {}", payment_deadline.to_rfc3339())
             }
+            Change::PaymentOpened { payment_id } => format!("payment {payment_id} opened"),
             Change::Rejected { short_lines } => {
                 let lines: Vec<_> = short_lines
                     .iter()
@@ -214,18 +266,92 @@ pub struct IllegalTransition {
     pub to: OrderStatus,
 }
 
-/// Whether `change` may happen to an order that is `from`: the table, plus one guard — a
-/// payment that failed or ran out ends only an order that is waiting for that payment (a
-/// paid order is not cancelled by a stale payment failure).
+/// Whether `change` may happen to an order that is `from`: the table, plus two guards — a
+/// payment that failed or ran out ends only an order that is waiting for that payment
+/// (RESERVED or AWAITING_PAYMENT: a paid order is not cancelled by a stale payment
+/// failure), and a refund in full cancels only a PAID order (one that was shipped keeps
+/// its status; the refund is recorded on it).
 pub fn check(from: OrderStatus, change: &Change) -> Result<(), IllegalTransition> {
     let to = change.target();
     let guarded = match change {
         Change::Cancelled {
             source: CancellationSource::PaymentExpired | CancellationSource::PaymentFailed, ..
-        } => from == AwaitingPayment,
+        } => from.waits_for_payment(),
+        Change::Cancelled { source: CancellationSource::Refunded, .. } => from == Paid,
         _ => true,
     };
     if from.can_become(to) && guarded { Ok(()) } else { Err(IllegalTransition { from, to }) }
+}
+
+/// When svc-order's own deadline sweep cancels an order that is `status` with the payment
+/// deadline `deadline`: a RESERVED order at the deadline (no payment was opened, so none
+/// can come in); an AWAITING_PAYMENT order only `grace` after it, because svc-payment
+/// expires the payment itself at the deadline (closing it at the provider first, so it
+/// cannot be paid afterwards) and its PaymentFailed cancels the order — the sweep is the
+/// backstop for when svc-payment is down. Never for any other status.
+pub fn expires_at(status: OrderStatus, deadline: DateTime<Utc>, grace: TimeDelta) -> Option<DateTime<Utc>> {
+    match status {
+        Reserved => Some(deadline),
+        AwaitingPayment => Some(deadline.checked_add_signed(grace).unwrap_or(DateTime::<Utc>::MAX_UTC)),
+        Pending | Paid | Shipped | Delivered | Rejected | Cancelled => None,
+    }
+}
+
+/// Money svc-payment gave back from an order's payment, as its PaymentRefunded tells it,
+/// its amounts already found to be in the order's currency.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refund {
+    /// svc-payment's id of the refund.
+    pub refund_id: String,
+    /// The payment it gives back from.
+    pub payment_id: String,
+    /// How much this refund gave back.
+    pub amount: Money,
+    /// All given back from the payment so far, this refund included: what the order's
+    /// `refunded` becomes, unless it already says more (refunds may be told twice, or a
+    /// later one before an earlier one).
+    pub refunded_total: Money,
+    /// Everything captured has now been given back.
+    pub full: bool,
+    /// The order lines it is for; empty when not said.
+    pub lines: Vec<RefundLine>,
+    /// Why, free text; may be empty.
+    pub reason: String,
+}
+
+/// Units of one order line a refund is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundLine {
+    /// The product.
+    pub product_id: String,
+    /// Units.
+    pub quantity: i32,
+}
+
+impl Refund {
+    /// What the refund does to an order that is `status`: a refund in full of an order that
+    /// is PAID (not shipped) cancels it with source REFUNDED, so its stock goes back; any
+    /// other refund — a partial one, or one after shipping — moves nothing and is only
+    /// recorded.
+    pub fn change(&self, status: OrderStatus) -> Option<Change> {
+        (self.full && status == Paid).then(|| Change::Cancelled {
+            source: CancellationSource::Refunded,
+            reason: if self.reason.is_empty() { "refunded in full".to_owned() } else { self.reason.clone() },
+        })
+    }
+
+    /// A line for the order's history: how much, why, and for which lines.
+    pub fn describe(&self) -> String {
+        let extent = if self.full { "in full" } else { "in part" };
+        let reason = if self.reason.is_empty() { "no reason given" } else { &self.reason };
+        let lines: Vec<_> =
+            self.lines.iter().map(|line| format!("{} × product {}", line.quantity, line.product_id)).collect();
+        let lines = if lines.is_empty() { String::new() } else { format!("; for {}", lines.join(", ")) };
+        format!(
+            "refund {} of {} from payment {} ({extent}, {} in all): {reason}{lines}",
+            self.refund_id, self.amount, self.payment_id, self.refunded_total
+        )
+    }
 }
 
 /// Who made a change, for the history.
@@ -258,10 +384,24 @@ impl Actor {
 
 #[cfg(test)]
 mod tests {
+    use mart_platform::money::Currency;
+
     use super::*;
 
     fn cancel(source: CancellationSource) -> Change {
         Change::Cancelled { source, reason: String::new() }
+    }
+
+    fn refund(full: bool, reason: &str) -> Refund {
+        Refund {
+            refund_id: "r1".into(),
+            payment_id: "pay-1".into(),
+            amount: Money::new(500, Currency::EUR),
+            refunded_total: Money::new(1299, Currency::EUR),
+            full,
+            lines: vec![RefundLine { product_id: "p1".into(), quantity: 1 }],
+            reason: reason.into(),
+        }
     }
 
     #[test]
@@ -275,20 +415,38 @@ mod tests {
         for status in [Delivered, Rejected, Cancelled] {
             assert!(status.is_final(), "{status}");
         }
-        for status in [Pending, AwaitingPayment, Paid, Shipped] {
+        for status in [Pending, Reserved, AwaitingPayment, Paid, Shipped] {
             assert!(!status.is_final(), "{status}");
         }
         for status in OrderStatus::ALL {
             assert_eq!(OrderStatus::parse(status.as_str()), Some(status));
         }
         let unpaid: Vec<_> = OrderStatus::ALL.into_iter().filter(|s| s.is_open_unpaid()).collect();
-        assert_eq!(unpaid, [Pending, AwaitingPayment], "placed, and neither paid nor closed");
+        assert_eq!(unpaid, [Pending, Reserved, AwaitingPayment], "placed, and neither paid nor closed");
+        let waiting: Vec<_> = OrderStatus::ALL.into_iter().filter(|s| s.waits_for_payment()).collect();
+        assert_eq!(waiting, [Reserved, AwaitingPayment], "reserved, and neither paid nor closed");
+    }
+
+    #[test]
+    fn a_reserved_order_awaits_payment_once_its_payment_is_opened() {
+        let reserved = Change::StockReserved { payment_deadline: Utc::now() };
+        assert_eq!(reserved.target(), Reserved);
+        assert!(check(Pending, &reserved).is_ok());
+        assert!(check(Reserved, &reserved).is_err(), "reserved once");
+        let opened = Change::PaymentOpened { payment_id: "pay-1".into() };
+        assert_eq!(opened.target(), AwaitingPayment);
+        assert!(check(Reserved, &opened).is_ok());
+        for from in [Pending, AwaitingPayment, Paid, Shipped, Delivered, Rejected, Cancelled] {
+            assert_eq!(check(from, &opened), Err(IllegalTransition { from, to: AwaitingPayment }), "{from}");
+        }
+        assert_eq!(opened.describe(), "payment pay-1 opened");
     }
 
     #[test]
     fn cancelling_is_allowed_until_shipped() {
-        for from in [Pending, AwaitingPayment, Paid] {
+        for from in [Pending, Reserved, AwaitingPayment, Paid] {
             assert_eq!(check(from, &cancel(CancellationSource::User)), Ok(()));
+            assert_eq!(check(from, &cancel(CancellationSource::Admin)), Ok(()));
         }
         for from in [Shipped, Delivered, Rejected, Cancelled] {
             assert_eq!(check(from, &cancel(CancellationSource::Admin)), Err(IllegalTransition { from, to: Cancelled }));
@@ -296,15 +454,59 @@ mod tests {
     }
 
     #[test]
-    fn payment_outcomes_only_touch_an_order_awaiting_payment() {
-        assert!(check(AwaitingPayment, &cancel(CancellationSource::PaymentFailed)).is_ok());
-        assert!(check(AwaitingPayment, &cancel(CancellationSource::PaymentExpired)).is_ok());
+    fn payment_outcomes_only_touch_an_order_waiting_for_its_payment() {
+        for from in [Reserved, AwaitingPayment] {
+            assert!(check(from, &cancel(CancellationSource::PaymentFailed)).is_ok(), "{from}");
+            assert!(check(from, &cancel(CancellationSource::PaymentExpired)).is_ok(), "{from}");
+        }
         assert!(check(Paid, &cancel(CancellationSource::PaymentFailed)).is_err());
         assert!(check(Pending, &cancel(CancellationSource::PaymentExpired)).is_err());
         let paid = Change::Paid { payment_id: "p".into() };
         assert!(check(AwaitingPayment, &paid).is_ok());
+        assert!(check(Reserved, &paid).is_ok(), "a free order, or a payment told before its opening");
         assert!(check(Cancelled, &paid).is_err());
         assert!(check(Pending, &paid).is_err());
+    }
+
+    #[test]
+    fn a_refund_in_full_cancels_only_a_paid_order() {
+        let refunded = cancel(CancellationSource::Refunded);
+        assert!(check(Paid, &refunded).is_ok());
+        for from in [Pending, Reserved, AwaitingPayment, Shipped, Delivered, Rejected, Cancelled] {
+            assert!(check(from, &refunded).is_err(), "{from}");
+        }
+        let full = refund(true, "");
+        let expected = Change::Cancelled { source: CancellationSource::Refunded, reason: "refunded in full".into() };
+        assert_eq!(full.change(Paid), Some(expected));
+        let why = Change::Cancelled { source: CancellationSource::Refunded, reason: "damaged".into() };
+        assert_eq!(refund(true, "damaged").change(Paid), Some(why));
+        for status in [Shipped, Delivered, Cancelled, AwaitingPayment] {
+            assert_eq!(full.change(status), None, "recorded only when {status}");
+        }
+        assert_eq!(refund(false, "").change(Paid), None, "a partial refund never moves the order");
+        assert_eq!(
+            refund(false, "one cup broke").describe(),
+            "refund r1 of 5.00 EUR from payment pay-1 (in part, 12.99 EUR in all): one cup broke; for 1 × product p1"
+        );
+        let mut plain = refund(true, "");
+        plain.lines.clear();
+        assert_eq!(
+            plain.describe(),
+            "refund r1 of 5.00 EUR from payment pay-1 (in full, 12.99 EUR in all): no reason given"
+        );
+        assert_eq!(CancellationSource::parse("REFUNDED"), Some(CancellationSource::Refunded));
+    }
+
+    #[test]
+    fn the_sweep_cancels_a_reserved_order_at_the_deadline_and_an_awaiting_one_after_the_grace() {
+        let deadline = Utc::now();
+        let grace = TimeDelta::seconds(60);
+        assert_eq!(expires_at(Reserved, deadline, grace), Some(deadline));
+        assert_eq!(expires_at(AwaitingPayment, deadline, grace), Some(deadline + grace));
+        assert_eq!(expires_at(AwaitingPayment, DateTime::<Utc>::MAX_UTC, grace), Some(DateTime::<Utc>::MAX_UTC));
+        for status in [Pending, Paid, Shipped, Delivered, Rejected, Cancelled] {
+            assert_eq!(expires_at(status, deadline, grace), None, "{status}");
+        }
     }
 
     #[test]
@@ -312,12 +514,13 @@ mod tests {
         let ship = Change::Shipped { carrier: "DHL".into(), tracking_number: String::new() };
         assert!(check(Paid, &ship).is_ok());
         assert!(check(AwaitingPayment, &ship).is_err());
+        assert!(check(Reserved, &ship).is_err());
         assert!(check(Shipped, &Change::Delivered).is_ok());
         assert!(check(Paid, &Change::Delivered).is_err());
         let reserved = Change::StockReserved { payment_deadline: Utc::now() };
         assert!(check(Pending, &reserved).is_ok());
         assert!(check(Cancelled, &reserved).is_err());
-        for source in [CancellationSource::User, CancellationSource::PaymentFailed] {
+        for source in [CancellationSource::User, CancellationSource::PaymentFailed, CancellationSource::Refunded] {
             assert_eq!(CancellationSource::parse(source.as_str()), Some(source));
         }
     }

@@ -4,12 +4,12 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use mart_platform::{
     db,
     money::{Currency, Money},
 };
-use sea_orm::{QueryOrder, QuerySelect, Set, entity::prelude::*, sea_query::Expr};
+use sea_orm::{Condition, QueryOrder, QuerySelect, Set, entity::prelude::*, sea_query::Expr};
 
 use crate::domain::{Change, ClientAddress, OrderLine, OrderStatus, ShippingAddress, ShortLine};
 
@@ -50,8 +50,9 @@ pub struct Model {
     pub address_longitude: Option<f64>,
     /// The customer's note.
     pub note: Option<String>,
-    /// Set on AWAITING_PAYMENT: the sweeper cancels the order after it. A column, so the
-    /// deadline survives restarts.
+    /// Set on RESERVED (and announced in OrderAwaitingPayment, so svc-payment expires the
+    /// payment at the same instant): the sweeper cancels the order unpaid after it
+    /// (`lifecycle::expires_at`). A column, so the deadline survives restarts.
     pub payment_deadline: Option<DateTimeUtc>,
     /// svc-payment's id, once paid.
     pub payment_id: Option<String>,
@@ -79,6 +80,9 @@ pub struct Model {
     /// open and unpaid — what `MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS` counts — and cleared
     /// by the move that ends that, so no address stays stored longer than it is needed.
     pub client_address: Option<String>,
+    /// Money given back so far, in minor units of the order's currency: the largest
+    /// cumulative total a PaymentRefunded told ([`record_refund`]); 0 when none.
+    pub refunded_minor: i64,
 }
 
 /// No navigable relations.
@@ -265,6 +269,7 @@ pub async fn insert<C: ConnectionTrait>(db: &C, order: NewOrder<'_>) -> Result<(
         delivered_at: Set(None),
         closed_at: Set(None),
         client_address: Set(order.client.map(|client| client.as_str().to_owned())),
+        refunded_minor: Set(0),
     }
     .insert(db)
     .await?;
@@ -350,6 +355,8 @@ pub async fn apply<C: ConnectionTrait>(
         Change::StockReserved { payment_deadline } => {
             update.col_expr(Column::PaymentDeadline, Expr::value(*payment_deadline))
         }
+        // The payment's id is kept once it pays the order.
+        Change::PaymentOpened { .. } => update,
         Change::Rejected { .. } => update.col_expr(Column::ClosedAt, Expr::value(now)),
         Change::Paid { payment_id } => update
             .col_expr(Column::PaymentId, Expr::value(payment_id.clone()))
@@ -461,12 +468,39 @@ pub async fn list<C: ConnectionTrait>(
     query.order_by_desc(Column::Id).limit(limit).all(db).await
 }
 
-/// Ids of up to `limit` orders still awaiting a payment whose deadline is before `now`,
-/// the most overdue first.
-pub async fn overdue<C: ConnectionTrait>(db: &C, now: DateTime<Utc>, limit: u64) -> Result<Vec<String>, DbErr> {
+/// Records that `refunded_total_minor` has been given back from order `id` so far, unless
+/// it already says more: refunds may be told twice, or out of order, and the total only
+/// grows. Whether it changed.
+pub async fn record_refund<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    refunded_total_minor: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let update = Entity::update_many()
+        .col_expr(Column::RefundedMinor, Expr::value(refunded_total_minor))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::RefundedMinor.lt(refunded_total_minor));
+    Ok(update.exec(db).await?.rows_affected == 1)
+}
+
+/// Ids of up to `limit` unpaid orders the deadline sweep cancels at `now`, the most overdue
+/// first: RESERVED ones whose deadline has passed, AWAITING_PAYMENT ones whose deadline
+/// passed more than `grace` ago (`lifecycle::expires_at`).
+pub async fn overdue<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    grace: TimeDelta,
+    limit: u64,
+) -> Result<Vec<String>, DbErr> {
+    let reserved =
+        Condition::all().add(Column::Status.eq(OrderStatus::Reserved.as_str())).add(Column::PaymentDeadline.lt(now));
+    let awaiting = Condition::all()
+        .add(Column::Status.eq(OrderStatus::AwaitingPayment.as_str()))
+        .add(Column::PaymentDeadline.lt(now.checked_sub_signed(grace).unwrap_or(DateTime::<Utc>::MIN_UTC)));
     Ok(Entity::find()
-        .filter(Column::Status.eq(OrderStatus::AwaitingPayment.as_str()))
-        .filter(Column::PaymentDeadline.lt(now))
+        .filter(Condition::any().add(reserved).add(awaiting))
         .order_by_asc(Column::PaymentDeadline)
         .limit(limit)
         .all(db)

@@ -62,7 +62,7 @@ async fn admins_list_every_order_by_status_and_user(db: TestDb) {
     }
     for order in &placed {
         let who = if order.user_id == ada.user_id { &ada } else { &bob };
-        shop.wait_for(who, &order.id, S::AwaitingPayment).await;
+        shop.wait_for(who, &order.id, S::Reserved).await;
     }
     let cancel = pb::CancelOrderRequest { order_id: placed[2].id.clone(), reason: "duplicate".into() };
     let cancelled = shop.orders().cancel_order(authed(&shop.admin, cancel)).await.unwrap().into_inner();
@@ -92,7 +92,7 @@ async fn admins_list_every_order_by_status_and_user(db: TestDb) {
 
     let adas = all(S::Unspecified, &ada.user_id, 0, String::new()).await.unwrap();
     assert_eq!(adas.orders.len(), 3);
-    let waiting = all(S::AwaitingPayment, &ada.user_id, 0, String::new()).await.unwrap();
+    let waiting = all(S::Reserved, &ada.user_id, 0, String::new()).await.unwrap();
     assert_eq!(
         waiting.orders.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(),
         [placed[3].id.as_str(), placed[0].id.as_str()]

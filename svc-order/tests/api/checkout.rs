@@ -25,7 +25,8 @@ db_tests!(
 );
 
 /// An order that costs nothing (a free sample) skips payment: once its stock is reserved
-/// it is PAID, never seen awaiting money, and announced as paid so its stock is committed.
+/// it is PAID, never seen awaiting money, and announced as paid so its stock is committed —
+/// with no OrderAwaitingPayment, since there is no payment to open.
 async fn a_free_order_is_paid_without_a_payment(db: TestDb) {
     let shop = Shop::open(db).await;
     let announcements = shop.announcements().await;
@@ -39,11 +40,10 @@ async fn a_free_order_is_paid_without_a_payment(db: TestDb) {
     assert_eq!(paid.status(), S::Paid);
     let events =
         announcements.wait_for("OrderPaid", |events| kinds(events, &placed.id).iter().any(|k| k == "OrderPaid")).await;
-    let kinds = kinds(&events, &placed.id);
-    assert!(kinds.contains(&"OrderAwaitingPayment".to_owned()), "{kinds:?}");
+    assert_eq!(kinds(&events, &placed.id), ["OrderPlaced", "OrderPaid"]);
     let history = shop.history(&placed.id).await;
     let paid_entry = history.iter().find(|h| h.to_status == "PAID").expect("a PAID entry");
-    assert_eq!(paid_entry.from_status.as_deref(), Some("AWAITING_PAYMENT"));
+    assert_eq!(paid_entry.from_status.as_deref(), Some("RESERVED"));
     assert!(paid_entry.note.contains("free order"), "{}", paid_entry.note);
 }
 
@@ -51,7 +51,6 @@ async fn a_free_order_is_paid_without_a_payment(db: TestDb) {
 /// customer's payment: a PaymentSucceeded whose amount, currency or customer is not the
 /// order's goes to the DLQ with the reason, and the order waits for its real payment.
 async fn a_payment_that_is_not_the_order_s_money_does_not_pay_it(db: TestDb) {
-    use mart_platform::bus::{EventBus, dlq_topic, headers};
     use mart_proto::events::PaymentSucceeded;
 
     let shop = Shop::open(db).await;
@@ -59,7 +58,7 @@ async fn a_payment_that_is_not_the_order_s_money_does_not_pay_it(db: TestDb) {
     let sencha = shop.product("SENCHA", 1299, 10).await;
     shop.add(&ada, &sencha, 2).await.unwrap();
     let placed = shop.place(&ada).await.unwrap();
-    let order = shop.wait_for(&ada, &placed.id, S::AwaitingPayment).await;
+    let order = shop.awaiting_payment(&ada, &placed.id).await;
 
     let forged = |payment_id: &str, user_id: &str, amount_minor: i64, currency: &str| PaymentSucceeded {
         payment_id: payment_id.into(),
@@ -81,14 +80,11 @@ async fn a_payment_that_is_not_the_order_s_money_does_not_pay_it(db: TestDb) {
     let history = shop.history(&order.id).await;
     let paid_by: Vec<_> = history.iter().filter(|h| h.to_status == "PAID").map(|h| h.event_id.clone()).collect();
     assert_eq!(paid_by, [Some(genuine.id.clone())], "only the order's own money paid it");
-    if let EventBus::Embedded(log) = &shop.bus {
-        let letters = log.read(&dlq_topic("mart.payment.events"), None, 0, 10).await.unwrap();
-        let reasons: Vec<_> = letters.iter().filter_map(|l| l.record.header(headers::DLQ_ERROR)).collect();
-        assert_eq!(reasons.len(), 3, "{reasons:?}");
-        assert!(reasons.iter().any(|r| r.contains("the payment 1 EUR")), "{reasons:?}");
-        assert!(reasons.iter().any(|r| r.contains("2598 USD")), "{reasons:?}");
-        assert!(reasons.iter().any(|r| r.contains("not mallory's")), "{reasons:?}");
-    }
+    let reasons = shop.refused_payment_events().await;
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("the payment 1 EUR")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("2598 USD")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("not mallory's")), "{reasons:?}");
 }
 
 async fn an_order_is_reserved_paid_shipped_and_delivered(db: TestDb) {
@@ -119,7 +115,7 @@ async fn an_order_is_reserved_paid_shipped_and_delivered(db: TestDb) {
 
     // Later catalog changes do not touch the snapshot.
     shop.reprice(&sencha, 1).await;
-    let awaiting = shop.wait_for(&ada, &placed.id, S::AwaitingPayment).await;
+    let awaiting = shop.awaiting_payment(&ada, &placed.id).await;
     assert_eq!(awaiting.total, Some(eur(5048)));
     assert_eq!(shop.available(&sencha).await, Some(8), "inventory reserved the lines");
     assert_eq!(shop.available(&matcha).await, Some(4));
@@ -156,14 +152,15 @@ async fn an_order_is_reserved_paid_shipped_and_delivered(db: TestDb) {
         steps,
         [
             (None, "PENDING"),
-            (Some("PENDING"), "AWAITING_PAYMENT"),
+            (Some("PENDING"), "RESERVED"),
+            (Some("RESERVED"), "AWAITING_PAYMENT"),
             (Some("AWAITING_PAYMENT"), "PAID"),
             (Some("PAID"), "SHIPPED"),
             (Some("SHIPPED"), "DELIVERED"),
         ]
     );
     let actors: Vec<_> = history.iter().map(|h| h.actor.split(':').next().unwrap()).collect();
-    assert_eq!(actors, ["user", "svc-inventory", "svc-payment", "admin", "admin"]);
+    assert_eq!(actors, ["user", "svc-inventory", "svc-payment", "svc-payment", "admin", "admin"]);
 }
 
 async fn an_order_short_of_stock_is_rejected_with_the_short_lines(db: TestDb) {
@@ -195,7 +192,7 @@ async fn a_failed_payment_cancels_the_order_and_releases_the_stock(db: TestDb) {
     let sencha = shop.product("SENCHA", 1299, 3).await;
     shop.add(&ada, &sencha, 3).await.unwrap();
     let placed = shop.place(&ada).await.unwrap();
-    let awaiting = shop.wait_for(&ada, &placed.id, S::AwaitingPayment).await;
+    let awaiting = shop.awaiting_payment(&ada, &placed.id).await;
     assert_eq!(shop.available(&sencha).await, Some(0));
 
     shop.fail_payment(&awaiting, "card_declined").await;
@@ -217,7 +214,7 @@ async fn an_unpaid_order_expires_even_across_a_restart(db: TestDb) {
     // A running service cancels on time.
     shop.add(&ada, &sencha, 1).await.unwrap();
     let first = shop.place(&ada).await.unwrap();
-    shop.wait_for(&ada, &first.id, S::AwaitingPayment).await;
+    shop.wait_for(&ada, &first.id, S::Reserved).await;
     let expired = shop.wait_for(&ada, &first.id, S::Cancelled).await;
     assert_eq!(expired.cancellation_source(), pb::CancellationSource::PaymentExpired);
 
@@ -225,14 +222,15 @@ async fn an_unpaid_order_expires_even_across_a_restart(db: TestDb) {
     // back configured with a timeout far away — the stored deadline still holds.
     shop.add(&ada, &sencha, 2).await.unwrap();
     let second = shop.place(&ada).await.unwrap();
-    let awaiting = shop.wait_for(&ada, &second.id, S::AwaitingPayment).await;
+    let awaiting = shop.wait_for(&ada, &second.id, S::Reserved).await;
     shop.stop_order().await;
-    assert_eq!(shop.stored_status(&second.id).await, "AWAITING_PAYMENT", "stopped before the deadline");
+    assert_eq!(shop.stored_status(&second.id).await, "RESERVED", "stopped before the deadline");
     shop.restart_order(|config| config.own.payment_timeout = Duration::from_secs(3600)).await;
     let expired = shop.wait_for(&ada, &second.id, S::Cancelled).await;
     assert_eq!(expired.cancellation_source(), pb::CancellationSource::PaymentExpired);
     // Not before the deadline (timestamps are compared in whole seconds).
     assert!(expired.closed_at.unwrap().seconds >= awaiting.updated_at.unwrap().seconds + 2);
+    assert!(expired.closed_at.unwrap().seconds >= awaiting.payment_due_by.unwrap().seconds);
     eventually("the stock to come back", || async { (shop.available(&sencha).await == Some(4)).then_some(()) }).await;
 }
 
@@ -248,7 +246,7 @@ async fn a_paid_order_can_be_cancelled_until_it_ships(db: TestDb) {
 
     shop.add(&ada, &sencha, 1).await.unwrap();
     let first = shop.place(&ada).await.unwrap();
-    let awaiting = shop.wait_for(&ada, &first.id, S::AwaitingPayment).await;
+    let awaiting = shop.awaiting_payment(&ada, &first.id).await;
     shop.pay(&awaiting, "pay-1").await;
     shop.wait_for(&ada, &first.id, S::Paid).await;
     let cancelled = orders.cancel_order(cancel(&first.id, &ada.token)).await.unwrap().into_inner().order.unwrap();
@@ -264,7 +262,7 @@ async fn a_paid_order_can_be_cancelled_until_it_ships(db: TestDb) {
 
     shop.add(&ada, &sencha, 1).await.unwrap();
     let second = shop.place(&ada).await.unwrap();
-    let awaiting = shop.wait_for(&ada, &second.id, S::AwaitingPayment).await;
+    let awaiting = shop.awaiting_payment(&ada, &second.id).await;
     let early = pb::DeliverOrderRequest { order_id: second.id.clone() };
     assert_eq!(orders.deliver_order(authed(&shop.admin, early)).await.unwrap_err().code(), Code::FailedPrecondition);
     let unpaid = pb::ShipOrderRequest { order_id: second.id.clone(), carrier: "DHL".into(), ..Default::default() };
@@ -289,7 +287,7 @@ async fn late_and_repeated_events_change_nothing(db: TestDb) {
     // Paid twice (one event delivered twice, then a second event): one OrderPaid.
     shop.add(&ada, &sencha, 1).await.unwrap();
     let paid_twice = shop.place(&ada).await.unwrap();
-    let awaiting = shop.wait_for(&ada, &paid_twice.id, S::AwaitingPayment).await;
+    let awaiting = shop.awaiting_payment(&ada, &paid_twice.id).await;
     let payment = shop.pay(&awaiting, "pay-1").await;
     publish_envelope(&shop.bus, &payment).await;
 
@@ -297,7 +295,7 @@ async fn late_and_repeated_events_change_nothing(db: TestDb) {
     // (svc-payment refunds it), and the event is remembered.
     shop.add(&ada, &sencha, 1).await.unwrap();
     let too_late = shop.place(&ada).await.unwrap();
-    let awaiting_late = shop.wait_for(&ada, &too_late.id, S::AwaitingPayment).await;
+    let awaiting_late = shop.awaiting_payment(&ada, &too_late.id).await;
     let cancel = pb::CancelOrderRequest { order_id: too_late.id.clone(), reason: String::new() };
     shop.orders().cancel_order(authed(&ada.token, cancel)).await.unwrap();
     shop.pay(&awaiting_late, "pay-2").await;
@@ -326,7 +324,11 @@ async fn late_and_repeated_events_change_nothing(db: TestDb) {
     let history = shop.history(&paid_twice.id).await;
     let about_payments: Vec<_> =
         history.iter().filter(|h| h.actor == "svc-payment").map(|h| h.to_status.as_str()).collect();
-    assert_eq!(about_payments, ["PAID", "PAID"], "one transition, one remembered event, no duplicate");
+    assert_eq!(
+        about_payments,
+        ["AWAITING_PAYMENT", "PAID", "PAID"],
+        "the opening, one transition, one remembered event, no duplicate"
+    );
     let events = announcements.wait_for("the events of both orders", |e| kinds(e, &too_late.id).len() == 3).await;
     assert_eq!(kinds(&events, &paid_twice.id), ["OrderPlaced", "OrderAwaitingPayment", "OrderPaid"]);
     assert_eq!(kinds(&events, &too_late.id), ["OrderPlaced", "OrderAwaitingPayment", "OrderCancelled"]);

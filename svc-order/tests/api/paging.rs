@@ -25,7 +25,7 @@ async fn a_customer_pages_through_their_own_orders(db: TestDb) {
 
     // One order a page, all of Ada's and only hers, newest first; and so by status.
     assert_eq!(walk_mine(&shop, &ada, S::Unspecified).await, ids(&placed, [3, 2, 0]));
-    assert_eq!(walk_mine(&shop, &ada, S::AwaitingPayment).await, ids(&placed, [3, 0]));
+    assert_eq!(walk_mine(&shop, &ada, S::Reserved).await, ids(&placed, [3, 0]));
     assert_eq!(walk_mine(&shop, &ada, S::Cancelled).await, ids(&placed, [2]));
     assert_eq!(walk_mine(&shop, &bob, S::Unspecified).await, ids(&placed, [4, 1]));
 
@@ -55,8 +55,8 @@ async fn an_admin_pages_through_every_order_by_filter(db: TestDb) {
 
     assert_eq!(walk_all(&shop, S::Unspecified, "").await, ids(&placed, [4, 3, 2, 1, 0]));
     assert_eq!(walk_all(&shop, S::Unspecified, &ada.user_id).await, ids(&placed, [4, 2, 0]));
-    assert_eq!(walk_all(&shop, S::AwaitingPayment, &ada.user_id).await, ids(&placed, [2, 0]));
-    assert_eq!(walk_all(&shop, S::AwaitingPayment, "").await, ids(&placed, [3, 2, 1, 0]));
+    assert_eq!(walk_all(&shop, S::Reserved, &ada.user_id).await, ids(&placed, [2, 0]));
+    assert_eq!(walk_all(&shop, S::Reserved, "").await, ids(&placed, [3, 2, 1, 0]));
 
     let adas = all(&shop, S::Unspecified, &ada.user_id, 1, String::new()).await.unwrap().next_page_token;
     assert!(!adas.is_empty());
@@ -79,8 +79,9 @@ async fn an_admin_pages_through_every_order_by_filter(db: TestDb) {
 /// A token no server issued: the base64 of "not-a-token".
 const MADE_UP: &str = "bm90LWEtdG9rZW4";
 
-/// Places one order of one unit for each of `who`, in turn, and waits until each awaits
-/// its payment (so the status filters hold still); the orders, oldest first.
+/// Places one order of one unit for each of `who`, in turn, and waits until each is
+/// reserved (so the status filters hold still: no payment opens here); the orders, oldest
+/// first.
 async fn orders_of(shop: &Shop, who: &[&Customer]) -> Vec<pb::Order> {
     let sencha = shop.product("SENCHA", 1299, 100).await;
     let mut placed = Vec::new();
@@ -89,7 +90,7 @@ async fn orders_of(shop: &Shop, who: &[&Customer]) -> Vec<pb::Order> {
         placed.push(shop.place(customer).await.unwrap());
     }
     for (order, customer) in placed.iter().zip(who) {
-        shop.wait_for(customer, &order.id, S::AwaitingPayment).await;
+        shop.wait_for(customer, &order.id, S::Reserved).await;
     }
     placed
 }

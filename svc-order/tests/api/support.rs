@@ -14,7 +14,7 @@ use mart_platform::{
 };
 use mart_proto::{
     common::Money,
-    events::{PaymentFailed, PaymentSucceeded, envelope::Payload},
+    events::{PaymentCreated, PaymentFailed, PaymentRefunded, PaymentSucceeded, RefundLine, envelope::Payload},
     inventory::{GetStockRequest, inventory_service_client::InventoryServiceClient},
     order::{self as pb, order_service_client::OrderServiceClient},
     product::{self as catalog, catalog_service_client::CatalogServiceClient},
@@ -56,6 +56,8 @@ pub struct Shop {
 pub struct Options {
     /// MART_PAYMENT_TIMEOUT of svc-order.
     pub payment_timeout: Duration,
+    /// MART_ORDER_EXPIRY_GRACE.
+    pub expiry_grace: Duration,
     /// MART_ORDER_MAX_OPEN_UNPAID.
     pub max_open_unpaid: u32,
     /// MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS.
@@ -67,6 +69,7 @@ impl Default for Options {
         let own = svc_order::Settings::default();
         Self {
             payment_timeout: own.payment_timeout,
+            expiry_grace: own.expiry_grace,
             max_open_unpaid: own.max_open_unpaid,
             max_open_unpaid_per_address: own.max_open_unpaid_per_address,
         }
@@ -115,6 +118,7 @@ impl Shop {
         config.peers.product = url(&product);
         config.peers.inventory = url(&inventory);
         config.own.payment_timeout = options.payment_timeout;
+        config.own.expiry_grace = options.expiry_grace;
         config.own.max_open_unpaid = options.max_open_unpaid;
         config.own.max_open_unpaid_per_address = options.max_open_unpaid_per_address;
 
@@ -335,6 +339,68 @@ impl Shop {
         .await
     }
 
+    /// What svc-payment publishes once it has opened `order`'s payment `payment_id`, for
+    /// the order's total.
+    pub async fn open_payment(&self, order: &pb::Order, payment_id: &str) -> mart_proto::events::Envelope {
+        let created = PaymentCreated {
+            payment_id: payment_id.into(),
+            order_id: order.id.clone(),
+            user_id: order.user_id.clone(),
+            amount: order.total.clone(),
+            ..Default::default()
+        };
+        publish(&self.bus, &order.id, Payload::PaymentCreated(created)).await
+    }
+
+    /// Waits until `who`'s order `order_id` is reserved, opens its payment as svc-payment
+    /// would, and waits until it awaits that payment; the order then.
+    pub async fn awaiting_payment(&self, who: &Customer, order_id: &str) -> pb::Order {
+        let reserved = self.wait_for(who, order_id, pb::OrderStatus::Reserved).await;
+        self.open_payment(&reserved, &format!("pay-{order_id}")).await;
+        self.wait_for(who, order_id, pb::OrderStatus::AwaitingPayment).await
+    }
+
+    /// What svc-payment publishes when it gave `refund` back from `order`'s payment.
+    pub async fn refund(&self, order: &pb::Order, refund: Refund<'_>) -> mart_proto::events::Envelope {
+        let currency = order.total.as_ref().map(|total| total.currency.clone()).unwrap_or_default();
+        let money = |amount_minor| Some(Money { amount_minor, currency: currency.clone() });
+        let refunded = PaymentRefunded {
+            payment_id: "pay-1".into(),
+            order_id: order.id.clone(),
+            user_id: order.user_id.clone(),
+            amount: money(refund.amount),
+            reason: refund.reason.into(),
+            refund_id: refund.id.into(),
+            full: refund.full,
+            refunded_total: money(refund.so_far),
+            lines: refund
+                .lines
+                .iter()
+                .map(|(product_id, quantity)| RefundLine { product_id: (*product_id).into(), quantity: *quantity })
+                .collect(),
+            ..Default::default()
+        };
+        publish(&self.bus, &order.id, Payload::PaymentRefunded(refunded)).await
+    }
+
+    /// Why each event svc-order refused from the payment topic was refused (its DLQ),
+    /// oldest first.
+    pub async fn refused_payment_events(&self) -> Vec<String> {
+        use mart_platform::bus::{dlq_topic, headers};
+        let EventBus::Embedded(log) = &self.bus else { panic!("the tests run on the embedded bus") };
+        let letters = log.read(&dlq_topic("mart.payment.events"), None, 0, 100).await.unwrap();
+        letters.iter().filter_map(|l| l.record.header(headers::DLQ_ERROR)).map(ToOwned::to_owned).collect()
+    }
+
+    /// Waits until order `order_id` has an entry in its history for the event `event`.
+    pub async fn wait_for_handled(&self, order_id: &str, event: &mart_proto::events::Envelope) {
+        eventually(&format!("{} to be handled", event.r#type), || async {
+            let history = self.history(order_id).await;
+            history.iter().any(|h| h.event_id.as_deref() == Some(event.id.as_str())).then_some(())
+        })
+        .await;
+    }
+
     /// What svc-payment publishes when `order` is paid.
     pub async fn pay(&self, order: &pb::Order, payment_id: &str) -> mart_proto::events::Envelope {
         let paid = PaymentSucceeded {
@@ -376,6 +442,23 @@ impl Shop {
         let db = mart_platform::db::connect(&self.db.url).await.unwrap();
         svc_order::store::orders::find(&db, order_id, None).await.unwrap().unwrap().status
     }
+}
+
+/// A refund svc-payment made (see [`Shop::refund`]), in minor units of the order's
+/// currency.
+pub struct Refund<'a> {
+    /// svc-payment's id of it.
+    pub id: &'a str,
+    /// This refund.
+    pub amount: i64,
+    /// Every refund of the payment so far, this one included.
+    pub so_far: i64,
+    /// Everything captured went back.
+    pub full: bool,
+    /// Why.
+    pub reason: &'a str,
+    /// Product ids and units it is for.
+    pub lines: &'a [(&'a str, i32)],
 }
 
 /// Where `service` is reached, as a peer address.

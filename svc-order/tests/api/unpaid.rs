@@ -1,5 +1,5 @@
 //! Nobody can hold all the stock: an account may have `MART_ORDER_MAX_OPEN_UNPAID` unpaid
-//! orders (PENDING or AWAITING_PAYMENT) open, and every account placing from one client
+//! orders (PENDING, RESERVED or AWAITING_PAYMENT) open, and every account placing from one client
 //! address together `MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS`. One more is refused with
 //! FAILED_PRECONDITION (HTTP 409 at the edge) naming the limit, and the cart is kept; paying
 //! or cancelling an order frees a place. Concurrent calls never pass a cap together.
@@ -58,7 +58,7 @@ async fn a_fourth_unpaid_order_is_refused_until_one_is_paid_or_cancelled(db: Tes
     shop.place(&bob).await.expect("bob has no unpaid order");
 
     // A paid order frees a place…
-    let awaiting = shop.wait_for(&ada, &placed[0].id, S::AwaitingPayment).await;
+    let awaiting = shop.awaiting_payment(&ada, &placed[0].id).await;
     shop.pay(&awaiting, "pay-1").await;
     shop.wait_for(&ada, &placed[0].id, S::Paid).await;
     let fourth = shop.place(&ada).await.expect("one of three was paid");

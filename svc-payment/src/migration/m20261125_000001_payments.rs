@@ -2,7 +2,19 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::store::{history, payments, refunds, stripe_events};
+use crate::store::{history, payments, stripe_events};
+
+/// The refunds table as this migration made it (one per payment; later replaced).
+#[derive(DeriveIden)]
+enum Refunds {
+    Table,
+    PaymentId,
+    ProviderRefundId,
+    AmountMinor,
+    Currency,
+    Reason,
+    CreatedAt,
+}
 
 /// Creates the payment tables.
 #[derive(Debug, DeriveMigrationName)]
@@ -73,11 +85,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
-        use refunds::Column as R;
+        use Refunds as R;
         manager
             .create_table(
                 Table::create()
-                    .table(refunds::Entity)
+                    .table(Refunds::Table)
                     // One refund per payment: the key says so.
                     .col(ColumnDef::new(R::PaymentId).string().not_null().primary_key())
                     .col(ColumnDef::new(R::ProviderRefundId).string().null())
@@ -105,7 +117,7 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in [
             stripe_events::Entity.into_table_ref(),
-            refunds::Entity.into_table_ref(),
+            Refunds::Table.into_table_ref(),
             history::Entity.into_table_ref(),
             payments::Entity.into_table_ref(),
         ] {

@@ -16,6 +16,10 @@ impl Provider for Manual {
         ProviderKind::Manual
     }
 
+    fn local(&self) -> bool {
+        true
+    }
+
     fn start<'a>(&'a self, _payment: &'a NewPayment) -> BoxFuture<'a, Result<Checkout, ProviderError>> {
         Box::pin(async { Ok(Checkout::default()) })
     }

@@ -23,8 +23,8 @@ use crate::domain::{NewPayment, ProviderKind, keys};
 
 pub mod webhook;
 
-/// How long one call to Stripe may take before it counts as unavailable. The caller holds
-/// a database transaction meanwhile, so this is kept short; every call is safe to retry.
+/// How long one call to Stripe may take before it counts as unavailable (and is retried
+/// later, with the same idempotency key). No database lock is held meanwhile.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The Stripe provider.
@@ -140,7 +140,10 @@ impl Provider for Stripe {
                     message: "the payment has no PaymentIntent to refund".into(),
                 });
             };
-            let mut metadata = HashMap::from([("order_id".to_owned(), refund.order_id.to_owned())]);
+            let mut metadata = HashMap::from([
+                ("order_id".to_owned(), refund.order_id.to_owned()),
+                ("refund_id".to_owned(), refund.refund_id.to_owned()),
+            ]);
             if let Some(reason) = refund.reason {
                 metadata.insert("reason".to_owned(), reason.to_owned());
             }
@@ -150,7 +153,7 @@ impl Provider for Stripe {
                 .reason(CreateRefundReason::RequestedByCustomer)
                 .metadata(metadata)
                 .customize()
-                .request_strategy(strategy(keys::refund(refund.order_id))?)
+                .request_strategy(strategy(keys::refund(refund.refund_id))?)
                 .send(&self.client)
                 .await
                 .map_err(error)?;

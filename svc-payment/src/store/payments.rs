@@ -45,6 +45,8 @@ pub struct Model {
     /// W3C trace context of the checkout that opened it: its later events continue that
     /// trace, however they arrive (a webhook, an admin, the expiry sweeper).
     pub traceparent: Option<String>,
+    /// Minor units given back so far (succeeded refunds).
+    pub refunded_minor: i64,
 }
 
 /// No navigable relations.
@@ -69,6 +71,11 @@ impl Model {
     pub fn amount(&self) -> Result<Money, MoneyError> {
         Money::from_stored(self.amount_minor, &self.currency)
     }
+
+    /// What was given back so far, in the payment's currency.
+    pub fn refunded(&self) -> Result<Money, MoneyError> {
+        Money::from_stored(self.refunded_minor, &self.currency)
+    }
 }
 
 /// A payment to create.
@@ -80,6 +87,8 @@ pub struct NewRow<'a> {
     pub user_id: &'a str,
     /// Who processes it.
     pub provider: ProviderKind,
+    /// Opening (the provider is to be asked) or pending (it answered already).
+    pub status: PaymentStatus,
     /// Amount, minor units.
     pub amount_minor: i64,
     /// Currency.
@@ -92,7 +101,7 @@ pub struct NewRow<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Creates the pending payment of an order; `None` if the order has one already.
+/// Creates the payment of an order; `None` if the order has one already.
 pub async fn create<C: ConnectionTrait>(db: &C, row: NewRow<'_>) -> Result<Option<Model>, DbErr> {
     let now = Utc::now();
     let model = ActiveModel {
@@ -100,7 +109,7 @@ pub async fn create<C: ConnectionTrait>(db: &C, row: NewRow<'_>) -> Result<Optio
         order_id: Set(row.order_id.to_owned()),
         user_id: Set(row.user_id.to_owned()),
         provider: Set(row.provider.as_str().to_owned()),
-        status: Set(PaymentStatus::Pending.as_str().to_owned()),
+        status: Set(row.status.as_str().to_owned()),
         amount_minor: Set(row.amount_minor),
         currency: Set(row.currency.to_owned()),
         provider_reference: Set(row.provider_reference),
@@ -110,6 +119,7 @@ pub async fn create<C: ConnectionTrait>(db: &C, row: NewRow<'_>) -> Result<Optio
         created_at: Set(now),
         updated_at: Set(now),
         traceparent: Set(mart_platform::telemetry::current_trace_context().map(|(traceparent, _)| traceparent)),
+        refunded_minor: Set(0),
     };
     if !db::insert_once(db, model, [Column::OrderId]).await? {
         return Ok(None);
@@ -129,6 +139,35 @@ pub async fn by_intent<C: ConnectionTrait>(db: &C, intent_id: &str) -> Result<Op
         .filter(Column::ProviderReference.eq(intent_id))
         .one(db)
         .await
+}
+
+/// Records what the provider answered to opening payment `id`: its reference and the
+/// client secret.
+pub async fn set_checkout<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    reference: Option<&str>,
+    client_secret: Option<&str>,
+) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::ProviderReference, Expr::value(reference.map(str::to_owned)))
+        .col_expr(Column::ClientSecret, Expr::value(client_secret.map(str::to_owned)))
+        .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map(drop)
+}
+
+/// Adds `amount_minor` to what payment `id` gave back.
+pub async fn add_refunded<C: ConnectionTrait>(db: &C, id: &str, amount_minor: i64) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::RefundedMinor, Expr::col(Column::RefundedMinor).add(amount_minor))
+        .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map(drop)
 }
 
 /// The orders (at most `limit`, oldest deadline first) whose payments are still pending
@@ -166,8 +205,8 @@ pub struct Change<'a> {
 }
 
 /// Moves payment `id` to `to` if it is in one of the statuses `to` may be reached from;
-/// whether it did. Leaving pending forgets the client secret and the expiry: they mean
-/// nothing any more.
+/// whether it did. Leaving opening or pending for anything but pending forgets the client
+/// secret and the expiry: they mean nothing any more.
 pub async fn transition<C: ConnectionTrait>(
     db: &C,
     id: &str,
@@ -178,9 +217,12 @@ pub async fn transition<C: ConnectionTrait>(
     let mut update = Entity::update_many()
         .col_expr(Column::Status, Expr::value(to.as_str()))
         .col_expr(Column::StatusReason, Expr::value(change.reason.map(str::to_owned)))
-        .col_expr(Column::ClientSecret, Expr::value(Option::<String>::None))
-        .col_expr(Column::ExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(Column::UpdatedAt, Expr::value(Utc::now()));
+    if to != PaymentStatus::Pending {
+        update = update
+            .col_expr(Column::ClientSecret, Expr::value(Option::<String>::None))
+            .col_expr(Column::ExpiresAt, Expr::value(Option::<DateTime<Utc>>::None));
+    }
     if let Some(reference) = change.reference {
         update = update.col_expr(Column::ProviderReference, Expr::value(reference));
     }

@@ -1,27 +1,43 @@
-//! The `refunds` table: at most one refund per payment (its primary key), the provider's
-//! refund id beside it. The second of two racing refunds fails here even if everything
-//! before it let it through.
+//! The `payment_refunds` table: every refund of a payment, partial or full, from the moment
+//! it is asked for (pending) to its outcome. What may still be refunded is counted here
+//! under the payment's lock, so concurrent refunds never add up to more than was captured.
 
 use chrono::Utc;
-use sea_orm::{Set, entity::prelude::*};
+use sea_orm::{QueryOrder, Set, entity::prelude::*, sea_query::Expr};
 
-/// The refund of one payment.
+use crate::domain::{RefundLine, RefundStatus};
+
+/// One refund.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-#[sea_orm(table_name = "refunds")]
+#[sea_orm(table_name = "payment_refunds")]
 pub struct Model {
-    /// The payment refunded.
+    /// Refund id (UUIDv7); also its provider idempotency key.
     #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    /// The payment refunded.
     pub payment_id: String,
-    /// The provider's refund id (`re_…`); none for manual payments.
-    pub provider_refund_id: Option<String>,
-    /// Minor units given back: all of it.
+    /// Its order.
+    pub order_id: String,
+    /// Minor units given back.
     pub amount_minor: i64,
-    /// Currency.
+    /// Currency (the payment's).
     pub currency: String,
+    /// `RefundStatus`.
+    pub status: String,
     /// Why.
     pub reason: Option<String>,
-    /// When.
+    /// The order lines it is for: a JSON array of `RefundLine`.
+    pub lines: String,
+    /// The provider's refund id (`re_…`); none for manual payments.
+    pub provider_refund_id: Option<String>,
+    /// Who asked: `admin:<id>`, `event:<id>` (the order's cancellation), `stripe:<evt>`.
+    pub requested_by: String,
+    /// Why it failed.
+    pub failure_reason: Option<String>,
+    /// When it was asked for.
     pub created_at: DateTimeUtc,
+    /// When it last changed.
+    pub updated_at: DateTimeUtc,
 }
 
 /// No navigable relations.
@@ -30,29 +46,96 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// Records the refund of a payment.
-pub async fn record<C: ConnectionTrait>(
-    db: &C,
-    payment_id: &str,
-    provider_refund_id: Option<String>,
-    amount_minor: i64,
-    currency: &str,
-    reason: Option<&str>,
-) -> Result<(), DbErr> {
+impl Model {
+    /// The status; `None` for a value outside the domain (a bug).
+    pub fn status(&self) -> Option<RefundStatus> {
+        RefundStatus::parse(&self.status)
+    }
+
+    /// The lines; none if the stored JSON does not read (a bug, never fatal).
+    pub fn lines(&self) -> Vec<RefundLine> {
+        serde_json::from_str(&self.lines).unwrap_or_default()
+    }
+}
+
+/// A refund to record.
+#[derive(Debug)]
+pub struct NewRefund<'a> {
+    /// The payment.
+    pub payment_id: &'a str,
+    /// Its order.
+    pub order_id: &'a str,
+    /// How much.
+    pub amount_minor: i64,
+    /// In the payment's currency.
+    pub currency: &'a str,
+    /// Pending (the provider is to be asked) or succeeded (it already happened).
+    pub status: RefundStatus,
+    /// Why.
+    pub reason: Option<&'a str>,
+    /// Lines.
+    pub lines: &'a [RefundLine],
+    /// The provider's id, when known.
+    pub provider_refund_id: Option<&'a str>,
+    /// Who asked.
+    pub requested_by: &'a str,
+}
+
+/// Records a refund; the row.
+pub async fn create<C: ConnectionTrait>(db: &C, refund: NewRefund<'_>) -> Result<Model, DbErr> {
+    let now = Utc::now();
     ActiveModel {
-        payment_id: Set(payment_id.to_owned()),
-        provider_refund_id: Set(provider_refund_id),
-        amount_minor: Set(amount_minor),
-        currency: Set(currency.to_owned()),
-        reason: Set(reason.map(str::to_owned)),
-        created_at: Set(Utc::now()),
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        payment_id: Set(refund.payment_id.to_owned()),
+        order_id: Set(refund.order_id.to_owned()),
+        amount_minor: Set(refund.amount_minor),
+        currency: Set(refund.currency.to_owned()),
+        status: Set(refund.status.as_str().to_owned()),
+        reason: Set(refund.reason.map(str::to_owned)),
+        lines: Set(serde_json::to_string(refund.lines).unwrap_or_else(|_| "[]".to_owned())),
+        provider_refund_id: Set(refund.provider_refund_id.map(str::to_owned)),
+        requested_by: Set(refund.requested_by.to_owned()),
+        failure_reason: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
     }
     .insert(db)
     .await
-    .map(drop)
 }
 
-/// The refund of `payment_id`, if any.
-pub async fn of<C: ConnectionTrait>(db: &C, payment_id: &str) -> Result<Option<Model>, DbErr> {
-    Entity::find_by_id(payment_id.to_owned()).one(db).await
+/// Refund `id`.
+pub async fn find<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(id.to_owned()).one(db).await
+}
+
+/// Every refund of `payment_id`, oldest first.
+pub async fn of<C: ConnectionTrait>(db: &C, payment_id: &str) -> Result<Vec<Model>, DbErr> {
+    Entity::find().filter(Column::PaymentId.eq(payment_id)).order_by_asc(Column::Id).all(db).await
+}
+
+/// What the refunds of `payment_id` in `statuses` add up to, minor units.
+pub async fn total<C: ConnectionTrait>(db: &C, payment_id: &str, statuses: &[RefundStatus]) -> Result<i64, DbErr> {
+    let refunds = of(db, payment_id).await?;
+    Ok(refunds.iter().filter(|r| r.status().is_some_and(|s| statuses.contains(&s))).map(|r| r.amount_minor).sum())
+}
+
+/// Settles pending refund `id` as `to` (succeeded with the provider's id, or failed with
+/// why); whether it was still pending.
+pub async fn settle<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    to: RefundStatus,
+    provider_refund_id: Option<&str>,
+    failure_reason: Option<&str>,
+) -> Result<bool, DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::Status, Expr::value(to.as_str()))
+        .col_expr(Column::ProviderRefundId, Expr::value(provider_refund_id.map(str::to_owned)))
+        .col_expr(Column::FailureReason, Expr::value(failure_reason.map(str::to_owned)))
+        .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Status.eq(RefundStatus::Pending.as_str()))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
 }

@@ -3,6 +3,7 @@
 //! shoppers, admins, Stripe and the order service see.
 
 mod expiry;
+mod faults;
 mod manual;
 mod stripe;
 mod support;

@@ -83,7 +83,7 @@ async fn only_admins_confirm_and_refund(db: TestDb) {
     assert_eq!(denied.code(), Code::PermissionDenied);
     let request = mart_platform::test_util::authed(
         &app.user("alice"),
-        pb::RefundPaymentRequest { order_id: order.clone(), reason: String::new() },
+        pb::RefundPaymentRequest { order_id: order.clone(), ..Default::default() },
     );
     assert_eq!(app.client().refund_payment(request).await.unwrap_err().code(), Code::PermissionDenied);
     assert_eq!(app.payment(&order).await.status(), pb::PaymentStatus::Pending, "nothing changed");
@@ -106,7 +106,7 @@ async fn a_manual_payment_is_refunded_once(db: TestDb) {
     assert_eq!(refunded_payment.status(), pb::PaymentStatus::Refunded);
     assert_eq!(refunded_payment.status_reason, "damaged in transit");
     let twice = app.refund(&order, "damaged in transit").await.unwrap_err();
-    assert_eq!(twice.code(), Code::FailedPrecondition);
+    assert_eq!((twice.code(), reason(&twice).as_str()), (Code::FailedPrecondition, "REFUND_EXCEEDS_CAPTURED"));
 
     // The order is cancelled as well: the refund already happened, nothing more is given.
     app.cancelled(&order, "alice", true).await;

@@ -36,6 +36,8 @@ pub struct TestApp {
     pub stripe: Option<FakeStripe>,
     /// Everything svc-payment announced since it started.
     pub announcements: Collector,
+    /// The service's database.
+    pub db_url: String,
     _db: TestDb,
     _log: TestDb,
 }
@@ -47,13 +49,18 @@ impl TestApp {
 
     /// With unpaid payments expiring after `timeout`.
     pub async fn spawn_with_timeout(db: TestDb, provider: Provider, timeout: std::time::Duration) -> Self {
+        Self::spawn_configured(db, provider, |own| own.payment_timeout = timeout).await
+    }
+
+    /// With svc-payment's own settings as `configure` leaves them.
+    pub async fn spawn_configured(db: TestDb, provider: Provider, configure: impl FnOnce(&mut Settings)) -> Self {
         let log = TestDb::sqlite().await;
         let bus = EventBus::Embedded(EmbeddedBus::open(&log.url, 4).await.unwrap());
         let announcements = Collector::start(&bus, &["mart.payment.events"]).await;
         let tokens = TokenMinter::new();
         let mut config = svc_payment::Config::embedded(Service::Payment);
         config.database_url = db.url.clone();
-        config.own.payment_timeout = timeout;
+        configure(&mut config.own);
         let stripe = match provider {
             Provider::Manual => None,
             Provider::Stripe => {
@@ -70,7 +77,7 @@ impl TestApp {
             svc_payment::serve(config, events, keys, listener, shutdown)
         })
         .await;
-        Self { service, bus, tokens, stripe, announcements, _db: db, _log: log }
+        Self { service, bus, tokens, stripe, announcements, db_url: db.url.clone(), _db: db, _log: log }
     }
 
     /// Stops the service and checks it stopped cleanly.
@@ -100,6 +107,24 @@ impl TestApp {
             order_id: order_id.into(),
             user_id: user_id.into(),
             total: Some(Money { amount_minor, currency: "USD".into() }),
+            payment_due_by: None,
+        };
+        publish(&self.bus, order_id, Payload::OrderAwaitingPayment(awaiting)).await
+    }
+
+    /// The same, with svc-order's deadline for the payment.
+    pub async fn awaits_payment_until(
+        &self,
+        order_id: &str,
+        user_id: &str,
+        amount_minor: i64,
+        due_by: chrono::DateTime<chrono::Utc>,
+    ) -> Envelope {
+        let awaiting = OrderAwaitingPayment {
+            order_id: order_id.into(),
+            user_id: user_id.into(),
+            total: Some(Money { amount_minor, currency: "USD".into() }),
+            payment_due_by: Some(mart_platform::wire::timestamp(&due_by)),
         };
         publish(&self.bus, order_id, Payload::OrderAwaitingPayment(awaiting)).await
     }
@@ -127,9 +152,13 @@ impl TestApp {
         self.payment_as(&self.admin(), order_id).await.expect("the payment")
     }
 
-    /// Waits until `order_id`'s payment exists, then returns it.
+    /// Waits until `order_id`'s payment is opened (no longer OPENING: payable, or past
+    /// that), then returns it.
     pub async fn wait_for_payment(&self, order_id: &str) -> pb::Payment {
-        eventually("the payment", || async { self.payment_as(&self.admin(), order_id).await.ok() }).await
+        eventually("the payment to be opened", || async {
+            self.payment_as(&self.admin(), order_id).await.ok().filter(|p| p.status() != pb::PaymentStatus::Opening)
+        })
+        .await
     }
 
     /// Waits until `order_id`'s payment reaches `status`.
@@ -147,9 +176,27 @@ impl TestApp {
     }
 
     pub async fn refund(&self, order_id: &str, reason: &str) -> Result<pb::Payment, Status> {
-        let request =
-            authed(&self.admin(), pb::RefundPaymentRequest { order_id: order_id.into(), reason: reason.into() });
-        Ok(self.client().refund_payment(request).await?.into_inner().payment.expect("a payment"))
+        Ok(self.refund_part(order_id, reason, None, &[]).await?.payment.expect("a payment"))
+    }
+
+    /// An admin's refund of `amount_minor` USD (all that is left when `None`) for `lines`.
+    pub async fn refund_part(
+        &self,
+        order_id: &str,
+        reason: &str,
+        amount_minor: Option<i64>,
+        lines: &[(&str, i32)],
+    ) -> Result<pb::RefundPaymentResponse, Status> {
+        let request = pb::RefundPaymentRequest {
+            order_id: order_id.into(),
+            reason: reason.into(),
+            amount: amount_minor.map(|amount_minor| Money { amount_minor, currency: "USD".into() }),
+            lines: lines
+                .iter()
+                .map(|(product_id, quantity)| pb::RefundLine { product_id: (*product_id).into(), quantity: *quantity })
+                .collect(),
+        };
+        Ok(self.client().refund_payment(authed(&self.admin(), request)).await?.into_inner())
     }
 
     /// POSTs a webhook to StripeWebhook as the edge would: the raw body, and the
@@ -174,8 +221,32 @@ impl TestApp {
     /// It sends a marker: an order awaiting payment, published keyed like `order_id` (so it
     /// is handled after every earlier event about `order_id`) with an id whose events share
     /// `order_id`'s partition (so its PaymentCreated is collected after theirs). The marker
-    /// is a real order: with Stripe, it has a PaymentIntent of its own.
+    /// is a real order: with Stripe, it has a PaymentIntent of its own. Provider calls are
+    /// made after their event, so once the first marker was handled it waits until none of
+    /// `order_id`'s calls is still queued, then sends a second marker, whose PaymentCreated
+    /// is written after what those calls recorded.
     pub async fn settle(&self, order_id: &str) -> Vec<Envelope> {
+        let first = self.marker(order_id).await;
+        self.wait_for_event(&first, created).await;
+        let db = sea_orm::Database::connect(&self.db_url).await.expect("the service's database");
+        eventually("the provider calls to be made", || async {
+            use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+            use svc_payment::store::calls;
+            let queued = calls::Entity::find()
+                .filter(calls::Column::OrderId.eq(order_id))
+                .filter(calls::Column::Status.eq(calls::QUEUED))
+                .count(&db)
+                .await
+                .expect("the call queue");
+            (queued == 0).then_some(())
+        })
+        .await;
+        let second = self.marker(order_id).await;
+        self.wait_for_event(&second, created).await
+    }
+
+    /// Publishes a marker order behind `order_id` (see [`Self::settle`]); its id.
+    async fn marker(&self, order_id: &str) -> String {
         let EventBus::Embedded(log) = &self.bus else { panic!("the tests run on the embedded bus") };
         let marker = loop {
             let candidate = self::order_id();
@@ -187,9 +258,10 @@ impl TestApp {
             order_id: marker.clone(),
             user_id: "marker".into(),
             total: Some(Money { amount_minor: 1, currency: "USD".into() }),
+            payment_due_by: None,
         };
         publish(&self.bus, order_id, Payload::OrderAwaitingPayment(awaiting)).await;
-        self.wait_for_event(&marker, created).await
+        marker
     }
 
     /// Waits until svc-payment announced an event of `kind` about `order_id`; every

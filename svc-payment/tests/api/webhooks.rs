@@ -100,7 +100,8 @@ async fn a_declined_card_fails_the_payment(db: TestDb) {
     let intent = awaiting(&app, &order).await;
 
     app.deliver(&app.fake().decline(&intent, "card_declined")).await.unwrap();
-    let payment = app.payment(&order).await;
+    // Settled after the webhook was acknowledged: Stripe is asked where it stands first.
+    let payment = app.wait_for_status(&order, pb::PaymentStatus::Failed).await;
     assert_eq!((payment.status(), payment.status_reason.as_str()), (pb::PaymentStatus::Failed, "card_declined"));
     let events = app.wait_for_event(&order, failed).await;
     let Some(mart_proto::events::envelope::Payload::PaymentFailed(failure)) =
@@ -115,7 +116,7 @@ async fn a_declined_card_fails_the_payment(db: TestDb) {
 
     // Should money arrive anyway, it goes straight back.
     app.deliver(&app.fake().succeed(&intent)).await.unwrap();
-    assert_eq!(app.payment(&order).await.status(), pb::PaymentStatus::Refunded);
+    app.wait_for_status(&order, pb::PaymentStatus::Refunded).await;
     let events = app.settle(&order).await;
     assert_eq!((count(&events, &order, succeeded), count(&events, &order, refunded)), (0, 1));
     assert_eq!(app.fake().refunds().len(), 1);

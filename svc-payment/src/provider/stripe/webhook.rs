@@ -107,8 +107,8 @@ pub enum EventKind {
     ChargeRefunded {
         /// The PaymentIntent of the charge.
         intent_id: String,
-        /// Whether all of it was refunded.
-        fully: bool,
+        /// Minor units of the charge refunded so far, all refunds together (ours too).
+        amount_refunded: i64,
     },
     /// Anything else: acknowledged, not acted on.
     Other(String),
@@ -133,7 +133,7 @@ struct RawObject {
     id: Option<String>,
     payment_intent: Option<String>,
     last_payment_error: Option<RawError>,
-    refunded: Option<bool>,
+    amount_refunded: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -159,7 +159,7 @@ pub fn parse(body: &[u8]) -> Result<StripeEvent, String> {
         }
         "charge.refunded" => EventKind::ChargeRefunded {
             intent_id: intent(object.payment_intent)?,
-            fully: object.refunded.unwrap_or(false),
+            amount_refunded: object.amount_refunded.filter(|amount| *amount >= 0).unwrap_or(0),
         },
         other => EventKind::Other(other.to_owned()),
     };
@@ -231,8 +231,11 @@ mod tests {
             parse(failed).unwrap().kind,
             EventKind::IntentFailed { intent_id: "pi_1".into(), reason: "insufficient_funds".into() }
         );
-        let refunded = br#"{"id":"evt_3","type":"charge.refunded","data":{"object":{"id":"ch_1","payment_intent":"pi_1","refunded":true}}}"#;
-        assert_eq!(parse(refunded).unwrap().kind, EventKind::ChargeRefunded { intent_id: "pi_1".into(), fully: true });
+        let refunded = br#"{"id":"evt_3","type":"charge.refunded","data":{"object":{"id":"ch_1","payment_intent":"pi_1","refunded":true,"amount_refunded":500}}}"#;
+        assert_eq!(
+            parse(refunded).unwrap().kind,
+            EventKind::ChargeRefunded { intent_id: "pi_1".into(), amount_refunded: 500 }
+        );
         let other = br#"{"id":"evt_4","type":"customer.created","data":{"object":{"id":"cus_1"}}}"#;
         assert_eq!(parse(other).unwrap().kind, EventKind::Other("customer.created".into()));
         assert!(parse(b"not json").is_err());
