@@ -899,6 +899,7 @@ mod tests {
             ("MART_METRICS_ADDR", ":9464"),
             ("MART_EVENT_PARTITIONS", "0"),
             ("MART_EVENT_MAX_ATTEMPTS", "many"),
+            ("MART_EVENT_RETRY_WINDOW", "soon"),
             ("MART_EVENT_LOG_URL", "redis://x"),
             ("MART_OUTBOX_RETENTION", "forever"),
         ] {
