@@ -12,5 +12,6 @@ mod kafka;
 mod paging;
 mod recovery;
 mod refunds;
+mod stripe_chaos;
 mod support;
 mod traces;

@@ -45,12 +45,14 @@ pub struct Settings {
     pub bus: Bus,
     /// Each service on a PostgreSQL database of its own instead of a SQLite file.
     pub postgres: bool,
+    /// More variables the story sets, as an operator would.
+    pub vars: Vec<(&'static str, &'static str)>,
 }
 
 impl Settings {
     /// The embedded bus, the default payment timeout, SQLite and `payments`.
     pub fn new(payments: Payments) -> Self {
-        Self { payments, payment_timeout: None, bus: Bus::Embedded, postgres: false }
+        Self { payments, payment_timeout: None, bus: Bus::Embedded, postgres: false, vars: Vec::new() }
     }
 }
 
@@ -142,6 +144,9 @@ impl TestShop {
             vars.set("STRIPE_API_BASE", base_url.clone());
             vars.set("STRIPE_SECRET_KEY", secret_key.clone());
             vars.set("STRIPE_WEBHOOK_SECRET", webhook_secret.clone());
+        }
+        for (variable, value) in &settings.vars {
+            vars.set(variable, *value);
         }
         let mut config = ShopConfig::from_vars(&vars).expect("the stories' configuration is valid");
         if let Some(timeout) = settings.payment_timeout {
