@@ -62,7 +62,7 @@ async fn a_stripe_checkout_survives_a_misbehaving_stripe() {
     let mut orders = Vec::new();
     for i in 0..12 {
         let (customer, address) = shop.customer(&format!("chaos{i}@example.com")).await;
-        let units = 1 + (i % 3) as i32;
+        let units = 1 + (i % 3);
         let mut lines = vec![(cups.as_str(), units)];
         if i % 2 == 0 {
             lines.push((pots.as_str(), 1));
