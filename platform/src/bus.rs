@@ -450,27 +450,23 @@ impl Processor {
         let mut attempt = 1;
         let mut first_failure = None;
         loop {
-            match self.attempt(&event).await {
+            let error = match self.attempt(&event).await {
                 Ok(outcome) => return Ok(outcome),
-                Err(error) if error.permanent => {
-                    tracing::error!(group = self.group(), event.id = %event.envelope.id, %error, attempt, "cannot ever be handled: to the DLQ");
-                    self.dead_letter(delivery, &error.message, attempt).await?;
-                    return Ok(Outcome::DeadLettered);
-                }
-                Err(error) if policy.gives_up(attempt, first_failure.get_or_insert_with(Instant::now).elapsed()) => {
-                    tracing::error!(group = self.group(), event.id = %event.envelope.id, %error, attempt, "giving up: to the DLQ");
-                    self.dead_letter(delivery, &error.message, attempt).await?;
-                    return Ok(Outcome::DeadLettered);
-                }
-                Err(error) => {
-                    if let Some(metrics) = &self.subscription.metrics {
-                        metrics.handler_failed(&self.subscription.group, &event.topic);
-                    }
-                    tracing::warn!(group = self.group(), event.id = %event.envelope.id, %error, attempt, "handler failed; retrying");
-                    self.pause(policy.backoff(attempt)).await?;
-                    attempt += 1;
-                }
+                Err(error) => error,
+            };
+            let failing_for = first_failure.get_or_insert_with(Instant::now).elapsed();
+            if error.permanent || policy.gives_up(attempt, failing_for) {
+                let why = if error.permanent { "cannot ever be handled" } else { "giving up" };
+                tracing::error!(group = self.group(), event.id = %event.envelope.id, %error, attempt, "{why}: to the DLQ");
+                self.dead_letter(delivery, &error.message, attempt).await?;
+                return Ok(Outcome::DeadLettered);
             }
+            if let Some(metrics) = &self.subscription.metrics {
+                metrics.handler_failed(&self.subscription.group, &event.topic);
+            }
+            tracing::warn!(group = self.group(), event.id = %event.envelope.id, %error, attempt, "handler failed; retrying");
+            self.pause(policy.backoff(attempt)).await?;
+            attempt += 1;
         }
     }
 

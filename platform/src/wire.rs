@@ -8,11 +8,18 @@ pub fn timestamp(at: &DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp { seconds: at.timestamp(), nanos: at.timestamp_subsec_nanos() as i32 }
 }
 
-/// A `google.protobuf.Timestamp` another service sent, as an instant; `None` for one
-/// outside what an instant can be (negative nanos, beyond the year 262143).
+/// A `google.protobuf.Timestamp` a client or another service sent, as an instant; `None`
+/// for one that is not a valid time (see [`instant`]).
 pub fn datetime(at: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
-    let nanos = u32::try_from(at.nanos).ok()?;
-    DateTime::from_timestamp(at.seconds, nanos)
+    instant(at.seconds, at.nanos)
+}
+
+/// Seconds and nanoseconds since the Unix epoch (a Timestamp's fields) as an instant;
+/// `None` unless the nanoseconds are within a second (0..1e9) and the moment is one
+/// chrono can hold (before the year 262143).
+pub fn instant(seconds: i64, nanos: i32) -> Option<DateTime<Utc>> {
+    let nanos = u32::try_from(nanos).ok().filter(|nanos| *nanos < 1_000_000_000)?;
+    DateTime::from_timestamp(seconds, nanos)
 }
 
 #[cfg(test)]
@@ -24,6 +31,7 @@ mod tests {
         let at = DateTime::from_timestamp(1_700_000_000, 123_456_789).unwrap();
         assert_eq!(datetime(&timestamp(&at)), Some(at));
         assert_eq!(datetime(&prost_types::Timestamp { seconds: 1, nanos: -1 }), None);
+        assert_eq!(instant(1, 1_000_000_000), None, "a leap second is not a Timestamp");
         assert_eq!(datetime(&prost_types::Timestamp { seconds: i64::MAX, nanos: 0 }), None);
     }
 }

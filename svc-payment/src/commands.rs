@@ -21,7 +21,7 @@
 
 use std::time::Duration;
 
-use mart_platform::{bus::DatabaseTransaction, db, money::Money, wake::Waker};
+use mart_platform::{bus::DatabaseTransaction, db, wake::Waker};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use crate::{
@@ -268,7 +268,7 @@ impl Commands {
         let status = status_of(&payment)?;
         if status == PaymentStatus::Refunded {
             // Everything went back already: the same answer as for any refund too large.
-            return Err(Error::RefundTooLarge { left: money(&payment, 0)? });
+            return Err(Error::RefundTooLarge { left: payment.money(0)? });
         }
         if status != PaymentStatus::Succeeded {
             return Err(Error::WrongStatus { expected: PaymentStatus::Succeeded, actual: status });
@@ -283,7 +283,7 @@ impl Commands {
         let asked = refund.amount.map(|amount| amount.amount_minor);
         let amount = match domain::refundable(payment.amount_minor, counted, asked) {
             Ok(amount) => amount,
-            Err(left) => return Err(Error::RefundTooLarge { left: money(&payment, left)? }),
+            Err(left) => return Err(Error::RefundTooLarge { left: payment.money(left)? }),
         };
         self.give_back(txn, &payment, amount, refund.reason.as_deref(), &refund.lines, actor).await
     }
@@ -405,24 +405,10 @@ impl Commands {
         lines: &[RefundLine],
         actor: &str,
     ) -> Result<(refunds::Model, Option<call_queue::Model>), Error> {
-        let row = refunds::create(
-            txn,
-            NewRefund {
-                payment_id: &payment.id,
-                order_id: &payment.order_id,
-                amount_minor,
-                currency: &payment.currency,
-                status: RefundStatus::Pending,
-                reason,
-                lines,
-                provider_refund_id: None,
-                requested_by: actor,
-            },
-        )
-        .await?;
+        let row = record_refund(txn, payment, amount_minor, reason, lines, actor).await?;
         let provider = self.providers.get(provider_of(payment)?)?;
         if provider.local() {
-            let amount = money(payment, amount_minor)?;
+            let amount = payment.money(amount_minor)?;
             let order = RefundOrder {
                 order_id: &payment.order_id,
                 refund_id: &row.id,
@@ -431,7 +417,7 @@ impl Commands {
                 reason,
             };
             let provider_refund_id = provider.refund(order).await?;
-            self.refund_succeeded(txn, &row, provider_refund_id.as_deref(), actor).await?;
+            self.refund_succeeded(txn, payment, &row, provider_refund_id.as_deref(), actor).await?;
             return Ok((row, None));
         }
         let call_id =
@@ -440,12 +426,13 @@ impl Commands {
         Ok((row, Some(call)))
     }
 
-    /// Refund `row` went through at the provider (as `provider_refund_id`): settled,
-    /// counted on its payment (REFUNDED once all of it went back), announced. Nothing if it
-    /// was settled before.
+    /// Refund `row` of `payment` (locked, and read under the lock) went through at the
+    /// provider (as `provider_refund_id`): settled, counted on the payment (REFUNDED once all
+    /// of it went back), announced. Nothing if it was settled before.
     async fn refund_succeeded(
         &self,
         txn: &DatabaseTransaction,
+        payment: &Model,
         row: &refunds::Model,
         provider_refund_id: Option<&str>,
         actor: &str,
@@ -453,14 +440,12 @@ impl Commands {
         if !refunds::settle(txn, &row.id, RefundStatus::Succeeded, provider_refund_id, None).await? {
             return Ok(());
         }
-        let payment = payments::lock(txn, &row.order_id).await?.ok_or(Error::NotFound)?;
         payments::add_refunded(txn, &payment.id, row.amount_minor).await?;
-        let mut after = reload(txn, &payment.order_id).await?;
-        let status = status_of(&after)?;
-        if after.refunded_minor >= after.amount_minor && status.may_become(PaymentStatus::Refunded) {
+        // The payment as it now is; nothing else can have changed it under the lock.
+        let after = Model { refunded_minor: payment.refunded_minor + row.amount_minor, ..payment.clone() };
+        if after.refunded_minor >= after.amount_minor && status_of(&after)?.may_become(PaymentStatus::Refunded) {
             let change = Change { reason: row.reason.as_deref(), reference: None };
             move_to(txn, &after, PaymentStatus::Refunded, change, actor).await?;
-            after = reload(txn, &payment.order_id).await?;
         }
         events::refunded(txn, &after, row).await
     }
@@ -487,26 +472,25 @@ impl Commands {
             return Ok(());
         }
         let reason = Some("refunded in Stripe's dashboard");
-        let row = refunds::create(
-            txn,
-            NewRefund {
-                payment_id: &payment.id,
-                order_id: &payment.order_id,
-                amount_minor: news,
-                currency: &payment.currency,
-                status: RefundStatus::Pending,
-                reason,
-                lines: &[],
-                provider_refund_id: None,
-                requested_by: actor,
-            },
-        )
-        .await?;
-        self.refund_succeeded(txn, &row, None, actor).await
+        let row = record_refund(txn, payment, news, reason, &[], actor).await?;
+        self.refund_succeeded(txn, payment, &row, None, actor).await
     }
 }
 
 // === the steps that need no provider ===
+
+/// Records a pending refund of `amount_minor` of `payment`, asked for by `actor`.
+async fn record_refund(
+    txn: &DatabaseTransaction,
+    payment: &Model,
+    amount_minor: i64,
+    reason: Option<&str>,
+    lines: &[RefundLine],
+    actor: &str,
+) -> Result<refunds::Model, Error> {
+    let refund = NewRefund { payment, amount_minor, reason, lines, requested_by: actor };
+    Ok(refunds::create(txn, refund).await?)
+}
 
 /// Moves `payment` (locked, and read under the lock) to `to`, with its history row.
 async fn move_to(
@@ -542,12 +526,6 @@ async fn reload<C: ConnectionTrait>(db: &C, order_id: &str) -> Result<Model, Err
 /// Whether `payment` is pending and past its deadline at `now`.
 fn is_due(payment: &Model, now: chrono::DateTime<chrono::Utc>) -> Result<bool, Error> {
     Ok(status_of(payment)? == PaymentStatus::Pending && payment.expires_at.is_some_and(|at| at <= now))
-}
-
-/// `minor` units in `payment`'s currency.
-fn money(payment: &Model, minor: i64) -> Result<Money, Error> {
-    Money::from_stored(minor, &payment.currency)
-        .map_err(|error| Error::Corrupt(format!("payment {}: {error}", payment.id)))
 }
 
 fn status_of(payment: &Model) -> Result<PaymentStatus, Error> {

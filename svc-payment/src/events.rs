@@ -59,11 +59,7 @@ pub async fn failed<C: ConnectionTrait>(db: &C, payment: &Model, reason: &str, e
 /// Announces that `refund`'s money went back; `payment` as it is after it (what it gave
 /// back in all, its status).
 pub async fn refunded<C: ConnectionTrait>(db: &C, payment: &Model, refund: &refunds::Model) -> Result<(), Error> {
-    let money = |minor: i64| {
-        Money::from_stored(minor, &payment.currency)
-            .map(Money::to_wire)
-            .map_err(|error| Error::Corrupt(format!("payment {}: {error}", payment.id)))
-    };
+    let money = |minor: i64| payment.money(minor).map(Money::to_wire);
     let payload = PaymentRefunded {
         payment_id: payment.id.clone(),
         order_id: payment.order_id.clone(),
@@ -90,7 +86,7 @@ async fn publish<C: ConnectionTrait>(db: &C, payment: &Model, payload: Payload) 
 }
 
 fn amount(payment: &Model) -> Result<common::Money, Error> {
-    payment.amount().map(Money::to_wire).map_err(|error| Error::Corrupt(format!("payment {}: {error}", payment.id)))
+    payment.money(payment.amount_minor).map(Money::to_wire)
 }
 
 fn provider(payment: &Model) -> PaymentProvider {

@@ -103,7 +103,7 @@ impl Commands {
         let reference = payment.provider_reference.as_deref();
         Ok(match what {
             Call::Open => {
-                let amount = payment.amount().map_err(|e| Error::Corrupt(format!("payment {}: {e}", payment.id)))?;
+                let amount = payment.money(payment.amount_minor)?;
                 let new = NewPayment { order_id: payment.order_id.clone(), user_id: payment.user_id.clone(), amount };
                 Answer::Opened(provider.start(&new).await?)
             }
@@ -117,7 +117,7 @@ impl Commands {
             }
             Call::Refund { refund_id } => {
                 let refund = refunds::find(&self.db, refund_id).await?.ok_or(Error::NotFound)?;
-                let amount = super::money(payment, refund.amount_minor)?;
+                let amount = payment.money(refund.amount_minor)?;
                 let order = RefundOrder {
                     order_id: &payment.order_id,
                     refund_id,
@@ -168,7 +168,7 @@ impl Commands {
             (Call::Cancel, Answer::Remote(_)) => {}
             (Call::Refund { refund_id }, Answer::Refunded(provider_refund_id)) => {
                 let row = refunds::find(txn, refund_id).await?.ok_or(Error::NotFound)?;
-                self.refund_succeeded(txn, &row, provider_refund_id.as_deref(), actor).await?;
+                self.refund_succeeded(txn, &payment, &row, provider_refund_id.as_deref(), actor).await?;
             }
             (what, answer) => {
                 return Err(Error::Corrupt(format!("the answer {answer:?} to {what:?} cannot be")));

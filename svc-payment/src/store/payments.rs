@@ -76,6 +76,13 @@ impl Model {
     pub fn refunded(&self) -> Result<Money, MoneyError> {
         Money::from_stored(self.refunded_minor, &self.currency)
     }
+
+    /// `minor` units in the payment's currency, for a change or an event: a currency the
+    /// shop does not know makes the row corrupt (a bug, never the caller's fault).
+    pub fn money(&self, minor: i64) -> Result<Money, crate::error::Error> {
+        Money::from_stored(minor, &self.currency)
+            .map_err(|error| crate::error::Error::Corrupt(format!("payment {}: {error}", self.id)))
+    }
 }
 
 /// A payment to create.

@@ -5,6 +5,7 @@
 use chrono::Utc;
 use sea_orm::{QueryOrder, Set, entity::prelude::*, sea_query::Expr};
 
+use super::payments;
 use crate::domain::{RefundLine, RefundStatus};
 
 /// One refund.
@@ -58,42 +59,34 @@ impl Model {
     }
 }
 
-/// A refund to record.
+/// A refund to record, pending until the provider answers.
 #[derive(Debug)]
 pub struct NewRefund<'a> {
-    /// The payment.
-    pub payment_id: &'a str,
-    /// Its order.
-    pub order_id: &'a str,
+    /// The payment it gives back from (its id, order and currency).
+    pub payment: &'a payments::Model,
     /// How much.
     pub amount_minor: i64,
-    /// In the payment's currency.
-    pub currency: &'a str,
-    /// Pending (the provider is to be asked) or succeeded (it already happened).
-    pub status: RefundStatus,
     /// Why.
     pub reason: Option<&'a str>,
     /// Lines.
     pub lines: &'a [RefundLine],
-    /// The provider's id, when known.
-    pub provider_refund_id: Option<&'a str>,
     /// Who asked.
     pub requested_by: &'a str,
 }
 
-/// Records a refund; the row.
+/// Records a pending refund; the row.
 pub async fn create<C: ConnectionTrait>(db: &C, refund: NewRefund<'_>) -> Result<Model, DbErr> {
     let now = Utc::now();
     ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
-        payment_id: Set(refund.payment_id.to_owned()),
-        order_id: Set(refund.order_id.to_owned()),
+        payment_id: Set(refund.payment.id.clone()),
+        order_id: Set(refund.payment.order_id.clone()),
         amount_minor: Set(refund.amount_minor),
-        currency: Set(refund.currency.to_owned()),
-        status: Set(refund.status.as_str().to_owned()),
+        currency: Set(refund.payment.currency.clone()),
+        status: Set(RefundStatus::Pending.as_str().to_owned()),
         reason: Set(refund.reason.map(str::to_owned)),
         lines: Set(serde_json::to_string(refund.lines).unwrap_or_else(|_| "[]".to_owned())),
-        provider_refund_id: Set(refund.provider_refund_id.map(str::to_owned)),
+        provider_refund_id: Set(None),
         requested_by: Set(refund.requested_by.to_owned()),
         failure_reason: Set(None),
         created_at: Set(now),

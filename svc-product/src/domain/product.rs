@@ -107,11 +107,7 @@ impl Brand {
 pub type Moment = (i64, i32);
 
 fn moment(field: &str, (seconds, nanos): Moment) -> Result<DateTime<Utc>, FieldViolation> {
-    u32::try_from(nanos)
-        .ok()
-        .filter(|n| *n < 1_000_000_000)
-        .and_then(|nanos| DateTime::from_timestamp(seconds, nanos))
-        .ok_or_else(|| FieldViolation::new(field, "not a valid timestamp"))
+    mart_platform::wire::instant(seconds, nanos).ok_or_else(|| FieldViolation::new(field, "not a valid timestamp"))
 }
 
 fn expiry(field: &str, value: Moment, now: DateTime<Utc>) -> Result<DateTime<Utc>, FieldViolation> {
