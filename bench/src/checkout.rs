@@ -399,6 +399,7 @@ impl ShopChild {
                 category_id: category.id.clone(),
                 expires_at: None,
                 initial_stock: Some(STOCK),
+                ..Default::default()
             };
             let created = catalog.create_product(authed(&self.admin, request)).await?.into_inner();
             ids.push(created.product.context("no product")?.id);
@@ -458,7 +459,7 @@ impl ShopChild {
         // The admin's confirmation rides the customer's connection too, so that no single
         // shared HTTP/2 connection becomes the queue everybody waits in.
         let mut payments = PaymentServiceClient::new(customer.edge.clone());
-        let item = order_pb::AddCartItemRequest { product_id: product.to_owned(), quantity: 1 };
+        let item = order_pb::AddCartItemRequest { product_id: product.to_owned(), quantity: 1, ..Default::default() };
         orders.add_cart_item(authed(&customer.token, item)).await?;
 
         let started = Instant::now();

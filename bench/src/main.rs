@@ -620,6 +620,7 @@ impl CatalogChild {
                 category_id: category.id.clone(),
                 expires_at: None,
                 initial_stock: Some(100),
+                ..Default::default()
             };
             let created = client.create_product(authed(&token, request)).await?.into_inner();
             ids.push(created.product.ok_or_else(|| anyhow::anyhow!("no product"))?.id);

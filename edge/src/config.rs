@@ -31,6 +31,10 @@ pub struct Config {
 pub struct Settings {
     /// `MART_EDGE_BODY_LIMIT`: the largest request body, in bytes (default 1 MiB); larger is 413.
     pub body_limit: usize,
+    /// `MART_MEDIA_MAX_BYTES`: the body limit of the one route that takes raw bytes, the
+    /// image upload (`POST /v1/media`, default 5 MiB), read from the variable svc-product
+    /// refuses larger uploads by; also how large a gRPC message to or from it may be.
+    pub media_max_bytes: usize,
     /// `MART_EDGE_TIMEOUT`: a call's deadline when the client sets none (`grpc-timeout`);
     /// also how long a body (REST, gRPC or grpc-web) may take to arrive (default 10 s).
     pub request_timeout: Duration,
@@ -123,6 +127,7 @@ impl Settings {
         }
         Ok(Self {
             body_limit: vars.positive_or("MART_EDGE_BODY_LIMIT", 1 << 20)?,
+            media_max_bytes: mart_platform::config::media_max_bytes(vars)?,
             request_timeout: vars.duration_or("MART_EDGE_TIMEOUT", Duration::from_secs(10))?,
             max_deadline: vars.duration_or("MART_EDGE_MAX_DEADLINE", Duration::from_secs(30))?,
             concurrency,

@@ -25,6 +25,9 @@ pub enum EdgeError {
     /// The body is bigger than the limit (bytes).
     #[error("the body is larger than {0} bytes")]
     TooLarge(usize),
+    /// An upload bigger than the media limit (`MART_MEDIA_MAX_BYTES`, bytes).
+    #[error("the image is larger than the media limit of {0} bytes")]
+    MediaTooLarge(usize),
     /// The body did not arrive in time.
     #[error("the body did not arrive in time")]
     BodyTimeout,
@@ -78,6 +81,15 @@ impl EdgeError {
                 "RESOURCE_EXHAUSTED",
                 &format!("the body is larger than the limit of {limit} bytes"),
                 vec![],
+            ),
+            Self::MediaTooLarge(limit) => problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RESOURCE_EXHAUSTED",
+                &format!("the image is larger than the media limit of {limit} bytes (MART_MEDIA_MAX_BYTES)"),
+                vec![json!({
+                    "@type": "type.googleapis.com/google.rpc.BadRequest",
+                    "fieldViolations": [{"field": "body", "description": "too large"}],
+                })],
             ),
             Self::BodyTimeout => problem(
                 StatusCode::REQUEST_TIMEOUT,
@@ -144,6 +156,7 @@ pub fn http_status(code: Code) -> StatusCode {
     }
 }
 
+use mart_platform::error::TOO_LARGE;
 pub use mart_platform::error::code_name;
 
 /// The HTTP answer for a gRPC status, details included.
@@ -184,7 +197,14 @@ pub fn from_status(status: &Status) -> Response<Body> {
         retry_after = Some(delay.as_secs().max(1));
     }
     let message = if status.message().is_empty() { code_name(status.code()) } else { status.message() };
-    let response = problem(http_status(status.code()), code_name(status.code()), message, details);
+    // RESOURCE_EXHAUSTED is "too much at once" (429) unless it says "too large" (413).
+    let http = match rich.error_info() {
+        Some(info) if status.code() == Code::ResourceExhausted && info.reason == TOO_LARGE => {
+            StatusCode::PAYLOAD_TOO_LARGE
+        }
+        _ => http_status(status.code()),
+    };
+    let response = problem(http, code_name(status.code()), message, details);
     // A service that says when to come back (RESOURCE_EXHAUSTED from login throttling or
     // busy password hashing) says it to HTTP clients the HTTP way too.
     match retry_after {

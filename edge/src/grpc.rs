@@ -65,6 +65,9 @@ pub struct CallLimits {
     pub max_deadline: Duration,
     /// The largest request body, in bytes.
     pub body_limit: usize,
+    /// The largest request message of an upload (a method taking a `google.api.HttpBody`):
+    /// the media limit and room for the message around the image.
+    pub upload_limit: usize,
     /// How long the request body may take to arrive.
     pub body_timeout: Duration,
 }
@@ -76,6 +79,7 @@ impl CallLimits {
             default_deadline: settings.request_timeout,
             max_deadline: settings.max_deadline,
             body_limit: settings.body_limit,
+            upload_limit: settings.media_max_bytes + mart_platform::config::MEDIA_MESSAGE_OVERHEAD,
             body_timeout: settings.request_timeout,
         }
     }
@@ -148,6 +152,8 @@ struct Checked(#[allow(dead_code)] Option<Principal>);
 struct Shape {
     client_streaming: bool,
     server_streaming: bool,
+    /// Its request holds a `google.api.HttpBody`: an upload, with the upload limit.
+    upload: bool,
 }
 
 fn shape(path: &str) -> Shape {
@@ -155,9 +161,12 @@ fn shape(path: &str) -> Shape {
         Some(method) => Shape {
             client_streaming: method.descriptor.is_client_streaming(),
             server_streaming: method.descriptor.is_server_streaming(),
+            upload: method.descriptor.input().fields().any(|field| {
+                matches!(field.kind(), prost_reflect::Kind::Message(inner) if inner.full_name() == "google.api.HttpBody")
+            }),
         },
         // Reflection (local, a bidirectional stream) and unknown paths.
-        None => Shape { client_streaming: is_local(path), server_streaming: is_local(path) },
+        None => Shape { client_streaming: is_local(path), server_streaming: is_local(path), upload: false },
     }
 }
 
@@ -258,7 +267,8 @@ impl ProxyInner {
         } else {
             // One request message: read whole, within the limits, before the service is
             // asked, so a client that never finishes sending holds nothing upstream.
-            let body = match read_message(body, limits.body_limit, limits.body_timeout).await {
+            let limit = if shape.upload { limits.upload_limit } else { limits.body_limit };
+            let body = match read_message(body, limit, limits.body_timeout).await {
                 Ok(body) => body,
                 Err(status) => return status.into_http(),
             };

@@ -117,8 +117,14 @@ fn operation(route: &Route, schemas: &mut Schemas<'_>, comments: &Comments) -> (
         field_name => {
             if let Some(field) = input.get_field_by_name(field_name) {
                 bound_top.insert(field.name().to_owned());
-                let schema = schemas.field_schema(&field);
-                request_body = json!({"required": true, "content": {"application/json": {"schema": schema}}});
+                let raw = matches!(field.kind(), Kind::Message(inner) if inner.full_name() == "google.api.HttpBody");
+                request_body = if raw {
+                    // The raw bytes as sent (an upload), in any content type.
+                    json!({"required": true, "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}})
+                } else {
+                    let schema = schemas.field_schema(&field);
+                    json!({"required": true, "content": {"application/json": {"schema": schema}}})
+                };
             }
         }
     }

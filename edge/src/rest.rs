@@ -64,7 +64,16 @@ async fn forward(
     if json_body && let Some(said) = sent_type.filter(|_| !content_type.is_some_and(transcode::is_json)) {
         return Err(EdgeError::NotJson(Some(String::from_utf8_lossy(said.as_bytes()).into_owned())));
     }
-    let body = read_body(body, inner.settings.body_limit, inner.settings.request_timeout).await?;
+    // An upload's body is the image: up to the media limit, and refused past it by that name.
+    let body = if transcode::takes_raw_body(route) {
+        let limit = inner.settings.media_max_bytes;
+        read_body(body, limit, inner.settings.request_timeout).await.map_err(|error| match error {
+            EdgeError::TooLarge(limit) => EdgeError::MediaTooLarge(limit),
+            other => other,
+        })?
+    } else {
+        read_body(body, inner.settings.body_limit, inner.settings.request_timeout).await?
+    };
     if json_body && sent_type.is_none() && !body.iter().all(u8::is_ascii_whitespace) {
         return Err(EdgeError::NotJson(None));
     }
@@ -76,12 +85,12 @@ async fn forward(
         .ok_or_else(|| tonic::Status::unimplemented("no service serves this method"))?;
     let (answer, metadata) = upstream::unary(
         channel,
-        &route.method.path,
+        route.method,
         message,
-        route.method.descriptor.output(),
         upstream::metadata_from(&parts.headers),
         deadline,
         verb == "GET",
+        inner.settings.media_max_bytes + mart_platform::config::MEDIA_MESSAGE_OVERHEAD,
     )
     .await?;
 
@@ -94,6 +103,10 @@ async fn forward(
     }
     if let Some(id) = upstream::header_value(&metadata, REQUEST_ID) {
         response.headers_mut().insert(REQUEST_ID, id);
+    }
+    // How long the answer may be kept, when the service says (media: for good).
+    if let Some(cache) = upstream::header_value(&metadata, header::CACHE_CONTROL.as_str()) {
+        response.headers_mut().insert(header::CACHE_CONTROL, cache);
     }
     Ok(response)
 }

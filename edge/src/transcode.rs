@@ -60,6 +60,11 @@ pub fn takes_json_body(route: &Route) -> bool {
     }
 }
 
+/// Whether `route` takes the raw request body as a `google.api.HttpBody` (an upload).
+pub fn takes_raw_body(route: &Route) -> bool {
+    !route.method.http.as_ref().is_none_or(|http| http.body.is_empty()) && !takes_json_body(route)
+}
+
 /// Whether a `content-type` says JSON: `application/json`, parameters (`charset=utf-8`)
 /// allowed. Anything a plain HTML form can send (`text/plain`, form encodings) is not.
 pub fn is_json(content_type: &str) -> bool {

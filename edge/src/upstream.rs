@@ -96,25 +96,27 @@ fn domain_of(service: &str) -> &str {
     service.split('.').nth(1).unwrap_or("")
 }
 
-/// Calls `path` on `channel` with `message`, waiting at most `deadline`. `idempotent` calls
-/// (reads) are tried again, within the same deadline, when the service is unavailable.
+/// Calls `method` on `channel` with `message`, waiting at most `deadline`. `idempotent`
+/// calls (reads) are tried again, within the same deadline, when the service is
+/// unavailable. The answer may be as large as `max_message` bytes (an image, from GetMedia).
 pub async fn unary(
     channel: &PeerChannel,
-    path: &str,
+    method: &mart_proto::contract::Method,
     message: DynamicMessage,
-    output: MessageDescriptor,
     metadata: MetadataMap,
     deadline: Duration,
     idempotent: bool,
+    max_message: usize,
 ) -> Result<(DynamicMessage, MetadataMap), Status> {
-    let path = PathAndQuery::from_str(path).map_err(|_| Status::internal("bad method path"))?;
+    let path = PathAndQuery::from_str(&method.path).map_err(|_| Status::internal("bad method path"))?;
+    let output = method.descriptor.output();
     let started = tokio::time::Instant::now();
     let mut attempt = 1;
     loop {
         let remaining = deadline.saturating_sub(started.elapsed());
         let mut request = tonic::Request::from_parts(metadata.clone(), Default::default(), message.clone());
         request.set_timeout(remaining);
-        let mut grpc = tonic::client::Grpc::new(channel.clone());
+        let mut grpc = tonic::client::Grpc::new(channel.clone()).max_decoding_message_size(max_message);
         let call = async {
             grpc.ready().await.map_err(|error| Status::unavailable(format!("the service is unreachable: {error}")))?;
             grpc.unary(request, path.clone(), DynamicCodec { output: output.clone() }).await

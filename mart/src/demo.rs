@@ -1,11 +1,16 @@
 //! `mart demo-data`: fills a running shop with something to browse — a handful of
-//! categories, about fifty products with prices, descriptions and stock, and a demo
-//! customer with an address — through the edge's public REST API, as an admin would.
+//! categories, about fifty products with prices, descriptions, stock and a picture each, a
+//! few of them sold in sizes, weights or colours (variants), and a demo customer with an
+//! address — through the edge's public REST API, as an admin would.
 //!
 //! It goes through the front door on purpose: what it creates is checked, priced and
 //! announced (ProductCreated opens the stock) exactly as anything an admin creates. It is
 //! safe to run again: categories are looked up by name and products by SKU, and only the
-//! missing ones are created; the customer is registered once.
+//! missing ones are created; the customer is registered once. The pictures are drawn on
+//! the spot ([`picture`]), never fetched, and uploaded before the product that shows them;
+//! the same picture is the same bytes, which the shop stores under the same media id.
+
+pub mod picture;
 
 use std::time::Duration;
 
@@ -17,6 +22,8 @@ use hyper_util::{
     rt::TokioExecutor,
 };
 use serde_json::{Value, json};
+
+use self::picture::{Picture, Rgb, Shape};
 
 /// The demo customer's sign-in email.
 pub const CUSTOMER_EMAIL: &str = "demo@example.com";
@@ -45,6 +52,10 @@ pub struct Summary {
     pub products_created: usize,
     /// Demo products (by SKU) that were already there.
     pub products_existing: usize,
+    /// Pictures this run gave to products: those of the products it created (a variant
+    /// with a colour of its own has its own), and one each for demo products that had none
+    /// (made before demo products had pictures).
+    pub images_added: usize,
     /// Whether this run registered the demo customer (false: it existed already).
     pub customer_created: bool,
 }
@@ -128,29 +139,71 @@ pub async fn demo_data(options: &Options) -> Result<Summary, DemoError> {
     // again is a 409, which means "there already", too.
     let products = edge.all("/v1/products", "products").await?;
     for product in PRODUCTS {
-        if find(&products, "sku", product.sku).is_some() {
+        if let Some(listed) = listed(&products, "sku", product.sku) {
             summary.products_existing += 1;
+            // Made by an older `mart demo-data`: give it its picture now. (Lists carry the
+            // images, and leave the field out when there are none.)
+            if listed["images"].as_array().is_none_or(Vec::is_empty) {
+                let id = listed["id"].as_str().unwrap_or_default();
+                let media =
+                    edge.upload(&admin, product.picture().png(), &format!("the picture of {}", product.sku)).await?;
+                let added = edge
+                    .send(
+                        Method::POST,
+                        &format!("/v1/products/{id}/images"),
+                        Some(&admin),
+                        json!({"mediaId": media, "alt": product.name}),
+                    )
+                    .await?;
+                if added.status != StatusCode::OK {
+                    return Err(added.rejected(&format!("the picture of {}", product.sku)));
+                }
+                summary.images_added += 1;
+            }
             continue;
         }
         let category = &category_ids.iter().find(|(name, _)| *name == product.category).expect("a demo category").1;
-        let created = edge
-            .send(
-                Method::POST,
-                "/v1/products",
-                Some(&admin),
-                json!({
-                    "sku": product.sku,
-                    "name": product.name,
-                    "description": product.description,
-                    "brand": product.brand,
-                    "price": {"amountMinor": product.price_minor.to_string(), "currency": "USD"},
-                    "categoryId": category,
-                    "initialStock": product.stock,
-                }),
-            )
-            .await?;
+        let picture = edge.upload(&admin, product.picture().png(), &format!("the picture of {}", product.sku)).await?;
+        let mut request = json!({
+            "sku": product.sku,
+            "name": product.name,
+            "description": product.description,
+            "brand": product.brand,
+            "price": money(product.price_minor),
+            "categoryId": category,
+            "images": [{"mediaId": picture, "alt": product.name}],
+        });
+        if product.variants.is_empty() {
+            request["initialStock"] = json!(product.stock);
+        } else {
+            request["options"] =
+                product.options.iter().map(|(name, values)| json!({"name": name, "values": values})).collect();
+            let mut variants = Vec::with_capacity(product.variants.len());
+            for variant in product.variants {
+                let option_values = product.options.iter().zip(variant.values);
+                let mut wanted = json!({
+                    "sku": variant.sku,
+                    "optionValues": option_values.map(|((name, _), value)| json!({"name": name, "value": value})).collect::<Vec<_>>(),
+                    "initialStock": variant.stock,
+                });
+                if let Some(price) = variant.price_minor {
+                    wanted["price"] = money(price);
+                }
+                if let Some(picture) = product.picture_of(variant) {
+                    let media = edge.upload(&admin, picture.png(), &format!("the picture of {}", variant.sku)).await?;
+                    wanted["image"] =
+                        json!({"mediaId": media, "alt": format!("{}, {}", product.name, variant.values.join(", "))});
+                }
+                variants.push(wanted);
+            }
+            request["variants"] = Value::Array(variants);
+        }
+        let created = edge.send(Method::POST, "/v1/products", Some(&admin), request).await?;
         match created.status {
-            StatusCode::OK => summary.products_created += 1,
+            StatusCode::OK => {
+                summary.products_created += 1;
+                summary.images_added += product.image_count();
+            }
             StatusCode::CONFLICT => summary.products_existing += 1,
             _ => return Err(created.rejected(&format!("product {}", product.sku))),
         }
@@ -200,10 +253,17 @@ pub async fn demo_data(options: &Options) -> Result<Summary, DemoError> {
 /// The `id` of the item in `items` whose `field` is `value` (case-insensitive, as the
 /// catalog compares category names).
 fn find(items: &[Value], field: &str, value: &str) -> Option<String> {
-    items
-        .iter()
-        .find(|item| item[field].as_str().is_some_and(|v| v.eq_ignore_ascii_case(value)))
-        .and_then(|item| item["id"].as_str().map(str::to_owned))
+    listed(items, field, value).and_then(|item| item["id"].as_str().map(str::to_owned))
+}
+
+/// The item in `items` whose `field` is `value` (case-insensitive).
+fn listed<'a>(items: &'a [Value], field: &str, value: &str) -> Option<&'a Value> {
+    items.iter().find(|item| item[field].as_str().is_some_and(|v| v.eq_ignore_ascii_case(value)))
+}
+
+/// `minor` US cents as the API writes money.
+fn money(minor: i64) -> Value {
+    json!({"amountMinor": minor.to_string(), "currency": "USD"})
 }
 
 // === impl Edge ===
@@ -223,6 +283,9 @@ struct Answer {
     /// The body as JSON, `Null` when it is not JSON.
     json: Value,
 }
+
+/// The content type of every request but an upload.
+const JSON: &str = "application/json";
 
 /// How long one request may take before the shop counts as not answering.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -244,12 +307,22 @@ impl Edge {
 
     /// `GET path`, as the holder of `token` if any.
     async fn get(&self, path: &str, token: Option<&str>) -> Result<Answer, DemoError> {
-        self.call(Method::GET, path, token, Bytes::new()).await
+        self.call(Method::GET, path, token, JSON, Bytes::new()).await
     }
 
     /// `method path` with a JSON `body`, as the holder of `token` if any.
     async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Value) -> Result<Answer, DemoError> {
-        self.call(method, path, token, Bytes::from(body.to_string())).await
+        self.call(method, path, token, JSON, Bytes::from(body.to_string())).await
+    }
+
+    /// Uploads a PNG as the admin holding `token` (the raw file is the body); its media id.
+    /// `what` names it in an error.
+    async fn upload(&self, token: &str, png: Vec<u8>, what: &str) -> Result<String, DemoError> {
+        let uploaded = self.call(Method::POST, "/v1/media", Some(token), "image/png", Bytes::from(png)).await?;
+        match uploaded.json["mediaId"].as_str() {
+            Some(id) if uploaded.status == StatusCode::OK => Ok(id.to_owned()),
+            _ => Err(uploaded.rejected(&format!("uploading {what}"))),
+        }
     }
 
     /// Every item of the public list at `path`, page by page.
@@ -270,15 +343,23 @@ impl Edge {
         }
     }
 
-    /// One request; a 429 (the edge's rate limit) is waited out and tried again.
-    async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Bytes) -> Result<Answer, DemoError> {
+    /// One request with a `body` of `content_type`; a 429 (the edge's rate limit) is
+    /// waited out and tried again.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Bytes,
+    ) -> Result<Answer, DemoError> {
         let unreachable = |reason: String| DemoError::Unreachable { url: self.url.clone(), reason };
         let mut attempts = 0;
         loop {
             let mut request = Request::builder()
                 .method(method.clone())
                 .uri(format!("{}{path}", self.base))
-                .header("content-type", "application/json");
+                .header("content-type", content_type);
             if let Some(token) = token {
                 request = request.header("authorization", format!("Bearer {token}"));
             }
@@ -342,14 +423,66 @@ impl Answer {
 pub struct DemoProduct {
     /// The name of its category in [`CATEGORIES`].
     pub category: &'static str,
+    /// Its SKU; for a product with variants, its style code (each variant has its own).
     pub sku: &'static str,
     pub name: &'static str,
     pub brand: &'static str,
-    /// Price in US cents.
+    /// Price in US cents (a variant may cost more).
     pub price_minor: i64,
-    /// Units in stock when created.
+    /// Units in stock when created; 0 for a product with variants, which have their own.
     pub stock: i32,
     pub description: &'static str,
+    /// Its options and their values, e.g. `("Size", &["S", "M", "L"])`; empty for the
+    /// products sold as one SKU, most of them.
+    pub options: &'static [(&'static str, &'static [&'static str])],
+    /// What is sold of it when it has options.
+    pub variants: &'static [DemoVariant],
+}
+
+/// A variant of a demo product with options.
+#[derive(Debug)]
+pub struct DemoVariant {
+    pub sku: &'static str,
+    /// Its value of each option, in the product's option order.
+    pub values: &'static [&'static str],
+    /// Its own price in US cents; `None`: the product's.
+    pub price_minor: Option<i64>,
+    /// Units in stock when created.
+    pub stock: i32,
+    /// The colour of a picture of its own; `None`: it shows the product's picture.
+    pub colour: Option<Rgb>,
+}
+
+impl DemoProduct {
+    /// Its picture: its category's shape and band, in a colour of its own (the hue from
+    /// its SKU, so it never changes).
+    pub fn picture(&self) -> Picture {
+        let (_, shape, band) =
+            LOOKS.iter().find(|(name, _, _)| *name == self.category).expect("every category has a look");
+        // FNV-1a: a stable hash, unlike std's, so a product keeps its colour across releases.
+        let hash =
+            self.sku.bytes().fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193));
+        Picture { shape: *shape, colour: picture::hue(hash % 360), band: *band }
+    }
+
+    /// The picture of `variant` when it has one of its own: the product's in its colour.
+    pub fn picture_of(&self, variant: &DemoVariant) -> Option<Picture> {
+        variant.colour.map(|colour| Picture { colour, ..self.picture() })
+    }
+
+    /// How many pictures it is created with: its own and its variants'.
+    pub fn image_count(&self) -> usize {
+        1 + self.variants.iter().filter(|v| v.colour.is_some()).count()
+    }
+
+    /// The same product sold as `variants` of `options`.
+    const fn sold_as(
+        self,
+        options: &'static [(&'static str, &'static [&'static str])],
+        variants: &'static [DemoVariant],
+    ) -> Self {
+        DemoProduct { options, variants, ..self }
+    }
 }
 
 /// The demo categories: name and description. Not "Tea": the README's tour creates that.
@@ -371,7 +504,21 @@ const fn product(
     stock: i32,
     description: &'static str,
 ) -> DemoProduct {
-    DemoProduct { category, sku, name, brand, price_minor, stock, description }
+    DemoProduct { category, sku, name, brand, price_minor, stock, description, options: &[], variants: &[] }
+}
+
+const fn variant(
+    sku: &'static str,
+    values: &'static [&'static str],
+    price_minor: Option<i64>,
+    stock: i32,
+) -> DemoVariant {
+    DemoVariant { sku, values, price_minor, stock, colour: None }
+}
+
+/// A variant with a picture of its own in `colour`.
+const fn coloured(sku: &'static str, values: &'static [&'static str], stock: i32, colour: Rgb) -> DemoVariant {
+    DemoVariant { sku, values, price_minor: None, stock, colour: Some(colour) }
 }
 
 const TEA: &str = "Tea & Infusions";
@@ -380,6 +527,16 @@ const CUPS: &str = "Cups & Mugs";
 const GEAR: &str = "Brewing Gear";
 const SNACKS: &str = "Snacks & Sweets";
 const GIFTS: &str = "Gifts";
+
+/// How each category's pictures look: the shape in the middle and the band's colour.
+const LOOKS: &[(&str, Shape, Rgb)] = &[
+    (TEA, Shape::Circle, [46, 107, 63]),
+    (COFFEE, Shape::Ring, [92, 58, 36]),
+    (CUPS, Shape::RoundedSquare, [52, 78, 120]),
+    (GEAR, Shape::Diamond, [70, 70, 78]),
+    (SNACKS, Shape::Pill, [168, 82, 44]),
+    (GIFTS, Shape::Parcel, [150, 36, 60]),
+];
 
 /// The demo products (SKUs start with `DEMO-`).
 pub const PRODUCTS: &[DemoProduct] = &[
@@ -833,4 +990,120 @@ pub const PRODUCTS: &[DemoProduct] = &[
         8,
         "Ceremonial matcha, a bamboo whisk, a scoop and a bowl.",
     ),
+    product(
+        TEA,
+        "DEMO-TEA-011",
+        "Breakfast Blend, loose leaf",
+        "Leafy",
+        650,
+        0,
+        "Assam, Ceylon and Kenyan leaf for a brisk morning cup, in three sizes of pouch.",
+    )
+    .sold_as(
+        &[("Weight", &["50 g", "100 g", "250 g"])],
+        &[
+            variant("DEMO-TEA-011-50G", &["50 g"], None, 40),
+            variant("DEMO-TEA-011-100G", &["100 g"], Some(1150), 60),
+            variant("DEMO-TEA-011-250G", &["250 g"], Some(2490), 25),
+        ],
+    ),
+    product(
+        COFFEE,
+        "DEMO-COF-010",
+        "House Filter Roast",
+        "North Roast",
+        1350,
+        0,
+        "A medium roast for drip and pour-over, as whole beans or ground for filter.",
+    )
+    .sold_as(
+        &[("Weight", &["250 g", "1 kg"]), ("Grind", &["Whole bean", "Filter"])],
+        &[
+            variant("DEMO-COF-010-250-BEAN", &["250 g", "Whole bean"], None, 30),
+            variant("DEMO-COF-010-250-FILTER", &["250 g", "Filter"], None, 30),
+            variant("DEMO-COF-010-1K-BEAN", &["1 kg", "Whole bean"], Some(4500), 12),
+            variant("DEMO-COF-010-1K-FILTER", &["1 kg", "Filter"], Some(4500), 8),
+        ],
+    ),
+    product(
+        CUPS,
+        "DEMO-CUP-010",
+        "Glazed Tea Bowl, 250 ml",
+        "Kiln & Co.",
+        2600,
+        0,
+        "Wheel-thrown stoneware in three glazes; no two bowls quite alike.",
+    )
+    .sold_as(
+        &[("Colour", &["Celadon", "Tenmoku", "Shino"])],
+        &[
+            coloured("DEMO-CUP-010-CELADON", &["Celadon"], 12, [140, 190, 160]),
+            coloured("DEMO-CUP-010-TENMOKU", &["Tenmoku"], 9, [92, 54, 38]),
+            coloured("DEMO-CUP-010-SHINO", &["Shino"], 6, [222, 188, 150]),
+        ],
+    ),
+    product(
+        GEAR,
+        "DEMO-GEAR-011",
+        "Barista Apron, waxed canvas",
+        "Mill Works",
+        3400,
+        0,
+        "Waxed cotton canvas with leather straps and a pocket for the thermometer.",
+    )
+    .sold_as(
+        &[("Size", &["S", "M", "L"])],
+        &[
+            variant("DEMO-GEAR-011-S", &["S"], None, 10),
+            variant("DEMO-GEAR-011-M", &["M"], None, 15),
+            variant("DEMO-GEAR-011-L", &["L"], Some(3700), 8),
+        ],
+    ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn every_product_has_a_category_with_a_look_and_its_own_picture() {
+        let mut pictures = BTreeSet::new();
+        for product in PRODUCTS {
+            assert!(CATEGORIES.iter().any(|(name, _)| *name == product.category), "{}", product.sku);
+            // `picture` finds the look or panics.
+            pictures.insert(format!("{:?}", product.picture()));
+            for variant in product.variants {
+                if let Some(picture) = product.picture_of(variant) {
+                    pictures.insert(format!("{picture:?}"));
+                }
+            }
+        }
+        assert_eq!(LOOKS.len(), CATEGORIES.len());
+        let images: usize = PRODUCTS.iter().map(DemoProduct::image_count).sum();
+        assert_eq!(pictures.len(), images, "no two pictures alike");
+    }
+
+    #[test]
+    fn variants_name_one_value_per_option_and_every_sku_is_unique() {
+        let mut skus = BTreeSet::new();
+        for product in PRODUCTS {
+            assert!(skus.insert(product.sku), "{} twice", product.sku);
+            for variant in product.variants {
+                assert!(skus.insert(variant.sku), "{} twice", variant.sku);
+                assert_eq!(variant.values.len(), product.options.len(), "{}", variant.sku);
+                for ((name, values), value) in product.options.iter().zip(variant.values) {
+                    assert!(values.contains(value), "{}: {name} {value}", variant.sku);
+                }
+            }
+            assert_eq!(product.options.is_empty(), product.variants.is_empty(), "{}", product.sku);
+            if !product.variants.is_empty() {
+                assert_eq!(product.stock, 0, "{}: the variants have the stock", product.sku);
+            }
+        }
+        let sold_in_variants = PRODUCTS.iter().filter(|p| !p.variants.is_empty()).count();
+        assert!((3..=5).contains(&sold_in_variants), "a few products have variants");
+        assert!(PRODUCTS.iter().flat_map(|p| p.variants).any(|v| v.colour.is_some()), "a variant has its own picture");
+    }
+}

@@ -51,8 +51,8 @@ enum Command {
         command: AdminCommand,
     },
     /// Fill a running shop with demo data through its REST API: categories, about fifty
-    /// products with prices and stock, and a demo customer. Safe to run again: only what
-    /// is missing is created.
+    /// products with prices, stock and pictures (a few in sizes, weights or colours), and a
+    /// demo customer. Safe to run again: only what is missing is created.
     DemoData {
         /// The shop's edge.
         #[arg(long, default_value = "http://127.0.0.1:8000")]
@@ -272,11 +272,12 @@ async fn run(command: Command) -> Result<(), Failure> {
                 (created, _) => format!("{created} new"),
             };
             println!(
-                "mart: demo data in {url}: {} categories ({}), {} products ({})",
+                "mart: demo data in {url}: {} categories ({}), {} products ({}), {} pictures added",
                 summary.categories_created + summary.categories_existing,
                 new(summary.categories_created, summary.categories_existing),
                 summary.products_created + summary.products_existing,
                 new(summary.products_created, summary.products_existing),
+                summary.images_added,
             );
             println!(
                 "mart: demo customer {} (password '{}'){}",

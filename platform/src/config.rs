@@ -536,6 +536,21 @@ impl Config {
 
 // === the shared sections ===
 
+/// The default of `MART_MEDIA_MAX_BYTES`: 5 MiB.
+pub const DEFAULT_MEDIA_MAX_BYTES: usize = 5 << 20;
+
+/// Room for what an upload's gRPC message holds beside the image (its content type, the
+/// protobuf framing): a message to or from the media routes may be `MART_MEDIA_MAX_BYTES`
+/// plus this, so that a larger image is refused by the media limit, not by a message limit.
+pub const MEDIA_MESSAGE_OVERHEAD: usize = 16 << 10;
+
+/// `MART_MEDIA_MAX_BYTES`: the largest uploaded image, in bytes (default 5 MiB). svc-product
+/// refuses larger uploads and the edge lets uploads this large through (its body limit for
+/// every other route is far smaller), so both read it here.
+pub fn media_max_bytes(vars: &Vars) -> Result<usize, ConfigError> {
+    vars.positive_or("MART_MEDIA_MAX_BYTES", DEFAULT_MEDIA_MAX_BYTES)
+}
+
 /// `MART_DATA_DIR`: where embedded SQLite files live (default `./.mart`).
 pub fn data_dir(vars: &Vars) -> PathBuf {
     vars.get("MART_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("./.mart"))

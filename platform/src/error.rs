@@ -156,6 +156,18 @@ pub fn resource_exhausted(reason: &str, message: impl Into<String>, retry_after:
     Status::with_error_details(Code::ResourceExhausted, message, details)
 }
 
+/// The `ErrorInfo` reason of [`too_large`], which the edge answers as HTTP 413.
+pub const TOO_LARGE: &str = "TOO_LARGE";
+
+/// RESOURCE_EXHAUSTED because what was sent is larger than a limit (an upload past
+/// `MART_MEDIA_MAX_BYTES`): not "too many, come back later" (no `RetryInfo`), so the edge
+/// answers 413, not 429, telling the two apart by the reason [`TOO_LARGE`].
+pub fn too_large(field: &str, message: impl Into<String>) -> Status {
+    let mut details = ErrorDetails::with_error_info(TOO_LARGE, ERROR_DOMAIN, [("field".to_owned(), field.to_owned())]);
+    details.add_bad_request_violation(field, "too large");
+    Status::with_error_details(Code::ResourceExhausted, message, details)
+}
+
 /// INTERNAL: a fault of ours. The cause is logged with an id; the caller gets the id only.
 pub fn internal(cause: &dyn Display) -> Status {
     let id = uuid::Uuid::now_v7();

@@ -8,7 +8,11 @@ use mart_proto::events::{Envelope, envelope::Payload};
 pub fn topic_of(payload: &Payload) -> &'static str {
     match payload {
         Payload::UserRegistered(_) | Payload::UserUpdated(_) | Payload::UserDeleted(_) => "mart.user.events",
-        Payload::ProductCreated(_) | Payload::ProductUpdated(_) | Payload::ProductArchived(_) => "mart.product.events",
+        Payload::ProductCreated(_)
+        | Payload::ProductUpdated(_)
+        | Payload::ProductArchived(_)
+        | Payload::VariantAdded(_)
+        | Payload::VariantArchived(_) => "mart.product.events",
         Payload::OrderPlaced(_)
         | Payload::OrderAwaitingPayment(_)
         | Payload::OrderPaid(_)
@@ -41,6 +45,8 @@ pub fn type_of(payload: &Payload) -> &'static str {
         Payload::ProductCreated(_) => "mart.events.v1.ProductCreated",
         Payload::ProductUpdated(_) => "mart.events.v1.ProductUpdated",
         Payload::ProductArchived(_) => "mart.events.v1.ProductArchived",
+        Payload::VariantAdded(_) => "mart.events.v1.VariantAdded",
+        Payload::VariantArchived(_) => "mart.events.v1.VariantArchived",
         Payload::OrderPlaced(_) => "mart.events.v1.OrderPlaced",
         Payload::OrderAwaitingPayment(_) => "mart.events.v1.OrderAwaitingPayment",
         Payload::OrderPaid(_) => "mart.events.v1.OrderPaid",

@@ -40,6 +40,31 @@ const API: &[(&str, Access, Route)] = &[
     ("/mart.product.v1.CatalogService/UpdateProduct", Access::Admin, Some(("PATCH", "/v1/products/{product_id}"))),
     ("/mart.product.v1.CatalogService/DeleteProduct", Access::Admin, Some(("DELETE", "/v1/products/{product_id}"))),
     ("/mart.product.v1.CatalogService/BatchGetProducts", Access::Internal, None),
+    // Variants and media.
+    ("/mart.product.v1.CatalogService/AddVariant", Access::Admin, Some(("POST", "/v1/products/{product_id}/variants"))),
+    (
+        "/mart.product.v1.CatalogService/UpdateVariant",
+        Access::Admin,
+        Some(("PATCH", "/v1/products/{product_id}/variants/{variant_id}")),
+    ),
+    (
+        "/mart.product.v1.CatalogService/ArchiveVariant",
+        Access::Admin,
+        Some(("DELETE", "/v1/products/{product_id}/variants/{variant_id}")),
+    ),
+    (
+        "/mart.product.v1.CatalogService/AddProductImage",
+        Access::Admin,
+        Some(("POST", "/v1/products/{product_id}/images")),
+    ),
+    (
+        "/mart.product.v1.CatalogService/RemoveProductImage",
+        Access::Admin,
+        Some(("DELETE", "/v1/products/{product_id}/images/{image_id}")),
+    ),
+    ("/mart.product.v1.CatalogService/UploadMedia", Access::Admin, Some(("POST", "/v1/media"))),
+    ("/mart.product.v1.CatalogService/GetMedia", Access::Public, Some(("GET", "/v1/media/{media_id}"))),
+    ("/mart.product.v1.CatalogService/BatchGetVariants", Access::Internal, None),
     ("/mart.inventory.v1.InventoryService/GetStock", Access::Public, Some(("GET", "/v1/products/{product_id}/stock"))),
     (
         "/mart.inventory.v1.InventoryService/AdjustStock",

@@ -1,5 +1,11 @@
 //! The InventoryService gRPC API. Access levels come from the contract (the platform's
 //! access layer); GetStock shows on-hand and reserved counts to admins only.
+//!
+//! Stock is per variant. GetStock answers with every variant and the product's total;
+//! the admin's calls are about one variant, named in `variant_id` or, for a product with
+//! only one, implied. A variant id that is not the product's is INVALID_ARGUMENT naming
+//! `variant_id` (the product exists; the call is wrong), as is a missing one where the
+//! product has several.
 
 use mart_platform::{
     auth::{self, Principal},
@@ -12,7 +18,7 @@ use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    commands::Commands,
+    commands::{self, Commands},
     domain::{Adjustment, MAX_REASON, MovementKind, StockTake},
     error::Error,
     store::{movements, stock},
@@ -38,7 +44,7 @@ impl InventoryApi {
     }
 }
 
-/// Where a page of a product's ledger ended: the last movement's id (ids are UUIDv7, so
+/// Where a page of a variant's ledger ended: the last movement's id (ids are UUIDv7, so
 /// their order is the ledger's).
 #[derive(serde::Serialize, serde::Deserialize)]
 struct MovementCursor {
@@ -53,8 +59,14 @@ impl InventoryService for InventoryApi {
         reply::<_, Error>(
             async {
                 let product_id = fields::id("product_id", &request.product_id)?;
-                let level = stock::find(&self.db, &product_id).await?.ok_or(Error::NotFound)?;
-                Ok(pb::GetStockResponse { stock: Some(to_proto(&level, admin)) })
+                let levels = stock::of_product(&self.db, &product_id).await?;
+                if levels.is_empty() {
+                    return Err(Error::NotFound);
+                }
+                Ok(pb::GetStockResponse {
+                    stock: Some(total(&product_id, &levels, admin)),
+                    variants: levels.iter().map(|level| to_proto(level, admin)).collect(),
+                })
             }
             .await,
         )
@@ -98,18 +110,20 @@ impl InventoryService for InventoryApi {
             async {
                 let mut violations = Violations::new();
                 let product_id = violations.check(fields::id("product_id", &request.product_id));
+                let variant_id = violations.check(fields::optional_id("variant_id", &request.variant_id)).flatten();
                 let limit = violations.check(paging::page_size(request.page_size)).unwrap_or(paging::DEFAULT_PAGE_SIZE);
-                // A token is bound to the product whose ledger it pages: the only filter.
-                let fingerprint = paging::fingerprint("ListStockMovements", &product_id);
+                // A token is bound to the product and variant whose ledger it pages, as the
+                // request named them: the only filters.
+                let fingerprint = paging::fingerprint("ListStockMovements", &(&product_id, &variant_id));
                 let before = violations
                     .check(self.tokens.read::<MovementCursor>(&request.page_token, fingerprint))
                     .flatten()
                     .map(|cursor| cursor.id);
                 violations.finish().map_err(Error::Invalid)?;
                 let Some(product_id) = product_id else { return Err(Error::Invalid(vec![])) };
-                stock::find(&self.db, &product_id).await?.ok_or(Error::NotFound)?;
+                let variant_id = commands::variant_of(&self.db, &product_id, variant_id.as_deref()).await?;
 
-                let rows = movements::list(&self.db, &product_id, before.as_deref(), limit + 1).await?;
+                let rows = movements::list(&self.db, &variant_id, before.as_deref(), limit + 1).await?;
                 let (rows, next_page_token) = paging::split(rows, limit, |last| {
                     self.tokens.issue(fingerprint, &MovementCursor { id: last.id.clone() })
                 });
@@ -148,13 +162,14 @@ impl TryFrom<&pb::AdjustStockRequest> for Adjustment {
     fn try_from(request: &pb::AdjustStockRequest) -> Result<Self, Self::Error> {
         let mut violations = Violations::new();
         let product_id = violations.check(fields::id("product_id", &request.product_id));
+        let variant_id = violations.check(fields::optional_id("variant_id", &request.variant_id)).flatten();
         if request.delta == 0 {
             violations.add("delta", "must not be zero: positive receives units, negative writes them off");
         }
         let reason = violations.check(fields::line("reason", &request.reason, true, MAX_REASON));
         violations.finish()?;
         let (Some(product_id), Some(reason)) = (product_id, reason) else { return Err(vec![]) };
-        Ok(Self { product_id, delta: i64::from(request.delta), reason })
+        Ok(Self { product_id, variant_id, delta: i64::from(request.delta), reason })
     }
 }
 
@@ -164,13 +179,14 @@ impl TryFrom<&pb::SetStockRequest> for StockTake {
     fn try_from(request: &pb::SetStockRequest) -> Result<Self, Self::Error> {
         let mut violations = Violations::new();
         let product_id = violations.check(fields::id("product_id", &request.product_id));
+        let variant_id = violations.check(fields::optional_id("variant_id", &request.variant_id)).flatten();
         if request.on_hand < 0 {
             violations.add("on_hand", "must not be negative");
         }
         let reason = violations.check(fields::line("reason", &request.reason, true, MAX_REASON));
         violations.finish()?;
         let (Some(product_id), Some(reason)) = (product_id, reason) else { return Err(vec![]) };
-        Ok(Self { product_id, on_hand: i64::from(request.on_hand), reason })
+        Ok(Self { product_id, variant_id, on_hand: i64::from(request.on_hand), reason })
     }
 }
 
@@ -180,14 +196,31 @@ fn count(value: i64) -> i32 {
     i32::try_from(value).unwrap_or(if value < 0 { 0 } else { i32::MAX })
 }
 
-/// `detail` adds on hand and reserved: for admins and other services.
+/// A variant's level; `detail` adds on hand and reserved: for admins and other services.
 fn to_proto(level: &stock::Model, detail: bool) -> pb::StockLevel {
     pb::StockLevel {
         product_id: level.product_id.clone(),
+        variant_id: level.variant_id.clone(),
         available: count(level.available().max(0)),
         on_hand: detail.then(|| count(level.on_hand)),
         reserved: detail.then(|| count(level.reserved)),
         updated_at: Some(timestamp(&level.updated_at)),
+    }
+}
+
+/// The product's total over its variants' `levels` (at least one): the sums of what
+/// each shows, changed when the latest of them changed.
+fn total(product_id: &str, levels: &[stock::Model], detail: bool) -> pb::StockLevel {
+    let available: i64 = levels.iter().map(|level| level.available().max(0)).sum();
+    let on_hand: i64 = levels.iter().map(|level| level.on_hand).sum();
+    let reserved: i64 = levels.iter().map(|level| level.reserved).sum();
+    pb::StockLevel {
+        product_id: product_id.to_owned(),
+        variant_id: String::new(),
+        available: count(available),
+        on_hand: detail.then(|| count(on_hand)),
+        reserved: detail.then(|| count(reserved)),
+        updated_at: levels.iter().map(|level| level.updated_at).max().map(|at| timestamp(&at)),
     }
 }
 
@@ -204,6 +237,7 @@ fn movement_to_proto(row: &movements::Model) -> pb::StockMovement {
     pb::StockMovement {
         id: row.id.clone(),
         product_id: row.product_id.clone(),
+        variant_id: row.variant_id.clone(),
         kind: kind.into(),
         on_hand_delta: count(row.on_hand_delta),
         reserved_delta: count(row.reserved_delta),

@@ -1,7 +1,10 @@
 //! What svc-inventory tells the shop: StockReserved, StockReservationFailed,
 //! StockReleased, StockCommitted and StockAdjusted, each appended to the outbox in the
 //! transaction of the change it announces (the commands call these).
-//! Reservation events are keyed by order id, adjustments by product id.
+//! Reservation events are keyed by order id, adjustments by product id. Every line names
+//! its variant and carries the variant's available units and stock version after the
+//! change: a reader that sees lines of one variant from several partitions keeps the one
+//! with the highest version.
 
 use mart_platform::{events::envelope, outbox};
 use mart_proto::events::{
@@ -12,8 +15,17 @@ use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::{domain::Shortfall, store::stock};
 
+/// Units of a variant that moved, with the variant's level after the move.
+#[derive(Debug)]
+pub struct Moved {
+    /// Units that moved; at least 1.
+    pub quantity: i64,
+    /// The variant's level after the move.
+    pub level: stock::Model,
+}
+
 /// Announces that every line of `order_id` is reserved.
-pub async fn reserved<C: ConnectionTrait>(db: &C, order_id: &str, lines: &[(String, i64)]) -> Result<(), DbErr> {
+pub async fn reserved<C: ConnectionTrait>(db: &C, order_id: &str, lines: &[Moved]) -> Result<(), DbErr> {
     let payload = StockReserved { order_id: order_id.to_owned(), lines: stock_lines(lines) };
     publish(db, order_id, Payload::StockReserved(payload)).await
 }
@@ -24,6 +36,7 @@ pub async fn reservation_failed<C: ConnectionTrait>(db: &C, order_id: &str, shor
         .iter()
         .map(|line| ShortLine {
             product_id: line.product_id.clone(),
+            variant_id: line.variant_id.clone(),
             requested: clamp(line.requested),
             available: clamp(line.available),
         })
@@ -33,23 +46,18 @@ pub async fn reservation_failed<C: ConnectionTrait>(db: &C, order_id: &str, shor
 }
 
 /// Announces that `order_id`'s units were given back, and why.
-pub async fn released<C: ConnectionTrait>(
-    db: &C,
-    order_id: &str,
-    lines: &[(String, i64)],
-    reason: &str,
-) -> Result<(), DbErr> {
+pub async fn released<C: ConnectionTrait>(db: &C, order_id: &str, lines: &[Moved], reason: &str) -> Result<(), DbErr> {
     let payload = StockReleased { order_id: order_id.to_owned(), lines: stock_lines(lines), reason: reason.to_owned() };
     publish(db, order_id, Payload::StockReleased(payload)).await
 }
 
 /// Announces that `order_id`'s reserved units were sold.
-pub async fn committed<C: ConnectionTrait>(db: &C, order_id: &str, lines: &[(String, i64)]) -> Result<(), DbErr> {
+pub async fn committed<C: ConnectionTrait>(db: &C, order_id: &str, lines: &[Moved]) -> Result<(), DbErr> {
     let payload = StockCommitted { order_id: order_id.to_owned(), lines: stock_lines(lines) };
     publish(db, order_id, Payload::StockCommitted(payload)).await
 }
 
-/// Announces an admin's change of a product's stock.
+/// Announces an admin's change of a variant's stock.
 pub async fn adjusted<C: ConnectionTrait>(
     db: &C,
     level: &stock::Model,
@@ -59,6 +67,8 @@ pub async fn adjusted<C: ConnectionTrait>(
 ) -> Result<(), DbErr> {
     let payload = StockAdjusted {
         product_id: level.product_id.clone(),
+        variant_id: level.variant_id.clone(),
+        stock_version: level.version,
         delta: clamp(delta),
         on_hand: clamp(level.on_hand),
         reserved: clamp(level.reserved),
@@ -73,10 +83,16 @@ async fn publish<C: ConnectionTrait>(db: &C, order_id: &str, payload: Payload) -
     outbox::append(db, &envelope(order_id, payload)).await
 }
 
-fn stock_lines(lines: &[(String, i64)]) -> Vec<StockLine> {
+fn stock_lines(lines: &[Moved]) -> Vec<StockLine> {
     lines
         .iter()
-        .map(|(product_id, quantity)| StockLine { product_id: product_id.clone(), quantity: clamp(*quantity) })
+        .map(|Moved { quantity, level }| StockLine {
+            product_id: level.product_id.clone(),
+            variant_id: level.variant_id.clone(),
+            quantity: clamp(*quantity),
+            available: clamp(level.available()),
+            stock_version: level.version,
+        })
         .collect()
 }
 

@@ -1,10 +1,12 @@
 //! svc-inventory: stock levels, their ledger, and the reservations that keep the shop from
 //! ever selling a unit twice.
 //!
-//! A stock row per product, created by ProductCreated; `available = on_hand − reserved`,
-//! never negative (the database's CHECK constraints say so too). OrderPlaced reserves all
-//! lines or none with conditional updates; OrderPaid sells; cancellations give units back.
-//! Every change is a ledger row.
+//! A stock row per variant (the thing a customer buys; a product without options has one,
+//! whose id is the product id), created by ProductCreated or VariantAdded; `available =
+//! on_hand − reserved`, never negative (the database's CHECK constraints say so too), and
+//! a version that grows with every change. OrderPlaced reserves all lines or none with
+//! conditional updates, in variant-id order; OrderPaid sells; cancellations give units
+//! back. Every change is a ledger row of its variant.
 //!
 //! The same rooms with the same roles as every Online Mart service:
 //!

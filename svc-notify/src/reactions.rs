@@ -69,7 +69,7 @@ impl Handler for Reactions {
                         .lines
                         .iter()
                         .map(|line| Line {
-                            name: if line.name.is_empty() { line.sku.clone() } else { line.name.clone() },
+                            name: line_name(line),
                             quantity: line.quantity,
                             line_total: money(&line.line_total),
                         })
@@ -140,6 +140,17 @@ fn contact(email: &str, first_name: &str, last_name: &str, phone: &Option<String
 /// refused (the customer still hears about their order).
 fn money(value: &Option<PbMoney>) -> Option<Amount> {
     value.as_ref().map(|m| Amount::from_sent(m.amount_minor, &m.currency))
+}
+
+/// What an email calls an ordered line: the product's name (its SKU if it has none) and the
+/// variant's option values, e.g. "Tee (Size: S, Colour: Red)".
+fn line_name(line: &mart_proto::events::OrderLine) -> String {
+    let name = if line.name.is_empty() { line.sku.clone() } else { line.name.clone() };
+    if line.option_values.is_empty() {
+        return name;
+    }
+    let options: Vec<String> = line.option_values.iter().map(|o| format!("{}: {}", o.name, o.value)).collect();
+    format!("{name} ({})", options.join(", "))
 }
 
 /// A line the order could not get, as the event tells it.

@@ -44,7 +44,7 @@ pub struct OrderApi {
     commands: Commands,
     /// For the reads.
     db: DatabaseConnection,
-    /// Current names and prices, to show a cart.
+    /// Current names, variants and prices, to show a cart.
     catalog: Catalog,
     /// Issues and checks the lists' page tokens.
     tokens: PageTokens,
@@ -82,8 +82,8 @@ impl OrderService for OrderApi {
         let request = request.into_inner();
         reply::<_, Error>(
             async {
-                let (product_id, quantity) = wire::add_cart_item(&request, self.max_quantity)?;
-                self.commands.add_to_cart(&me.user_id, &product_id, quantity).await?;
+                let (choice, quantity) = wire::add_cart_item(&request, self.max_quantity)?;
+                self.commands.add_to_cart(&me.user_id, &choice, quantity).await?;
                 Ok(pb::AddCartItemResponse { cart: Some(self.cart(&me.user_id).await?) })
             }
             .await,
@@ -99,9 +99,9 @@ impl OrderService for OrderApi {
         reply::<_, Error>(
             async {
                 match wire::update_cart_item(&request, self.max_quantity)? {
-                    (product_id, None) => self.commands.remove_from_cart(&me.user_id, &product_id).await?,
-                    (product_id, Some(quantity)) => {
-                        self.commands.set_in_cart(&me.user_id, &product_id, quantity).await?;
+                    (variant_id, None) => self.commands.remove_from_cart(&me.user_id, &variant_id).await?,
+                    (variant_id, Some(quantity)) => {
+                        self.commands.set_in_cart(&me.user_id, &variant_id, quantity).await?;
                     }
                 }
                 Ok(pb::UpdateCartItemResponse { cart: Some(self.cart(&me.user_id).await?) })
@@ -118,8 +118,10 @@ impl OrderService for OrderApi {
         let request = request.into_inner();
         reply::<_, Error>(
             async {
-                let product_id = fields::id("product_id", &request.product_id)?;
-                self.commands.remove_from_cart(&me.user_id, &product_id).await?;
+                // The path's `product_id` holds the line's variant id (a single-variant
+                // product's id is its variant's).
+                let variant_id = fields::id("product_id", &request.product_id)?;
+                self.commands.remove_from_cart(&me.user_id, &variant_id).await?;
                 Ok(pb::RemoveCartItemResponse { cart: Some(self.cart(&me.user_id).await?) })
             }
             .await,
@@ -268,8 +270,8 @@ impl OrderApi {
     /// `user_id`'s cart priced by the catalog now.
     async fn cart(&self, user_id: &str) -> Result<pb::Cart, Error> {
         let stored = carts::load(&self.db, user_id).await?;
-        let ids: Vec<String> = stored.items.iter().map(|item| item.product_id.clone()).collect();
-        let catalog = if ids.is_empty() { Default::default() } else { self.catalog.products(&ids).await? };
+        let ids: Vec<String> = stored.items.iter().map(|item| item.variant_id.clone()).collect();
+        let catalog = if ids.is_empty() { Default::default() } else { self.catalog.variants(&ids).await? };
         let (priced, unknown) = cart::price(&stored.items, &catalog)?;
         if !unknown.is_empty() {
             tracing::warn!(user_id, ?unknown, "cart lines the catalog does not know are not shown");

@@ -2,7 +2,8 @@
 //!
 //! - [`lifecycle`]: the order's states, the one table of moves between them, when an unpaid
 //!   order expires, and what a refund does to an order;
-//! - [`cart`]: quantities and how a cart is priced from the catalog;
+//! - [`cart`]: quantities, which variant an AddCartItem names, and how a cart is priced
+//!   from the catalog;
 //! - [`checkout`]: what PlaceOrder takes from a request and snapshots from the cart, and
 //!   the caps on open unpaid orders.
 //!
@@ -13,6 +14,6 @@ pub mod cart;
 pub mod checkout;
 pub mod lifecycle;
 
-pub use cart::{CartItem, CatalogEntry, PricedCart, PricedLine, Quantity};
+pub use cart::{CartItem, CatalogEntry, CatalogLookup, Choice, OptionValue, PricedCart, PricedLine, Quantity};
 pub use checkout::{ClientAddress, IdempotencyKey, OrderLine, PlaceOrder, ShippingAddress, TooManyUnpaid, UnpaidCaps};
 pub use lifecycle::{Actor, CancellationSource, Change, IllegalTransition, OrderStatus, Refund, RefundLine, ShortLine};

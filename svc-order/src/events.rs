@@ -1,21 +1,24 @@
 //! What svc-order tells the shop: each event's payload and its `outbox::append`, in the
-//! transaction of the change it announces. PlaceOrder announces OrderPlaced through
-//! [`placed`]; the lifecycle moves announce OrderAwaitingPayment (with the payment
-//! deadline), OrderPaid, OrderRejected, OrderCancelled, OrderShipped or OrderDelivered
-//! through [`moved`]. Two moves announce nothing: RESERVED → AWAITING_PAYMENT (the
-//! PaymentCreated that made it is svc-payment's own announcement), and the reservation of
-//! a free order (it is paid in the same transaction, and OrderPaid says so: there is no
-//! payment to open).
+//! transaction of the change it announces. PlaceOrder announces OrderPlaced (its lines by
+//! variant, with their option values) through [`placed`]; the lifecycle moves announce
+//! OrderAwaitingPayment (with the payment deadline), OrderPaid, OrderRejected (short lines
+//! by variant), OrderCancelled, OrderShipped or OrderDelivered through [`moved`]. Two
+//! moves announce nothing: RESERVED → AWAITING_PAYMENT (the PaymentCreated that made it is
+//! svc-payment's own announcement), and the reservation of a free order (it is paid in
+//! the same transaction, and OrderPaid says so: there is no payment to open).
 
 use mart_platform::{events::envelope, money::Money, outbox, wire::timestamp};
-use mart_proto::events::{
-    self as ev, OrderAwaitingPayment, OrderCancelled, OrderDelivered, OrderPaid, OrderPlaced, OrderRejected,
-    OrderShipped, envelope::Payload,
+use mart_proto::{
+    common,
+    events::{
+        self as ev, OrderAwaitingPayment, OrderCancelled, OrderDelivered, OrderPaid, OrderPlaced, OrderRejected,
+        OrderShipped, envelope::Payload,
+    },
 };
 use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::{
-    domain::{CancellationSource, Change, OrderLine, OrderStatus},
+    domain::{CancellationSource, Change, OptionValue, OrderLine, OrderStatus},
     store::orders,
 };
 
@@ -31,6 +34,8 @@ pub async fn placed<C: ConnectionTrait>(
         .iter()
         .map(|line| ev::OrderLine {
             product_id: line.product_id.clone(),
+            variant_id: line.variant_id.clone(),
+            option_values: option_values(&line.option_values),
             sku: line.sku.clone(),
             name: line.name.clone(),
             quantity: i32::try_from(line.quantity).unwrap_or(i32::MAX),
@@ -83,6 +88,7 @@ fn announcement(order: &orders::Model, from: OrderStatus, change: &Change) -> Re
                 .iter()
                 .map(|line| ev::ShortLine {
                     product_id: line.product_id.clone(),
+                    variant_id: line.variant_id.clone(),
                     requested: line.requested,
                     available: line.available,
                 })
@@ -107,6 +113,11 @@ fn announcement(order: &orders::Model, from: OrderStatus, change: &Change) -> Re
         }),
         Change::Delivered => Payload::OrderDelivered(OrderDelivered { order_id, user_id }),
     }))
+}
+
+/// Option values as events carry them.
+fn option_values(values: &[OptionValue]) -> Vec<common::OptionValue> {
+    values.iter().map(|v| common::OptionValue { name: v.name.clone(), value: v.value.clone() }).collect()
 }
 
 fn cancellation_source(source: CancellationSource) -> ev::CancellationSource {

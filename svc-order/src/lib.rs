@@ -1,7 +1,10 @@
 //! svc-order: carts, checkout and the order lifecycle of Online Mart.
 //!
-//! A cart per user holds products and quantities; prices always come from the catalog.
-//! PlaceOrder snapshots the cart and the shipping address into an order (PENDING),
+//! A cart per user holds variants (the things a customer buys: a product in one
+//! combination of its options, or a product's one default variant) and quantities; prices
+//! always come from the catalog. PlaceOrder snapshots the cart — per variant: product,
+//! SKU, option values, name, price and image — and the shipping address into an order
+//! (PENDING),
 //! idempotently, and announces OrderPlaced — unless the account, or the client address it
 //! places from, already has as many unpaid orders open as allowed
 //! (`MART_ORDER_MAX_OPEN_UNPAID`, default 3; `MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS`,

@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m20261201_000001_orders;
 mod m20261204_000001_unpaid_caps;
 mod m20261210_000001_refunded;
+mod m20261217_000001_variants;
 
 /// Every migration of svc-order.
 #[derive(Debug)]
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             .then(m20261201_000001_orders::Migration)
             .then(m20261204_000001_unpaid_caps::Migration)
             .then(m20261210_000001_refunded::Migration)
+            .then(m20261217_000001_variants::Migration)
             .into()
     }
 }

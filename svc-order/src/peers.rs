@@ -1,6 +1,7 @@
-//! What svc-order asks other services, over gRPC with a deadline: the catalog for current
-//! names and prices (CatalogService.BatchGetProducts), the address book for the shipping
-//! address (UserService.GetAddress). Both are INTERNAL RPCs, called without a user's token.
+//! What svc-order asks other services, over gRPC with a deadline: the catalog for the
+//! current names, SKUs, option values, images and prices of variants
+//! (CatalogService.BatchGetVariants), the address book for the shipping address
+//! (UserService.GetAddress). Both are INTERNAL RPCs, called without a user's token.
 //!
 //! Unlike svc-product's stock decoration, these answers are needed: a cart cannot be
 //! priced nor an order placed without them, so a slow or absent peer is UNAVAILABLE.
@@ -9,20 +10,20 @@ use std::{collections::HashMap, time::Duration};
 
 use mart_platform::{client::PeerChannel, money::Money};
 use mart_proto::{
-    product::{BatchGetProductsRequest, ProductStatus, catalog_service_client::CatalogServiceClient},
+    product::{BatchGetVariantsRequest, VariantDetails, catalog_service_client::CatalogServiceClient},
     user::{GetAddressRequest, user_service_client::UserServiceClient},
 };
 use tonic::Code;
 
 use crate::{
-    domain::{CatalogEntry, ShippingAddress},
+    domain::{CatalogEntry, CatalogLookup, OptionValue, ShippingAddress},
     error::Error,
 };
 
 /// How long a call to a peer may take, connecting included.
 pub const DEADLINE: Duration = Duration::from_secs(2);
 
-/// The most ids one BatchGetProducts call takes (the contract's limit).
+/// The most ids one BatchGetVariants call takes (the contract's limit).
 const BATCH: usize = 100;
 
 fn channel(addr: &str) -> Result<PeerChannel, tonic::transport::Error> {
@@ -42,41 +43,63 @@ impl Catalog {
         Ok(Self { client: CatalogServiceClient::new(channel(addr)?) })
     }
 
-    /// What the catalog says about each of `product_ids` it knows, archived ones included.
-    pub async fn products(&self, product_ids: &[String]) -> Result<HashMap<String, CatalogEntry>, Error> {
-        let mut found = HashMap::with_capacity(product_ids.len());
-        for chunk in product_ids.chunks(BATCH) {
+    /// What the catalog says about each of `ids` (variant ids, or ids of single-variant
+    /// products) it knows, archived ones included, by the id asked for; and which of them
+    /// are products with several variants.
+    pub async fn variants(&self, ids: &[String]) -> Result<CatalogLookup, Error> {
+        let mut found = CatalogLookup { entries: HashMap::with_capacity(ids.len()), ..Default::default() };
+        for chunk in ids.chunks(BATCH) {
             let mut client = self.client.clone();
-            let request = BatchGetProductsRequest { product_ids: chunk.to_vec() };
-            let response = tokio::time::timeout(DEADLINE, client.batch_get_products(request))
+            let request = BatchGetVariantsRequest { ids: chunk.to_vec() };
+            let response = tokio::time::timeout(DEADLINE, client.batch_get_variants(request))
                 .await
                 .map_err(|_| unavailable("svc-product", "deadline exceeded"))?
-                .map_err(|status| unavailable("svc-product", status.message()))?;
-            for product in response.into_inner().products {
-                // What cannot be priced is left out, as a product the catalog does not know.
-                let Some(price) = product.price.as_ref() else {
-                    tracing::warn!(product_id = product.id, "the catalog sent a product without a price");
-                    continue;
-                };
-                let price = match Money::from_stored(price.amount_minor, &price.currency) {
-                    Ok(price) => price,
-                    Err(error) => {
-                        tracing::warn!(product_id = product.id, %error, "the catalog sent a price this shop cannot read");
-                        continue;
-                    }
-                };
-                let entry = CatalogEntry {
-                    product_id: product.id.clone(),
-                    sku: product.sku.clone(),
-                    name: product.name.clone(),
-                    price,
-                    orderable: product.status() == ProductStatus::Active,
-                };
-                found.insert(product.id, entry);
+                .map_err(|status| unavailable("svc-product", status.message()))?
+                .into_inner();
+            for details in response.variants {
+                // What cannot be priced is left out, as a variant the catalog does not know.
+                if let Some(entry) = entry(&details) {
+                    found.entries.insert(details.requested_id, entry);
+                }
             }
+            found.ambiguous.extend(response.ambiguous_product_ids);
         }
         Ok(found)
     }
+}
+
+/// `details` as svc-order uses it; `None` (logged) when it cannot be priced.
+fn entry(details: &VariantDetails) -> Option<CatalogEntry> {
+    let requested_id = details.requested_id.as_str();
+    let Some(variant) = details.variant.as_ref().filter(|variant| !variant.id.is_empty()) else {
+        tracing::warn!(requested_id, "the catalog sent variant details without the variant");
+        return None;
+    };
+    let Some(price) = variant.unit_price.as_ref() else {
+        tracing::warn!(variant_id = variant.id, "the catalog sent a variant without a price");
+        return None;
+    };
+    let price = match Money::from_stored(price.amount_minor, &price.currency) {
+        Ok(price) => price,
+        Err(error) => {
+            tracing::warn!(variant_id = variant.id, %error, "the catalog sent a price this shop cannot read");
+            return None;
+        }
+    };
+    Some(CatalogEntry {
+        product_id: details.product_id.clone(),
+        variant_id: variant.id.clone(),
+        sku: variant.sku.clone(),
+        name: details.product_name.clone(),
+        option_values: variant
+            .option_values
+            .iter()
+            .map(|v| OptionValue { name: v.name.clone(), value: v.value.clone() })
+            .collect(),
+        image_url: variant.image_url.clone(),
+        price,
+        orderable: details.orderable,
+    })
 }
 
 /// A client of svc-user's address book.

@@ -6,7 +6,7 @@
 //!
 //! - StockReserved: PENDING → RESERVED, with the payment deadline (`MART_PAYMENT_TIMEOUT`
 //!   from now) stored and announced in OrderAwaitingPayment; a free order on to PAID;
-//! - StockReservationFailed: PENDING → REJECTED;
+//! - StockReservationFailed: PENDING → REJECTED, keeping the short lines by variant;
 //! - PaymentCreated: RESERVED → AWAITING_PAYMENT (the payment exists: pay now);
 //! - PaymentSucceeded: RESERVED or AWAITING_PAYMENT → PAID;
 //! - PaymentFailed (failed or expired): RESERVED or AWAITING_PAYMENT → CANCELLED;
@@ -107,7 +107,14 @@ impl Handler for Reactions {
     }
 }
 
-/// A line the order could not get, as the event tells it.
+/// A line the order could not get, as the event tells it. An event from before variants
+/// names none: the line was the product's one (default) variant, whose id is the product's.
 fn short_line(line: &mart_proto::events::ShortLine) -> ShortLine {
-    ShortLine { product_id: line.product_id.clone(), requested: line.requested, available: line.available }
+    let variant_id = if line.variant_id.is_empty() { &line.product_id } else { &line.variant_id };
+    ShortLine {
+        product_id: line.product_id.clone(),
+        variant_id: variant_id.clone(),
+        requested: line.requested,
+        available: line.available,
+    }
 }

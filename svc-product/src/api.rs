@@ -19,9 +19,10 @@ use crate::{
     commands::Commands,
     domain::{CategoryCursor, Cursor, ProductFilter, ProductFilterInput, ProductOrder, ProductQuery, SortKey},
     error::Error,
+    media::{self, Media},
     peers::StockClient,
     product_cache::ProductCache,
-    store::{categories, products},
+    store::{categories, products, records, variants},
 };
 
 pub mod wire;
@@ -41,6 +42,8 @@ pub struct CatalogApi {
     /// Recent GetProduct answers (see [`ProductCache`] for why that is safe); the
     /// commands drop what they change.
     cache: Arc<ProductCache>,
+    /// Uploaded images.
+    media: Arc<Media>,
 }
 
 impl CatalogApi {
@@ -52,8 +55,9 @@ impl CatalogApi {
         tokens: PageTokens,
         stock: StockClient,
         cache: Arc<ProductCache>,
+        media: Arc<Media>,
     ) -> Self {
-        Self { commands, db, tokens, stock, cache }
+        Self { commands, db, tokens, stock, cache, media }
     }
 
     /// ListCategories' page size and where the page starts.
@@ -83,6 +87,8 @@ impl CatalogApi {
             brand: request.brand.clone(),
             min_price: request.min_price,
             max_price: request.max_price,
+            options: request.option.clone(),
+            in_stock: request.in_stock,
         }) {
             Ok(filter) => filter,
             Err(bad) => {
@@ -218,11 +224,23 @@ impl CatalogService for CatalogApi {
                 let fingerprint = query.fingerprint();
                 let rows = products::list(&self.db, &query, after.as_ref(), limit + 1).await?;
                 let (rows, next_page_token) = paging::split(rows, limit, |last| {
-                    self.tokens.issue(fingerprint, &query.cursor_after(&last.id, last.price_minor, &last.name_key))
+                    self.tokens.issue(fingerprint, &query.cursor_after(&last.id, last.price_min, &last.name_key))
                 });
+                let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+                let images = records::images_of(&self.db, &ids).await?;
+                // The counts are the same on every page of a query: they come with the first.
+                let facets = if after.is_none() {
+                    Some(wire::facets(products::facets(&self.db, &query.filter).await?))
+                } else {
+                    None
+                };
                 Ok(pb::ListProductsResponse {
-                    products: rows.iter().map(|row| wire::product(row, None)).collect::<Result<_, _>>()?,
+                    products: rows
+                        .iter()
+                        .map(|row| wire::listed(row, images.get(&row.id).map_or(&[][..], Vec::as_slice)))
+                        .collect::<Result<_, _>>()?,
                     next_page_token,
+                    facets,
                 })
             }
             .await,
@@ -241,8 +259,9 @@ impl CatalogService for CatalogApi {
                     return Ok(pb::GetProductResponse { product: Some(product) });
                 }
                 let product = products::find(&self.db, &id).await?.ok_or(Error::NotFound("product"))?;
-                let available = self.stock.available(&product.id).await;
-                let product = wire::product(&product, available)?;
+                let record = records::load(&self.db, product).await?;
+                let available = self.stock.available(&record.product.id).await;
+                let product = wire::product(&record, available.as_ref())?;
                 // An answer without a stock figure (svc-inventory slow or away) is not kept:
                 // the next reader should get the figure as soon as it is there.
                 if product.available_stock.is_some() {
@@ -262,8 +281,8 @@ impl CatalogService for CatalogApi {
         reply::<_, Error>(
             async {
                 let product = wire::new_product(request)?;
-                let product = self.commands.create_product(product).await?;
-                Ok(pb::CreateProductResponse { product: Some(wire::product(&product, None)?) })
+                let record = self.commands.create_product(product).await?;
+                Ok(pb::CreateProductResponse { product: Some(wire::product(&record, None)?) })
             }
             .await,
         )
@@ -277,8 +296,8 @@ impl CatalogService for CatalogApi {
         reply::<_, Error>(
             async {
                 let (id, changes) = wire::product_update(request)?;
-                let product = self.commands.update_product(&id, changes).await?;
-                Ok(pb::UpdateProductResponse { product: Some(wire::product(&product, None)?) })
+                let record = self.commands.update_product(&id, changes).await?;
+                Ok(pb::UpdateProductResponse { product: Some(wire::product(&record, None)?) })
             }
             .await,
         )
@@ -308,9 +327,161 @@ impl CatalogService for CatalogApi {
             async {
                 let ids = wire::batch_ids(request.product_ids)?;
                 let rows = products::find_many(&self.db, &ids).await?;
+                let records = records::load_many(&self.db, rows).await?;
                 Ok(pb::BatchGetProductsResponse {
-                    products: rows.iter().map(|row| wire::product(row, None)).collect::<Result<_, _>>()?,
+                    products: records.iter().map(|record| wire::product(record, None)).collect::<Result<_, _>>()?,
                 })
+            }
+            .await,
+        )
+    }
+
+    async fn add_variant(
+        &self,
+        request: Request<pb::AddVariantRequest>,
+    ) -> Result<Response<pb::AddVariantResponse>, Status> {
+        let request = request.into_inner();
+        reply::<_, Error>(
+            async {
+                let (id, input) = wire::add_variant(request)?;
+                let (record, variant) = self.commands.add_variant(&id, input).await?;
+                let price = crate::commands::product_price(&record.product)?;
+                Ok(pb::AddVariantResponse {
+                    variant: Some(wire::variant(&variant, price, &record.images, None)?),
+                    product: Some(wire::product(&record, None)?),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn update_variant(
+        &self,
+        request: Request<pb::UpdateVariantRequest>,
+    ) -> Result<Response<pb::UpdateVariantResponse>, Status> {
+        let request = request.into_inner();
+        reply::<_, Error>(
+            async {
+                let (id, variant_id, changes) = wire::variant_update(request)?;
+                let (record, variant) = self.commands.update_variant(&id, &variant_id, changes).await?;
+                let price = crate::commands::product_price(&record.product)?;
+                Ok(pb::UpdateVariantResponse {
+                    variant: Some(wire::variant(&variant, price, &record.images, None)?),
+                    product: Some(wire::product(&record, None)?),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn archive_variant(
+        &self,
+        request: Request<pb::ArchiveVariantRequest>,
+    ) -> Result<Response<pb::ArchiveVariantResponse>, Status> {
+        let request = request.into_inner();
+        reply::<_, Error>(
+            async {
+                let mut violations = Violations::new();
+                let id = violations.check(fields::id("product_id", &request.product_id));
+                let variant_id = violations.check(fields::id("variant_id", &request.variant_id));
+                violations.finish()?;
+                let (Some(id), Some(variant_id)) = (id, variant_id) else {
+                    return Err(Error::Internal("validated ids missing".into()));
+                };
+                let record = self.commands.archive_variant(&id, &variant_id).await?;
+                Ok(pb::ArchiveVariantResponse { product: Some(wire::product(&record, None)?) })
+            }
+            .await,
+        )
+    }
+
+    async fn add_product_image(
+        &self,
+        request: Request<pb::AddProductImageRequest>,
+    ) -> Result<Response<pb::AddProductImageResponse>, Status> {
+        let request = request.into_inner();
+        reply::<_, Error>(
+            async {
+                let (id, image, variant_id, position) = wire::add_image(request)?;
+                let (record, image) = self.commands.add_image(&id, image, variant_id, position).await?;
+                Ok(pb::AddProductImageResponse {
+                    image: Some(wire::image(&image)),
+                    product: Some(wire::product(&record, None)?),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn remove_product_image(
+        &self,
+        request: Request<pb::RemoveProductImageRequest>,
+    ) -> Result<Response<pb::RemoveProductImageResponse>, Status> {
+        let request = request.into_inner();
+        reply::<_, Error>(
+            async {
+                let mut violations = Violations::new();
+                let id = violations.check(fields::id("product_id", &request.product_id));
+                let image_id = violations.check(fields::id("image_id", &request.image_id));
+                violations.finish()?;
+                let (Some(id), Some(image_id)) = (id, image_id) else {
+                    return Err(Error::Internal("validated ids missing".into()));
+                };
+                let record = self.commands.remove_image(&id, &image_id).await?;
+                Ok(pb::RemoveProductImageResponse { product: Some(wire::product(&record, None)?) })
+            }
+            .await,
+        )
+    }
+
+    async fn upload_media(
+        &self,
+        request: Request<pb::UploadMediaRequest>,
+    ) -> Result<Response<pb::UploadMediaResponse>, Status> {
+        reply::<_, Error>(self.media.upload(request.into_inner()).await)
+    }
+
+    async fn get_media(
+        &self,
+        request: Request<pb::GetMediaRequest>,
+    ) -> Result<Response<mart_proto::google::api::HttpBody>, Status> {
+        let mut response = reply::<_, Error>(self.media.get(request.into_inner()).await)?;
+        // A media id is the digest of its bytes: what it names never changes. (The edge
+        // passes this on as the HTTP header of the same name.)
+        response.metadata_mut().insert("cache-control", media::CACHE_CONTROL.parse().expect("a header value"));
+        Ok(response)
+    }
+
+    async fn batch_get_variants(
+        &self,
+        request: Request<pb::BatchGetVariantsRequest>,
+    ) -> Result<Response<pb::BatchGetVariantsResponse>, Status> {
+        let request = request.into_inner();
+        reply::<_, Error>(
+            async {
+                let ids = wire::ids("ids", request.ids)?;
+                // Variant ids first; what is left may be ids of products.
+                let found = variants::find_many(&self.db, &ids).await?;
+                let rest: Vec<String> = ids.iter().filter(|id| !found.iter().any(|v| &v.id == *id)).cloned().collect();
+                let mut product_ids: Vec<String> = found.iter().map(|v| v.product_id.clone()).collect();
+                product_ids.extend(rest.iter().cloned());
+                product_ids.sort();
+                product_ids.dedup();
+                let records = records::load_many(&self.db, products::find_many(&self.db, &product_ids).await?).await?;
+                let mut answer = pb::BatchGetVariantsResponse::default();
+                for variant in &found {
+                    if let Some(record) = records.iter().find(|r| r.product.id == variant.product_id) {
+                        answer.variants.push(wire::variant_details(record, &variant.id, &variant.id)?);
+                    }
+                }
+                for id in &rest {
+                    let Some(record) = records.iter().find(|r| &r.product.id == id) else { continue };
+                    match record.variants.as_slice() {
+                        [only] => answer.variants.push(wire::variant_details(record, &only.id, id)?),
+                        _ => answer.ambiguous_product_ids.push(id.clone()),
+                    }
+                }
+                Ok(answer)
             }
             .await,
         )

@@ -8,11 +8,16 @@
 mod category;
 mod listing;
 mod product;
+pub mod variant;
 
 pub use category::{CategoryChanges, CategoryCursor, CategoryInput, CategoryName, NewCategory};
 pub use listing::{Cursor, ProductFilter, ProductFilterInput, ProductOrder, ProductQuery, SortKey, SortValue};
 pub use product::{
     Brand, Moment, NewProduct, ProductChanges, ProductField, ProductInput, ProductName, ProductPatch, Sku, Status,
+};
+pub use variant::{
+    ImageSource, NewImage, NewVariant, OptionFilter, OptionValue, ProductOption, VariantChanges, VariantInput,
+    VariantPatch, VariantStatus,
 };
 
 /// The longest category description.

@@ -19,9 +19,11 @@
 //!
 //! A new RPC is a handler in [`api`] (its parsing and encoding in [`api::wire`]) calling a
 //! [`commands`] function when it changes state, a [`store`] query when it only reads.
-//! svc-product reacts to no other service's events and runs no background work of its own
-//! (beside the outbox relay): a first event reaction would go in `reactions.rs` (the bus
-//! handler, calling commands), a first background loop in `loops.rs` (calling commands).
+//! [`reactions`] reads svc-inventory's stock events (what is in stock, for lists and
+//! filters); [`loops`] asks svc-inventory about variants it never heard of (a catalog
+//! upgraded from before variants). Variants, options and images live beside products in
+//! [`store`] ([`store::records`] reads a product with all of them); uploaded images are
+//! [`media`].
 
 use std::future::Future;
 use std::sync::Arc;
@@ -32,7 +34,7 @@ use mart_platform::{
     config::Service,
     db, paging,
     server::GrpcServer,
-    tasks::Background,
+    tasks::{Background, Every},
 };
 use mart_proto::product::catalog_service_server::CatalogServiceServer;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -44,9 +46,12 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod loops;
+pub mod media;
 pub mod migration;
 pub mod peers;
 pub mod product_cache;
+pub mod reactions;
 pub mod store;
 
 pub use config::{Config, Settings};
@@ -70,13 +75,24 @@ pub async fn serve(
     let verifier = Arc::new(Verifier::for_shop(keys, &config.auth));
 
     let mut background = Background::new(Service::Product);
-    let relay = background.relay(db.clone(), bus, config.events.outbox_retention);
+    let relay = background.relay(db.clone(), bus.clone(), config.events.outbox_retention);
+    background.react(&bus, &config.events, db.clone(), reactions::GROUP, &reactions::TOPICS, reactions::Reactions);
+
+    let (sync_db, sync_stock) = (db.clone(), stock.clone());
+    background.every(loops::NAME, Every::new(loops::INTERVAL), move |_| {
+        let (db, stock) = (sync_db.clone(), sync_stock.clone());
+        async move { loops::sync(&db, &stock).await }
+    });
 
     let cache = Arc::new(product_cache::ProductCache::new(config.own.cache_ttl));
-    let commands = commands::Commands::new(db.clone(), relay, cache.clone());
-    let api = api::CatalogApi::new(commands, db, tokens, stock, cache);
+    let media = Arc::new(media::Media::open(&config).map_err(StartError::setup("media store (MART_MEDIA_URL)"))?);
+    // An upload is one message holding the whole image: room for the largest, and its
+    // framing, so that a bigger one is refused by the media limit (413), not by tonic's.
+    let max_message = media.max_bytes() + mart_platform::config::MEDIA_MESSAGE_OVERHEAD;
+    let commands = commands::Commands::new(db.clone(), relay, cache.clone(), media.clone());
+    let api = api::CatalogApi::new(commands, db, tokens, stock, cache, media);
     GrpcServer::new(Service::Product, verifier)
-        .add_service(CatalogServiceServer::new(api))
+        .add_service(CatalogServiceServer::new(api).max_decoding_message_size(max_message))
         .serve_then_stop(listener, shutdown, background)
         .await
 }

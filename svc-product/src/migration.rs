@@ -4,6 +4,7 @@ use mart_platform::schema::Migrations;
 use sea_orm_migration::prelude::*;
 
 mod m20261201_000001_catalog;
+mod m20261215_000001_variants;
 
 /// Every migration of svc-product.
 #[derive(Debug)]
@@ -11,6 +12,11 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        Migrations::outbox().paging().then(m20261201_000001_catalog::Migration).into()
+        Migrations::outbox()
+            .paging()
+            .then(m20261201_000001_catalog::Migration)
+            .inbox()
+            .then(m20261215_000001_variants::Migration)
+            .into()
     }
 }

@@ -1,8 +1,13 @@
 //! svc-product's tables and the queries on them. Nothing outside this module builds SQL.
 
 pub mod categories;
+pub mod images;
 pub mod products;
+pub mod records;
 pub mod settings;
+pub mod variants;
+
+pub use products::Facets;
 
 /// Write transactions start through the platform (SQLite claims its writer lock first).
 pub use mart_platform::db::begin_write;

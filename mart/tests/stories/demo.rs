@@ -1,10 +1,12 @@
-//! `mart demo-data`: a fresh shop gets a catalog to browse and a customer who can sign in,
-//! and running it again adds nothing twice.
+//! `mart demo-data`: a fresh shop gets a catalog to browse — pictures, and a few products in
+//! sizes, weights or colours — and a customer who can sign in, and running it again adds
+//! nothing twice.
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
 use http::StatusCode;
-use mart::demo::{self, CATEGORIES, CUSTOMER_EMAIL, CUSTOMER_PASSWORD, Options, PRODUCTS, Summary};
+use mart::demo::{self, CATEGORIES, CUSTOMER_EMAIL, CUSTOMER_PASSWORD, DemoProduct, Options, PRODUCTS, Summary};
 use mart_platform::test_util::eventually;
 use serde_json::{Value, json};
 
@@ -27,6 +29,7 @@ async fn demo_data_fills_the_shop_once_however_often_it_runs() {
             categories_existing: 0,
             products_created: PRODUCTS.len(),
             products_existing: 0,
+            images_added: PRODUCTS.iter().map(DemoProduct::image_count).sum(),
             customer_created: true,
         }
     );
@@ -38,6 +41,7 @@ async fn demo_data_fills_the_shop_once_however_often_it_runs() {
             categories_existing: CATEGORIES.len(),
             products_created: 0,
             products_existing: PRODUCTS.len(),
+            images_added: 0,
             customer_created: false,
         }
     );
@@ -62,6 +66,51 @@ async fn demo_data_fills_the_shop_once_however_often_it_runs() {
         (product.json["product"]["availableStock"] == 40).then_some(())
     })
     .await;
+
+    // Every product shows its pictures (a variant's own among them, once each), the first
+    // its own, served to anyone as the PNG it was drawn as.
+    for product in PRODUCTS {
+        let listed = listed.iter().find(|p| p["sku"] == product.sku).unwrap();
+        let images = listed["images"].as_array().cloned().unwrap_or_default();
+        assert_eq!(images.len(), product.image_count(), "{}: {listed}", product.sku);
+        assert_eq!(picture(&shop, &images[0]["url"]).await, product.picture().png(), "{}", product.sku);
+        assert_eq!(images[0]["alt"], product.name);
+    }
+
+    // The products sold in sizes, weights or colours show each variant with its own SKU,
+    // price and stock; a variant in a colour of its own shows its own picture.
+    let with_variants: Vec<&DemoProduct> = PRODUCTS.iter().filter(|p| !p.variants.is_empty()).collect();
+    assert!(with_variants.len() >= 3, "a few products have variants");
+    for product in with_variants {
+        let id = listed.iter().find(|p| p["sku"] == product.sku).unwrap()["id"].as_str().unwrap().to_owned();
+        let shown = eventually(&format!("the stock of each variant of {}", product.sku), || async {
+            let got = shop.http.get(&format!("/v1/products/{id}"), None).await;
+            let variants = got.json["product"]["variants"].as_array().cloned().unwrap_or_default();
+            let stocked = variants.len() == product.variants.len()
+                && variants.iter().zip(product.variants).all(|(shown, demo)| shown["availableStock"] == demo.stock);
+            stocked.then_some(variants)
+        })
+        .await;
+        for (shown, demo) in shown.iter().zip(product.variants) {
+            assert_eq!(shown["sku"], demo.sku);
+            let price = demo.price_minor.unwrap_or(product.price_minor);
+            assert_eq!(
+                shown["unitPrice"],
+                json!({"amountMinor": price.to_string(), "currency": "USD"}),
+                "{}",
+                demo.sku
+            );
+            let title: Vec<String> =
+                product.options.iter().zip(demo.values).map(|((name, _), value)| format!("{name}: {value}")).collect();
+            assert_eq!(shown["title"], title.join(", "));
+            if let Some(own) = product.picture_of(demo) {
+                assert_eq!(picture(&shop, &shown["imageUrl"]).await, own.png(), "{}", demo.sku);
+            }
+        }
+    }
+    let apron = PRODUCTS.iter().find(|p| p.sku == "DEMO-GEAR-011").unwrap();
+    let prices: Vec<i64> = apron.variants.iter().map(|v| v.price_minor.unwrap_or(apron.price_minor)).collect();
+    assert!(prices[2] > prices[1] && prices[1] == prices[0], "the L apron is a little dearer: {prices:?}");
 
     // The demo customer signs in with the printed password and has somewhere to ship to.
     let login = shop
@@ -98,6 +147,15 @@ async fn demo_data_says_what_is_wrong_with_the_url_or_the_credentials() {
     assert!(unreachable.is_usage() && unreachable.to_string().contains("is `mart up` running"), "{unreachable}");
 
     shop.stop().await;
+}
+
+/// The picture at `url` as the edge serves it to anyone, checked to be a PNG.
+async fn picture(shop: &TestShop, url: &Value) -> Bytes {
+    let url = url.as_str().expect("an image URL");
+    let served = shop.http.get(url, None).await;
+    assert_eq!(served.status, StatusCode::OK, "{url}: {}", served.json);
+    assert_eq!(served.headers["content-type"], "image/png", "{url}");
+    served.body
 }
 
 /// Every item of the public list at `path`, page by page.

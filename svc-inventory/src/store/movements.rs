@@ -1,12 +1,13 @@
-//! The `movements` table: the ledger. Every change to a stock level writes one row with
-//! both deltas and the level after it, so `on_hand` always equals the sum of its deltas.
+//! The `movements` table: the ledger, per variant. Every change to a variant's stock level
+//! writes one row with both deltas and the level after it, so `on_hand` always equals the
+//! sum of its deltas.
 
 use chrono::Utc;
 use sea_orm::{QueryOrder, QuerySelect, Set, entity::prelude::*};
 
 use crate::domain::MovementKind;
 
-/// One change to a product's stock.
+/// One change to a variant's stock.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "movements")]
 pub struct Model {
@@ -15,6 +16,8 @@ pub struct Model {
     pub id: String,
     /// The product.
     pub product_id: String,
+    /// The variant: its ledger is these rows, in id order (indexed).
+    pub variant_id: String,
     /// What happened (`MovementKind`).
     pub kind: String,
     /// Change to on hand.
@@ -44,8 +47,8 @@ impl ActiveModelBehavior for ActiveModel {}
 /// What a movement records, besides the level after it.
 #[derive(Debug)]
 pub struct Movement<'a> {
-    /// The product.
-    pub product_id: &'a str,
+    /// The variant.
+    pub variant_id: &'a str,
     /// What happened.
     pub kind: MovementKind,
     /// Change to on hand.
@@ -60,14 +63,16 @@ pub struct Movement<'a> {
     pub actor_id: Option<&'a str>,
 }
 
-/// Records `movement`, reading the level it left (the caller's transaction holds the row).
-pub async fn record<C: ConnectionTrait>(db: &C, movement: Movement<'_>) -> Result<Model, DbErr> {
-    let level = super::stock::find(db, movement.product_id)
+/// Records `movement`, reading the level it left (the caller's transaction holds the row);
+/// that level, for the announcement.
+pub async fn record<C: ConnectionTrait>(db: &C, movement: Movement<'_>) -> Result<super::stock::Model, DbErr> {
+    let level = super::stock::find(db, movement.variant_id)
         .await?
-        .ok_or_else(|| DbErr::RecordNotFound(format!("stock of {}", movement.product_id)))?;
+        .ok_or_else(|| DbErr::RecordNotFound(format!("stock of {}", movement.variant_id)))?;
     ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
-        product_id: Set(movement.product_id.to_owned()),
+        product_id: Set(level.product_id.clone()),
+        variant_id: Set(level.variant_id.clone()),
         kind: Set(movement.kind.as_str().to_owned()),
         on_hand_delta: Set(movement.on_hand_delta),
         reserved_delta: Set(movement.reserved_delta),
@@ -79,17 +84,18 @@ pub async fn record<C: ConnectionTrait>(db: &C, movement: Movement<'_>) -> Resul
         created_at: Set(Utc::now()),
     }
     .insert(db)
-    .await
+    .await?;
+    Ok(level)
 }
 
-/// Up to `limit` movements of `product_id`, newest first, older than `before` if given.
+/// Up to `limit` movements of `variant_id`, newest first, older than `before` if given.
 pub async fn list<C: ConnectionTrait>(
     db: &C,
-    product_id: &str,
+    variant_id: &str,
     before: Option<&str>,
     limit: u64,
 ) -> Result<Vec<Model>, DbErr> {
-    let mut query = Entity::find().filter(Column::ProductId.eq(product_id));
+    let mut query = Entity::find().filter(Column::VariantId.eq(variant_id));
     if let Some(before) = before {
         query = query.filter(Column::Id.lt(before));
     }

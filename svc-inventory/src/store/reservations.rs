@@ -5,7 +5,7 @@ use chrono::Utc;
 use mart_platform::db;
 use sea_orm::{QueryOrder, Set, entity::prelude::*, sea_query::Expr};
 
-use crate::domain::ReservationState;
+use crate::domain::{Line, ReservationState};
 
 /// An order's reservation.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -32,15 +32,17 @@ impl ActiveModelBehavior for ActiveModel {}
 pub mod lines {
     use sea_orm::entity::prelude::*;
 
-    /// One product of an order's reservation.
+    /// One variant of an order's reservation.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "reservation_lines")]
     pub struct Model {
         /// The order.
         #[sea_orm(primary_key, auto_increment = false)]
         pub order_id: String,
-        /// The product.
+        /// The variant: its stock row.
         #[sea_orm(primary_key, auto_increment = false)]
+        pub variant_id: String,
+        /// The product it is a variant of.
         pub product_id: String,
         /// Units reserved.
         pub quantity: i64,
@@ -88,28 +90,29 @@ pub async fn state<C: ConnectionTrait>(db: &C, order_id: &str) -> Result<Option<
     Ok(Entity::find_by_id(order_id.to_owned()).one(db).await?.and_then(|row| ReservationState::parse(&row.state)))
 }
 
-/// Stores the lines of `order_id`.
-pub async fn add_lines<C: ConnectionTrait>(db: &C, order_id: &str, lines: &[(String, i64)]) -> Result<(), DbErr> {
+/// Stores the lines of `order_id` (one per variant).
+pub async fn add_lines<C: ConnectionTrait>(db: &C, order_id: &str, lines: &[Line]) -> Result<(), DbErr> {
     if lines.is_empty() {
         return Ok(());
     }
-    let rows = lines.iter().map(|(product_id, quantity)| lines::ActiveModel {
+    let rows = lines.iter().map(|line| lines::ActiveModel {
         order_id: Set(order_id.to_owned()),
-        product_id: Set(product_id.clone()),
-        quantity: Set(*quantity),
+        variant_id: Set(line.variant_id.clone()),
+        product_id: Set(line.product_id.clone()),
+        quantity: Set(line.quantity),
     });
     lines::Entity::insert_many(rows).exec_without_returning(db).await?;
     Ok(())
 }
 
-/// The lines of `order_id`, in product-id order (the order rows are locked in).
-pub async fn lines_of<C: ConnectionTrait>(db: &C, order_id: &str) -> Result<Vec<(String, i64)>, DbErr> {
+/// The lines of `order_id`, in variant-id order (the order rows are locked in).
+pub async fn lines_of<C: ConnectionTrait>(db: &C, order_id: &str) -> Result<Vec<Line>, DbErr> {
     Ok(lines::Entity::find()
         .filter(lines::Column::OrderId.eq(order_id))
-        .order_by_asc(lines::Column::ProductId)
+        .order_by_asc(lines::Column::VariantId)
         .all(db)
         .await?
         .into_iter()
-        .map(|line| (line.product_id, line.quantity))
+        .map(|line| Line { variant_id: line.variant_id, product_id: line.product_id, quantity: line.quantity })
         .collect())
 }

@@ -1,23 +1,28 @@
-//! The `stock` table: one row per product.
+//! The `stock` table: one row per variant, with the product it belongs to.
 
 use chrono::Utc;
 use mart_platform::db;
-use sea_orm::{QueryOrder, Set, entity::prelude::*, sea_query::Expr};
+use sea_orm::{QueryOrder, Set, UpdateMany, entity::prelude::*, sea_query::Expr};
 
-/// A product's stock level.
+/// A variant's stock level.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "stock")]
 pub struct Model {
-    /// The product (svc-product's id).
+    /// The variant (svc-product's id; the product id for a product's default variant).
     #[sea_orm(primary_key, auto_increment = false)]
+    pub variant_id: String,
+    /// The product it is a variant of: a product's stock is its rows (indexed).
     pub product_id: String,
     /// Units in the warehouse, reserved ones included.
     pub on_hand: i64,
     /// Units promised to orders not yet paid.
     pub reserved: i64,
-    /// False once the product is archived: no new reservations.
+    /// False once the variant (or its product) is archived: no new reservations.
     pub orderable: bool,
-    /// When the row was created (ProductCreated).
+    /// Grows by one with every change of the row, so that a reader of the stock events,
+    /// which arrive from several partitions, can keep the newest figure.
+    pub version: i64,
+    /// When the row was created (ProductCreated or VariantAdded).
     pub created_at: DateTimeUtc,
     /// When the level last changed.
     pub updated_at: DateTimeUtc,
@@ -36,40 +41,61 @@ impl Model {
     }
 }
 
-/// The stock of `product_id`.
-pub async fn find<C: ConnectionTrait>(db: &C, product_id: &str) -> Result<Option<Model>, DbErr> {
-    Entity::find_by_id(product_id.to_owned()).one(db).await
+/// The stock of `variant_id`.
+pub async fn find<C: ConnectionTrait>(db: &C, variant_id: &str) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(variant_id.to_owned()).one(db).await
 }
 
-/// The stock of each of `product_ids` that has a row.
+/// Every variant's stock of `product_id`, in variant-id order; empty for a product without
+/// stock (unknown, or its ProductCreated not yet seen).
+pub async fn of_product<C: ConnectionTrait>(db: &C, product_id: &str) -> Result<Vec<Model>, DbErr> {
+    Entity::find().filter(Column::ProductId.eq(product_id)).order_by_asc(Column::VariantId).all(db).await
+}
+
+/// Every variant's stock of each of `product_ids` that has rows.
 pub async fn find_many<C: ConnectionTrait>(db: &C, product_ids: &[String]) -> Result<Vec<Model>, DbErr> {
     Entity::find()
         .filter(Column::ProductId.is_in(product_ids.iter().cloned()))
         .order_by_asc(Column::ProductId)
+        .order_by_asc(Column::VariantId)
         .all(db)
         .await
 }
 
-/// Creates the row of a new product with `on_hand` units; false if it existed already.
-pub async fn create<C: ConnectionTrait>(db: &C, product_id: &str, on_hand: i64) -> Result<bool, DbErr> {
+/// Creates the row of a new variant of `product_id` with `on_hand` units; false if it
+/// existed already.
+pub async fn create<C: ConnectionTrait>(
+    db: &C,
+    product_id: &str,
+    variant_id: &str,
+    on_hand: i64,
+) -> Result<bool, DbErr> {
     let now = Utc::now();
     let row = ActiveModel {
+        variant_id: Set(variant_id.to_owned()),
         product_id: Set(product_id.to_owned()),
         on_hand: Set(on_hand),
         reserved: Set(0),
         orderable: Set(true),
+        version: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
     };
-    db::insert_once(db, row, [Column::ProductId]).await
+    db::insert_once(db, row, [Column::VariantId]).await
 }
 
-/// Reserves `quantity` units if that many are available and the product is orderable;
-/// whether it did. One statement, so two reservations can never both take the last unit.
-pub async fn reserve<C: ConnectionTrait>(db: &C, product_id: &str, quantity: i64) -> Result<bool, DbErr> {
-    let result = Entity::update_many()
+/// Reserves `quantity` units of `variant_id` if it is a variant of `product_id`, that many
+/// are available and it is orderable; whether it did. One statement, so two reservations
+/// can never both take the last unit.
+pub async fn reserve<C: ConnectionTrait>(
+    db: &C,
+    product_id: &str,
+    variant_id: &str,
+    quantity: i64,
+) -> Result<bool, DbErr> {
+    let result = change()
         .col_expr(Column::Reserved, Expr::col(Column::Reserved).add(quantity))
-        .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(Column::VariantId.eq(variant_id))
         .filter(Column::ProductId.eq(product_id))
         .filter(Column::Orderable.eq(true))
         .filter(Expr::expr(Expr::col(Column::OnHand).sub(Expr::col(Column::Reserved))).gte(quantity))
@@ -79,11 +105,10 @@ pub async fn reserve<C: ConnectionTrait>(db: &C, product_id: &str, quantity: i64
 }
 
 /// Gives back `quantity` reserved units; whether it did.
-pub async fn release<C: ConnectionTrait>(db: &C, product_id: &str, quantity: i64) -> Result<bool, DbErr> {
-    let result = Entity::update_many()
+pub async fn release<C: ConnectionTrait>(db: &C, variant_id: &str, quantity: i64) -> Result<bool, DbErr> {
+    let result = change()
         .col_expr(Column::Reserved, Expr::col(Column::Reserved).sub(quantity))
-        .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(Column::ProductId.eq(product_id))
+        .filter(Column::VariantId.eq(variant_id))
         .filter(Column::Reserved.gte(quantity))
         .exec(db)
         .await?;
@@ -91,12 +116,11 @@ pub async fn release<C: ConnectionTrait>(db: &C, product_id: &str, quantity: i64
 }
 
 /// Turns `quantity` reserved units into a sale: on hand and reserved both drop.
-pub async fn commit<C: ConnectionTrait>(db: &C, product_id: &str, quantity: i64) -> Result<bool, DbErr> {
-    let result = Entity::update_many()
+pub async fn commit<C: ConnectionTrait>(db: &C, variant_id: &str, quantity: i64) -> Result<bool, DbErr> {
+    let result = change()
         .col_expr(Column::OnHand, Expr::col(Column::OnHand).sub(quantity))
         .col_expr(Column::Reserved, Expr::col(Column::Reserved).sub(quantity))
-        .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(Column::ProductId.eq(product_id))
+        .filter(Column::VariantId.eq(variant_id))
         .filter(Column::Reserved.gte(quantity))
         .filter(Column::OnHand.gte(quantity))
         .exec(db)
@@ -106,11 +130,10 @@ pub async fn commit<C: ConnectionTrait>(db: &C, product_id: &str, quantity: i64)
 
 /// Changes on hand by `delta` unless that would go below what is reserved (or past the
 /// largest count the API can show); whether it did.
-pub async fn adjust<C: ConnectionTrait>(db: &C, product_id: &str, delta: i64) -> Result<bool, DbErr> {
-    let result = Entity::update_many()
+pub async fn adjust<C: ConnectionTrait>(db: &C, variant_id: &str, delta: i64) -> Result<bool, DbErr> {
+    let result = change()
         .col_expr(Column::OnHand, Expr::col(Column::OnHand).add(delta))
-        .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(Column::ProductId.eq(product_id))
+        .filter(Column::VariantId.eq(variant_id))
         .filter(Expr::expr(Expr::col(Column::OnHand).add(delta)).gte(Expr::col(Column::Reserved)))
         .filter(Expr::expr(Expr::col(Column::OnHand).add(delta)).lte(i64::from(i32::MAX)))
         .exec(db)
@@ -119,18 +142,38 @@ pub async fn adjust<C: ConnectionTrait>(db: &C, product_id: &str, delta: i64) ->
 }
 
 /// Takes the row's write lock for the rest of the transaction, so a read that follows
-/// cannot be overtaken; whether the row exists.
-pub async fn lock<C: ConnectionTrait>(db: &C, product_id: &str) -> Result<bool, DbErr> {
-    db::lock_row::<Entity, _>(db, Column::ProductId, product_id).await
+/// cannot be overtaken; whether the row exists. Changes nothing, so the version stays.
+pub async fn lock<C: ConnectionTrait>(db: &C, variant_id: &str) -> Result<bool, DbErr> {
+    db::lock_row::<Entity, _>(db, Column::VariantId, variant_id).await
 }
 
-/// Stops new reservations of an archived product.
-pub async fn stop_selling<C: ConnectionTrait>(db: &C, product_id: &str) -> Result<(), DbErr> {
-    Entity::update_many()
+/// Stops new reservations of every variant of an archived product.
+pub async fn stop_selling_product<C: ConnectionTrait>(db: &C, product_id: &str) -> Result<(), DbErr> {
+    change()
         .col_expr(Column::Orderable, Expr::value(false))
-        .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(Column::ProductId.eq(product_id))
+        .filter(Column::Orderable.eq(true))
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Stops new reservations of an archived variant of `product_id`.
+pub async fn stop_selling_variant<C: ConnectionTrait>(db: &C, product_id: &str, variant_id: &str) -> Result<(), DbErr> {
+    change()
+        .col_expr(Column::Orderable, Expr::value(false))
+        .filter(Column::VariantId.eq(variant_id))
+        .filter(Column::ProductId.eq(product_id))
+        .filter(Column::Orderable.eq(true))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// An update of stock rows: whatever it sets, the rows it touches move to their next
+/// version and note the time.
+fn change() -> UpdateMany<Entity> {
+    Entity::update_many()
+        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+        .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
 }

@@ -212,8 +212,15 @@ async fn admin_write_offs_racing_reservations_never_go_below_zero(db: TestDb) {
     let placing = join_all(orders.iter().map(|order| app.place(order, &one)));
     let writing_off = join_all((0..15).map(|_| {
         let mut client = app.client();
-        let request =
-            authed(&admin, pb::AdjustStockRequest { product_id: product.clone(), delta: -1, reason: "damaged".into() });
+        let request = authed(
+            &admin,
+            pb::AdjustStockRequest {
+                product_id: product.clone(),
+                delta: -1,
+                reason: "damaged".into(),
+                ..Default::default()
+            },
+        );
         async move { client.adjust_stock(request).await }
     }));
     let (_, write_offs) = futures::join!(placing, writing_off);

@@ -60,7 +60,10 @@ async fn admins_receive_write_off_and_count_but_never_below_reserved(db: TestDb)
     let admin = app.admin();
     let mut client = app.client();
     let adjust = |delta: i32| {
-        authed(&admin, pb::AdjustStockRequest { product_id: product.clone(), delta, reason: "audit".into() })
+        authed(
+            &admin,
+            pb::AdjustStockRequest { product_id: product.clone(), delta, reason: "audit".into(), ..Default::default() },
+        )
     };
 
     let too_far = client.adjust_stock(adjust(-7)).await.unwrap_err();
@@ -73,7 +76,15 @@ async fn admins_receive_write_off_and_count_but_never_below_reserved(db: TestDb)
     assert_eq!(level.on_hand, Some(9));
 
     let count = |on_hand: i32| {
-        authed(&admin, pb::SetStockRequest { product_id: product.clone(), on_hand, reason: "stock take".into() })
+        authed(
+            &admin,
+            pb::SetStockRequest {
+                product_id: product.clone(),
+                on_hand,
+                reason: "stock take".into(),
+                ..Default::default()
+            },
+        )
     };
     let below = client.set_stock(count(3)).await.unwrap_err();
     assert_eq!(below.code(), Code::FailedPrecondition);
@@ -131,7 +142,7 @@ async fn bad_requests_and_callers_are_refused(db: TestDb) {
     let status = client
         .adjust_stock(authed(
             &admin,
-            pb::AdjustStockRequest { product_id: " ".into(), delta: 0, reason: String::new() },
+            pb::AdjustStockRequest { product_id: " ".into(), delta: 0, reason: String::new(), ..Default::default() },
         ))
         .await
         .unwrap_err();
@@ -139,7 +150,12 @@ async fn bad_requests_and_callers_are_refused(db: TestDb) {
     let status = client
         .set_stock(authed(
             &admin,
-            pb::SetStockRequest { product_id: product.clone(), on_hand: -1, reason: "x".repeat(201) },
+            pb::SetStockRequest {
+                product_id: product.clone(),
+                on_hand: -1,
+                reason: "x".repeat(201),
+                ..Default::default()
+            },
         ))
         .await
         .unwrap_err();
@@ -147,7 +163,12 @@ async fn bad_requests_and_callers_are_refused(db: TestDb) {
     let status = client
         .list_stock_movements(authed(
             &admin,
-            pb::ListStockMovementsRequest { product_id: product.clone(), page_size: -1, page_token: "***".into() },
+            pb::ListStockMovementsRequest {
+                product_id: product.clone(),
+                page_size: -1,
+                page_token: "***".into(),
+                ..Default::default()
+            },
         ))
         .await
         .unwrap_err();
@@ -160,7 +181,12 @@ async fn bad_requests_and_callers_are_refused(db: TestDb) {
     let status = client
         .adjust_stock(authed(
             &admin,
-            pb::AdjustStockRequest { product_id: product.clone(), delta: 1, reason: "found\u{0}one".into() },
+            pb::AdjustStockRequest {
+                product_id: product.clone(),
+                delta: 1,
+                reason: "found\u{0}one".into(),
+                ..Default::default()
+            },
         ))
         .await
         .unwrap_err();
@@ -170,13 +196,18 @@ async fn bad_requests_and_callers_are_refused(db: TestDb) {
     let unknown = client
         .adjust_stock(authed(
             &admin,
-            pb::AdjustStockRequest { product_id: "unknown".into(), delta: 1, reason: "r".into() },
+            pb::AdjustStockRequest { product_id: "unknown".into(), delta: 1, reason: "r".into(), ..Default::default() },
         ))
         .await
         .unwrap_err();
     assert_eq!(unknown.code(), Code::NotFound);
 
-    let request = || pb::AdjustStockRequest { product_id: product.clone(), delta: 5, reason: "gift".into() };
+    let request = || pb::AdjustStockRequest {
+        product_id: product.clone(),
+        delta: 5,
+        reason: "gift".into(),
+        ..Default::default()
+    };
     let anonymous = client.adjust_stock(request()).await.unwrap_err();
     assert_eq!(anonymous.code(), Code::Unauthenticated);
     let customer = client.adjust_stock(authed(&app.tokens.user("u1"), request())).await.unwrap_err();
@@ -209,13 +240,22 @@ async fn a_ledger_page_token_holds_only_for_the_product_it_came_from(db: TestDb)
     let (first, second) = (app.product(5).await, app.product(5).await);
     for product in [&first, &second] {
         for delta in 1..=4 {
-            let request = pb::AdjustStockRequest { product_id: product.clone(), delta, reason: "delivery".into() };
+            let request = pb::AdjustStockRequest {
+                product_id: product.clone(),
+                delta,
+                reason: "delivery".into(),
+                ..Default::default()
+            };
             client.adjust_stock(authed(&admin, request)).await.unwrap();
         }
     }
     let page = |product_id: &str, page_size: i32, page_token: &str| {
-        let request =
-            pb::ListStockMovementsRequest { product_id: product_id.into(), page_size, page_token: page_token.into() };
+        let request = pb::ListStockMovementsRequest {
+            product_id: product_id.into(),
+            page_size,
+            page_token: page_token.into(),
+            ..Default::default()
+        };
         authed(&admin, request)
     };
 

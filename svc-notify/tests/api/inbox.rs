@@ -73,8 +73,23 @@ async fn every_step_of_an_order_reaches_the_customer(db: TestDb) {
         quantity: 2,
         unit_price: eur(1250),
         line_total: eur(2500),
+        ..Default::default()
     };
-    let placed = OrderPlaced { order_id: "o1".into(), user_id: ada.clone(), lines: vec![line], total: eur(2500) };
+    // A variant's line says which one.
+    let tee = OrderLine {
+        product_id: "p2".into(),
+        variant_id: "v2".into(),
+        sku: "TEE-RED-S".into(),
+        name: "Tee".into(),
+        option_values: vec![
+            mart_proto::common::OptionValue { name: "Size".into(), value: "S".into() },
+            mart_proto::common::OptionValue { name: "Colour".into(), value: "Red".into() },
+        ],
+        quantity: 1,
+        unit_price: eur(0),
+        line_total: eur(0),
+    };
+    let placed = OrderPlaced { order_id: "o1".into(), user_id: ada.clone(), lines: vec![line, tee], total: eur(2500) };
     app.publish("o1", Payload::OrderPlaced(placed)).await;
     let paid = PaymentSucceeded {
         payment_id: "pay1".into(),
@@ -108,7 +123,7 @@ async fn every_step_of_an_order_reaches_the_customer(db: TestDb) {
         ..Default::default()
     };
     app.publish("o2", Payload::PaymentRefunded(refunded)).await;
-    let short = ShortLine { product_id: "p9".into(), requested: 3, available: 1 };
+    let short = ShortLine { product_id: "p9".into(), requested: 3, available: 1, ..Default::default() };
     let rejected = OrderRejected { order_id: "o3".into(), user_id: ada.clone(), short_lines: vec![short] };
     app.publish("o3", Payload::OrderRejected(rejected)).await;
 
@@ -137,6 +152,7 @@ async fn every_step_of_an_order_reaches_the_customer(db: TestDb) {
     let placed = about(K::OrderPlaced);
     assert_eq!((placed.order_id.as_str(), placed.subject.as_str()), ("o1", "We received your order"));
     assert!(placed.body.contains("2 x Green tea  25.00 EUR") && placed.body.contains("Total: 25.00 EUR"));
+    assert!(placed.body.contains("1 x Tee (Size: S, Colour: Red)"), "{}", placed.body);
     assert!(about(K::PaymentSucceeded).body.contains("25.00 EUR"));
     let shipped = about(K::OrderShipped);
     assert!(shipped.body.contains("DHL") && shipped.body.contains("JD0123"), "{}", shipped.body);

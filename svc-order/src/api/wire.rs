@@ -17,7 +17,8 @@ use tonic::metadata::errors::ToStrError;
 
 use crate::{
     domain::{
-        CancellationSource, Change, ClientAddress, IdempotencyKey, OrderStatus, PlaceOrder, PricedCart, Quantity,
+        CancellationSource, Change, Choice, ClientAddress, IdempotencyKey, OptionValue, OrderStatus, PlaceOrder,
+        PricedCart, Quantity,
     },
     error::Error,
     store::orders,
@@ -31,35 +32,43 @@ const MAX_SHIPPING_FIELD: usize = 100;
 
 // === requests ===
 
-/// AddCartItem: the product and how many units to add (at most `max_quantity`).
-pub fn add_cart_item(request: &pb::AddCartItemRequest, max_quantity: u32) -> Result<(String, Quantity), Error> {
+/// AddCartItem: the variant it names and how many units to add (at most
+/// `max_quantity`). `variant_id` when set (then `product_id` is ignored), else
+/// `product_id`, as clients from before variants send it; neither is a missing
+/// `product_id`, what those clients would have been told.
+pub fn add_cart_item(request: &pb::AddCartItemRequest, max_quantity: u32) -> Result<(Choice, Quantity), Error> {
     let mut violations = Violations::new();
-    let product_id = violations.check(fields::id("product_id", &request.product_id));
+    let choice = match violations.check(fields::optional_id("variant_id", &request.variant_id)) {
+        Some(Some(variant_id)) => Some(Choice::Variant(variant_id)),
+        Some(None) => violations.check(fields::id("product_id", &request.product_id)).map(Choice::Product),
+        None => None,
+    };
     let quantity = violations.check(Quantity::parse("quantity", request.quantity, max_quantity));
     violations.finish()?;
-    let (Some(product_id), Some(quantity)) = (product_id, quantity) else {
+    let (Some(choice), Some(quantity)) = (choice, quantity) else {
         return Err(Error::Invalid(vec![]));
     };
-    Ok((product_id, quantity))
+    Ok((choice, quantity))
 }
 
-/// UpdateCartItem: the product and its new quantity; `None` (quantity 0) removes the line.
+/// UpdateCartItem: the line (its variant id, sent as `product_id`: the path keeps its
+/// name) and its new quantity; `None` (quantity 0) removes the line.
 pub fn update_cart_item(
     request: &pb::UpdateCartItemRequest,
     max_quantity: u32,
 ) -> Result<(String, Option<Quantity>), Error> {
     let mut violations = Violations::new();
-    let product_id = violations.check(fields::id("product_id", &request.product_id));
+    let variant_id = violations.check(fields::id("product_id", &request.product_id));
     // 0 removes the line; anything else must be a quantity a line may hold.
     let quantity = match request.quantity {
         0 => Some(None),
         n => violations.check(Quantity::parse("quantity", n, max_quantity)).map(Some),
     };
     violations.finish()?;
-    let (Some(product_id), Some(quantity)) = (product_id, quantity) else {
+    let (Some(variant_id), Some(quantity)) = (variant_id, quantity) else {
         return Err(Error::Invalid(vec![]));
     };
-    Ok((product_id, quantity))
+    Ok((variant_id, quantity))
 }
 
 /// PlaceOrder, with the `idempotency-key` header if one was sent, from `client` if known.
@@ -144,10 +153,13 @@ pub fn cart_to_proto(cart: &PricedCart, updated_at: Option<DateTime<Utc>>) -> pb
             .lines
             .iter()
             .map(|line| pb::CartLine {
-                product_id: line.product.product_id.clone(),
-                sku: line.product.sku.clone(),
-                name: line.product.name.clone(),
-                unit_price: Some(line.product.price.to_wire()),
+                product_id: line.variant.product_id.clone(),
+                sku: line.variant.sku.clone(),
+                name: line.variant.name.clone(),
+                variant_id: line.variant.variant_id.clone(),
+                option_values: option_values(&line.variant.option_values),
+                image_url: line.variant.image_url.clone(),
+                unit_price: Some(line.variant.price.to_wire()),
                 quantity: count(line.quantity),
                 line_total: Some(line.line_total.to_wire()),
                 added_at: Some(timestamp(&line.added_at)),
@@ -160,6 +172,10 @@ pub fn cart_to_proto(cart: &PricedCart, updated_at: Option<DateTime<Utc>>) -> pb
         item_count: count(cart.item_count),
         updated_at: updated_at.as_ref().map(timestamp),
     }
+}
+
+fn option_values(values: &[OptionValue]) -> Vec<common::OptionValue> {
+    values.iter().map(|v| common::OptionValue { name: v.name.clone(), value: v.value.clone() }).collect()
 }
 
 fn status_to_proto(status: Option<OrderStatus>) -> pb::OrderStatus {
@@ -201,15 +217,20 @@ pub fn order_to_proto(full: &orders::Full) -> Result<pb::Order, DbErr> {
         lines: full
             .lines
             .iter()
-            .map(|line| pb::OrderLine {
-                product_id: line.product_id.clone(),
-                sku: line.sku.clone(),
-                name: line.name.clone(),
-                unit_price: money(line.unit_price_minor),
-                quantity: count(line.quantity),
-                line_total: money(line.line_total_minor),
+            .map(|line| {
+                Ok(pb::OrderLine {
+                    product_id: line.product_id.clone(),
+                    sku: line.sku.clone(),
+                    variant_id: line.variant_id.clone(),
+                    option_values: option_values(&line.option_values()?),
+                    image_url: line.image_url.clone(),
+                    name: line.name.clone(),
+                    unit_price: money(line.unit_price_minor),
+                    quantity: count(line.quantity),
+                    line_total: money(line.line_total_minor),
+                })
             })
-            .collect(),
+            .collect::<Result<_, DbErr>>()?,
         total: money(order.total_minor),
         shipping_address: Some(pb::ShippingAddress {
             address_id: order.address_id.clone(),
@@ -228,6 +249,7 @@ pub fn order_to_proto(full: &orders::Full) -> Result<pb::Order, DbErr> {
             .iter()
             .map(|line| pb::RejectedLine {
                 product_id: line.product_id.clone(),
+                variant_id: line.variant_id.clone(),
                 requested: line.requested,
                 available: line.available,
             })

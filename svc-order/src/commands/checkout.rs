@@ -1,7 +1,7 @@
-//! PlaceOrder: the cart becomes an order (PENDING) with a snapshot of its lines and of the
-//! shipping address, the cart is emptied, and OrderPlaced goes out, in one transaction;
-//! idempotent per client key, and refused while the account (or its client address) has
-//! as many unpaid orders open as the caps allow.
+//! PlaceOrder: the cart becomes an order (PENDING) with a snapshot of its lines (per
+//! variant) and of the shipping address, the cart is emptied, and OrderPlaced goes out,
+//! in one transaction; idempotent per client key, and refused while the account (or its
+//! client address) has as many unpaid orders open as the caps allow.
 
 use chrono::Utc;
 use mart_platform::{
@@ -55,8 +55,8 @@ impl Commands {
         if cart.items.is_empty() {
             return Err(FieldViolation::new("cart", "is empty: add products before placing an order").into());
         }
-        let ids: Vec<String> = cart.items.iter().map(|item| item.product_id.clone()).collect();
-        let catalog = self.catalog.products(&ids).await?;
+        let ids: Vec<String> = cart.items.iter().map(|item| item.variant_id.clone()).collect();
+        let catalog = self.catalog.variants(&ids).await?;
         let (lines, total) = checkout::snapshot(&cart.items, &catalog).map_err(|error| match error {
             SnapshotError::NotOrderable(violations) => Error::Invalid(violations),
             SnapshotError::Money(error) => Error::Pricing(error),
@@ -159,7 +159,7 @@ impl Commands {
         let ordered: Vec<(String, u32)> = order
             .lines
             .iter()
-            .map(|line| (line.product_id.clone(), u32::try_from(line.quantity).unwrap_or(u32::MAX)))
+            .map(|line| (line.variant_id.clone(), u32::try_from(line.quantity).unwrap_or(u32::MAX)))
             .collect();
         let same_cart = cart.items.is_empty() || checkout::same_lines(&ordered, &cart.items);
         if order.order.address_id != address_id || !same_cart {

@@ -1,16 +1,16 @@
 //! Checkout: what a PlaceOrder asks for (with the idempotency key it may carry), the
-//! snapshot an order keeps of the cart (names, SKUs and prices as they were) and of the
-//! shipping address, and how many unpaid orders one account or one client address may
-//! have open ([`UnpaidCaps`]).
+//! snapshot an order keeps of the cart (per variant: product, SKU, option values, name,
+//! price and image as they were) and of the shipping address, and how many unpaid orders
+//! one account or one client address may have open ([`UnpaidCaps`]).
 
-use std::{collections::HashMap, net::IpAddr};
+use std::net::IpAddr;
 
 use mart_platform::{
     error::FieldViolation,
     money::{Money, MoneyError},
 };
 
-use super::cart::{CartItem, CatalogEntry};
+use super::cart::{CartItem, CatalogLookup, OptionValue};
 
 /// The longest idempotency key (the contract's limit).
 pub const MAX_KEY_LENGTH: usize = 128;
@@ -121,15 +121,22 @@ impl UnpaidCaps {
     }
 }
 
-/// One line of an order, as it was when the order was placed.
+/// One line of an order: one variant, as it was when the order was placed, so the order
+/// reads the same whatever the catalog does later (re-prices, archives, drops an image).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderLine {
     /// The product.
     pub product_id: String,
-    /// Its SKU then.
+    /// The variant ordered (for a single-variant product, the product's id).
+    pub variant_id: String,
+    /// The variant's SKU then.
     pub sku: String,
-    /// Its name then.
+    /// The product's name then.
     pub name: String,
+    /// The variant's option values then; empty for a default variant.
+    pub option_values: Vec<OptionValue>,
+    /// The variant's image then; empty for none.
+    pub image_url: String,
     /// Its price then.
     pub unit_price: Money,
     /// Units.
@@ -167,8 +174,8 @@ pub enum SnapshotError {
     /// Nothing to order.
     #[error("the cart is empty")]
     Empty,
-    /// Lines whose product is unknown or archived, each named.
-    #[error("some products cannot be ordered")]
+    /// Lines whose variant is unknown or archived, each named.
+    #[error("some variants cannot be ordered")]
     NotOrderable(Vec<FieldViolation>),
     /// The prices do not add up (mixed currencies, overflow).
     #[error(transparent)]
@@ -176,29 +183,40 @@ pub enum SnapshotError {
 }
 
 /// The lines and total of an order for `items`, priced by `catalog` now. Every line whose
-/// product is unknown or archived is named (`cart.lines[2].product_id`), so the shopper
-/// knows what to remove.
-pub fn snapshot(
-    items: &[CartItem],
-    catalog: &HashMap<String, CatalogEntry>,
-) -> Result<(Vec<OrderLine>, Money), SnapshotError> {
+/// variant (or product) is unknown or archived is named (`cart.lines[2].variant_id`), so
+/// the shopper knows what to remove.
+pub fn snapshot(items: &[CartItem], catalog: &CatalogLookup) -> Result<(Vec<OrderLine>, Money), SnapshotError> {
     let mut lines = Vec::with_capacity(items.len());
     let mut refused = Vec::new();
     for (index, item) in items.iter().enumerate() {
-        let field = format!("cart.lines[{index}].product_id");
-        match catalog.get(&item.product_id) {
-            None => refused.push(FieldViolation::new(field, format!("product {} does not exist", item.product_id))),
-            Some(product) if !product.orderable => refused.push(FieldViolation::new(
+        let field = format!("cart.lines[{index}].variant_id");
+        match catalog.get(&item.variant_id) {
+            // A line is one variant: a product that gained several since names none of them.
+            None if catalog.ambiguous.contains(&item.variant_id) => refused.push(FieldViolation::new(
                 field,
-                format!("product {} ({}) is archived and can no longer be ordered", product.product_id, product.sku),
+                format!("product {} now has several variants: remove the line and add the one wanted", item.variant_id),
             )),
-            Some(product) => lines.push(OrderLine {
-                product_id: product.product_id.clone(),
-                sku: product.sku.clone(),
-                name: product.name.clone(),
-                unit_price: product.price,
+            None => refused.push(FieldViolation::new(
+                field,
+                format!("variant {} of product {} does not exist", item.variant_id, item.product_id),
+            )),
+            Some(variant) if !variant.orderable => refused.push(FieldViolation::new(
+                field,
+                format!(
+                    "variant {} of product {} ({}) is archived and can no longer be ordered",
+                    variant.variant_id, variant.product_id, variant.sku
+                ),
+            )),
+            Some(variant) => lines.push(OrderLine {
+                product_id: variant.product_id.clone(),
+                variant_id: variant.variant_id.clone(),
+                sku: variant.sku.clone(),
+                name: variant.name.clone(),
+                option_values: variant.option_values.clone(),
+                image_url: variant.image_url.clone(),
+                unit_price: variant.price,
                 quantity: item.quantity,
-                line_total: product.price.times(item.quantity)?,
+                line_total: variant.price.times(item.quantity)?,
             }),
         }
     }
@@ -209,11 +227,11 @@ pub fn snapshot(
     Ok((lines, total))
 }
 
-/// Whether a cart holds the same products in the same quantities as an order's lines: a
-/// repeated PlaceOrder with one key must be the same request.
+/// Whether a cart holds the same variants in the same quantities as an order's lines
+/// (variant id, units): a repeated PlaceOrder with one key must be the same request.
 pub fn same_lines(order: &[(String, u32)], cart: &[CartItem]) -> bool {
-    let mut order: Vec<(&str, u32)> = order.iter().map(|(p, q)| (p.as_str(), *q)).collect();
-    let mut cart: Vec<(&str, u32)> = cart.iter().map(|item| (item.product_id.as_str(), item.quantity)).collect();
+    let mut order: Vec<(&str, u32)> = order.iter().map(|(v, q)| (v.as_str(), *q)).collect();
+    let mut cart: Vec<(&str, u32)> = cart.iter().map(|item| (item.variant_id.as_str(), item.quantity)).collect();
     order.sort_unstable();
     cart.sort_unstable();
     order == cart
@@ -224,7 +242,7 @@ mod tests {
     use chrono::Utc;
     use mart_platform::money::Currency;
 
-    use super::*;
+    use super::{super::cart::CatalogEntry, *};
 
     #[test]
     fn the_key_comes_from_the_header_or_the_field() {
@@ -240,28 +258,42 @@ mod tests {
     #[test]
     fn a_snapshot_names_every_line_that_cannot_be_ordered() {
         let now = Utc::now();
-        let item = |id: &str, quantity| CartItem { product_id: id.into(), quantity, added_at: now };
+        let item =
+            |id: &str, quantity| CartItem { variant_id: id.into(), product_id: "tee".into(), quantity, added_at: now };
         let entry = |id: &str, orderable| CatalogEntry {
-            product_id: id.into(),
+            product_id: "tee".into(),
+            variant_id: id.into(),
             sku: format!("SKU-{id}"),
-            name: id.into(),
+            name: "Tee".into(),
+            option_values: vec![OptionValue { name: "Size".into(), value: id.into() }],
+            image_url: format!("/v1/media/{id}"),
             price: Money::new(250, Currency::EUR),
             orderable,
         };
-        let catalog: HashMap<_, _> =
-            [entry("a", true), entry("old", false)].into_iter().map(|e| (e.product_id.clone(), e)).collect();
+        let mut catalog = CatalogLookup {
+            entries: [entry("s", true), entry("old", false)].into_iter().map(|e| (e.variant_id.clone(), e)).collect(),
+            ..Default::default()
+        };
+        catalog.ambiguous.insert("several".into());
 
-        let (lines, total) = snapshot(&[item("a", 4)], &catalog).unwrap();
-        assert_eq!((lines[0].sku.as_str(), lines[0].line_total.amount_minor), ("SKU-a", 1000));
+        let (lines, total) = snapshot(&[item("s", 4)], &catalog).unwrap();
+        let line = &lines[0];
+        assert_eq!((line.sku.as_str(), line.line_total.amount_minor), ("SKU-s", 1000));
+        assert_eq!((line.product_id.as_str(), line.variant_id.as_str()), ("tee", "s"));
+        assert_eq!(
+            (OptionValue::title(&line.option_values), line.image_url.as_str()),
+            ("Size: s".into(), "/v1/media/s")
+        );
         assert_eq!(total, Money::new(1000, Currency::EUR));
 
         let Err(SnapshotError::NotOrderable(refused)) =
-            snapshot(&[item("a", 1), item("old", 1), item("nope", 1)], &catalog)
+            snapshot(&[item("s", 1), item("old", 1), item("nope", 1), item("several", 1)], &catalog)
         else {
-            panic!("archived and unknown products must be refused");
+            panic!("archived, unknown and ambiguous lines must be refused");
         };
         let fields: Vec<_> = refused.iter().map(|v| v.field.as_str()).collect();
-        assert_eq!(fields, ["cart.lines[1].product_id", "cart.lines[2].product_id"]);
+        assert_eq!(fields, ["cart.lines[1].variant_id", "cart.lines[2].variant_id", "cart.lines[3].variant_id"]);
+        assert!(refused[0].description.contains("archived"), "{}", refused[0].description);
         assert_eq!(snapshot(&[], &catalog), Err(SnapshotError::Empty));
     }
 
@@ -290,10 +322,9 @@ mod tests {
     #[test]
     fn same_lines_ignores_order() {
         let now = Utc::now();
-        let cart = [
-            CartItem { product_id: "b".into(), quantity: 1, added_at: now },
-            CartItem { product_id: "a".into(), quantity: 2, added_at: now },
-        ];
+        let item =
+            |id: &str, quantity| CartItem { variant_id: id.into(), product_id: "p".into(), quantity, added_at: now };
+        let cart = [item("b", 1), item("a", 2)];
         assert!(same_lines(&[("a".into(), 2), ("b".into(), 1)], &cart));
         assert!(!same_lines(&[("a".into(), 3), ("b".into(), 1)], &cart));
         assert!(!same_lines(&[("a".into(), 2)], &cart));

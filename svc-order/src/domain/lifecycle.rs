@@ -170,6 +170,8 @@ impl CancellationSource {
 pub struct ShortLine {
     /// The product.
     pub product_id: String,
+    /// The variant short of stock (for a single-variant product, the product's id).
+    pub variant_id: String,
     /// Units asked for.
     pub requested: i32,
     /// Units there were.
@@ -243,7 +245,7 @@ impl Change {
             Change::Rejected { short_lines } => {
                 let lines: Vec<_> = short_lines
                     .iter()
-                    .map(|l| format!("{} ({} of {} available)", l.product_id, l.available, l.requested))
+                    .map(|l| format!("{} ({} of {} available)", l.variant_id, l.available, l.requested))
                     .collect();
                 format!("not enough stock: {}", lines.join(", "))
             }

@@ -1,6 +1,7 @@
 //! The `carts` and `cart_lines` tables. A cart row holds a version that every change bumps
 //! in the same transaction as the change, so PlaceOrder can take exactly the cart it read:
-//! it swaps the version it saw, and fails if anything changed in between.
+//! it swaps the version it saw, and fails if anything changed in between. A cart line is
+//! one variant (keyed by its id), with the product it belongs to.
 
 use chrono::{DateTime, Utc};
 use mart_platform::db;
@@ -31,19 +32,22 @@ impl ActiveModelBehavior for ActiveModel {}
 pub mod lines {
     use sea_orm::entity::prelude::*;
 
-    /// One product in a cart.
+    /// One variant in a cart.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "cart_lines")]
     pub struct Model {
         /// The owner.
         #[sea_orm(primary_key, auto_increment = false)]
         pub user_id: String,
-        /// The product.
+        /// The variant (for a single-variant product, and for every line from before
+        /// variants, the product's id).
         #[sea_orm(primary_key, auto_increment = false)]
+        pub variant_id: String,
+        /// Its product. Not part of the key: two variants of one product are two lines.
         pub product_id: String,
         /// Units; within the configured bounds.
         pub quantity: i64,
-        /// When the product was first put in: the cart's order.
+        /// When the variant was first put in: the cart's order.
         pub added_at: DateTimeUtc,
     }
 
@@ -73,7 +77,7 @@ pub async fn load<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<Cart, DbE
     let rows = lines::Entity::find()
         .filter(lines::Column::UserId.eq(user_id))
         .order_by_asc(lines::Column::AddedAt)
-        .order_by_asc(lines::Column::ProductId)
+        .order_by_asc(lines::Column::VariantId)
         .all(db)
         .await?;
     Ok(Cart {
@@ -82,6 +86,7 @@ pub async fn load<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<Cart, DbE
         items: rows
             .into_iter()
             .map(|row| CartItem {
+                variant_id: row.variant_id,
                 product_id: row.product_id,
                 // Stored from a bounded quantity; saturate rather than wrap if a row says otherwise.
                 quantity: u32::try_from(row.quantity).unwrap_or(u32::MAX),
@@ -128,51 +133,52 @@ pub async fn claim<C: ConnectionTrait>(db: &C, user_id: &str, version: i64) -> R
     Ok(result.rows_affected == 1)
 }
 
-/// Adds `quantity` units of `product_id`, as a new line or onto the existing one, unless
-/// the line would then hold more than `max`; whether it did. One statement each way, so
-/// two concurrent adds cannot push a line past the bound.
+/// Adds `quantity` units of the variant `variant_id` (of `product_id`), as a new line or
+/// onto the existing one, unless the line would then hold more than `max`; whether it did.
+/// One statement each way, so two concurrent adds cannot push a line past the bound.
 pub async fn add<C: ConnectionTrait>(
     db: &C,
     user_id: &str,
-    product_id: &str,
+    (variant_id, product_id): (&str, &str),
     quantity: u32,
     max: u32,
 ) -> Result<bool, DbErr> {
     let row = lines::ActiveModel {
         user_id: Set(user_id.to_owned()),
+        variant_id: Set(variant_id.to_owned()),
         product_id: Set(product_id.to_owned()),
         quantity: Set(i64::from(quantity)),
         added_at: Set(Utc::now()),
     };
-    if db::insert_once(db, row, [lines::Column::UserId, lines::Column::ProductId]).await? {
+    if db::insert_once(db, row, [lines::Column::UserId, lines::Column::VariantId]).await? {
         return Ok(true);
     }
     let result = lines::Entity::update_many()
         .col_expr(lines::Column::Quantity, Expr::col(lines::Column::Quantity).add(i64::from(quantity)))
         .filter(lines::Column::UserId.eq(user_id))
-        .filter(lines::Column::ProductId.eq(product_id))
+        .filter(lines::Column::VariantId.eq(variant_id))
         .filter(Expr::expr(Expr::col(lines::Column::Quantity).add(i64::from(quantity))).lte(i64::from(max)))
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)
 }
 
-/// Sets the quantity of `product_id`'s line; false if there is no such line.
-pub async fn set<C: ConnectionTrait>(db: &C, user_id: &str, product_id: &str, quantity: u32) -> Result<bool, DbErr> {
+/// Sets the quantity of the line of variant `variant_id`; false if there is no such line.
+pub async fn set<C: ConnectionTrait>(db: &C, user_id: &str, variant_id: &str, quantity: u32) -> Result<bool, DbErr> {
     let result = lines::Entity::update_many()
         .col_expr(lines::Column::Quantity, Expr::value(i64::from(quantity)))
         .filter(lines::Column::UserId.eq(user_id))
-        .filter(lines::Column::ProductId.eq(product_id))
+        .filter(lines::Column::VariantId.eq(variant_id))
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)
 }
 
-/// Removes `product_id`'s line; false if there was none.
-pub async fn remove<C: ConnectionTrait>(db: &C, user_id: &str, product_id: &str) -> Result<bool, DbErr> {
+/// Removes the line of variant `variant_id`; false if there was none.
+pub async fn remove<C: ConnectionTrait>(db: &C, user_id: &str, variant_id: &str) -> Result<bool, DbErr> {
     let result = lines::Entity::delete_many()
         .filter(lines::Column::UserId.eq(user_id))
-        .filter(lines::Column::ProductId.eq(product_id))
+        .filter(lines::Column::VariantId.eq(variant_id))
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)

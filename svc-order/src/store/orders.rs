@@ -114,7 +114,9 @@ impl Model {
 pub mod lines {
     use sea_orm::entity::prelude::*;
 
-    /// One product of an order, as it was when placed.
+    use crate::domain::OptionValue;
+
+    /// One variant of an order, as it was when placed.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "order_lines")]
     pub struct Model {
@@ -126,9 +128,9 @@ pub mod lines {
         pub position: i32,
         /// The product.
         pub product_id: String,
-        /// Its SKU then.
+        /// The variant's SKU then.
         pub sku: String,
-        /// Its name then.
+        /// The product's name then.
         pub name: String,
         /// Its unit price then, in the order's currency.
         pub unit_price_minor: i64,
@@ -136,6 +138,14 @@ pub mod lines {
         pub quantity: i64,
         /// Unit price × quantity.
         pub line_total_minor: i64,
+        /// The variant (for lines from before variants, the product's id: its default
+        /// variant).
+        pub variant_id: String,
+        /// The variant's option values then: a JSON array of `OptionValue` (`[]` for a
+        /// default variant, and for lines from before variants).
+        pub option_values: String,
+        /// The variant's image then; empty for none.
+        pub image_url: String,
     }
 
     /// No navigable relations.
@@ -143,6 +153,24 @@ pub mod lines {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+
+    impl Model {
+        /// The option values; an error if the stored JSON does not read (corrupt data).
+        pub fn option_values(&self) -> Result<Vec<OptionValue>, DbErr> {
+            serde_json::from_str(&self.option_values).map_err(|error| {
+                DbErr::Custom(format!(
+                    "line {} of order {} has unreadable option values: {error}",
+                    self.position, self.order_id
+                ))
+            })
+        }
+    }
+
+    /// `values` as the `option_values` column stores them.
+    pub fn encode_option_values(values: &[OptionValue]) -> String {
+        // A list of plain string pairs always serializes.
+        serde_json::to_string(values).unwrap_or_else(|_| "[]".to_owned())
+    }
 }
 
 /// Why orders were rejected.
@@ -165,6 +193,8 @@ pub mod rejected {
         pub requested: i32,
         /// Units there were.
         pub available: i32,
+        /// The variant (for lines from before variants, the product's id).
+        pub variant_id: String,
     }
 
     /// No navigable relations.
@@ -282,6 +312,9 @@ pub async fn insert<C: ConnectionTrait>(db: &C, order: NewOrder<'_>) -> Result<(
         unit_price_minor: Set(line.unit_price.amount_minor),
         quantity: Set(i64::from(line.quantity)),
         line_total_minor: Set(line.line_total.amount_minor),
+        variant_id: Set(line.variant_id.clone()),
+        option_values: Set(lines::encode_option_values(&line.option_values)),
+        image_url: Set(line.image_url.clone()),
     });
     lines::Entity::insert_many(rows).exec_without_returning(db).await?;
     Ok(())
@@ -433,6 +466,7 @@ pub async fn add_rejected_lines<C: ConnectionTrait>(db: &C, id: &str, short_line
         product_id: Set(line.product_id.clone()),
         requested: Set(line.requested),
         available: Set(line.available),
+        variant_id: Set(line.variant_id.clone()),
     });
     rejected::Entity::insert_many(rows).exec_without_returning(db).await?;
     Ok(())

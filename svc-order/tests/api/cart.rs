@@ -72,7 +72,7 @@ async fn unknown_and_archived_products_are_refused_naming_the_line(db: TestDb) {
     shop.archive(&discontinued).await;
     assert_eq!(shop.cart(&ada).await.lines.len(), 2);
     let refused = shop.place(&ada).await.unwrap_err();
-    assert_eq!(bad_fields(&refused), ["cart.lines[1].product_id"]);
+    assert_eq!(bad_fields(&refused), ["cart.lines[1].variant_id"]);
     assert!(refused.message().contains(&discontinued), "{}", refused.message());
     assert_eq!(shop.cart(&ada).await.lines.len(), 2, "a refused order leaves the cart alone");
 

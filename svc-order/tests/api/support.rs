@@ -3,7 +3,7 @@
 //! address, products with stock, and shortcuts for what svc-payment would publish.
 //! Assertions stay in the tests.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 pub use mart_platform::test_util::{authed, bad_fields};
 use mart_platform::{
@@ -62,6 +62,9 @@ pub struct Options {
     pub max_open_unpaid: u32,
     /// MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS.
     pub max_open_unpaid_per_address: u32,
+    /// Whether svc-order starts with the shop; if not, [`Shop::restart_order`] starts it
+    /// (and migrates its database then).
+    pub start_order: bool,
 }
 
 impl Default for Options {
@@ -72,6 +75,7 @@ impl Default for Options {
             expiry_grace: own.expiry_grace,
             max_open_unpaid: own.max_open_unpaid,
             max_open_unpaid_per_address: own.max_open_unpaid_per_address,
+            start_order: true,
         }
     }
 }
@@ -140,7 +144,9 @@ impl Shop {
             _peer_dbs: vec![user_db, product_db, inventory_db],
             _log: log,
         };
-        shop.start_order().await;
+        if options.start_order {
+            shop.start_order().await;
+        }
         let category = shop
             .catalog()
             .create_category(authed(
@@ -287,10 +293,120 @@ impl Shop {
             .expect("archive");
     }
 
+    /// AddCartItem by product id, as clients from before variants send it.
     pub async fn add(&self, who: &Customer, product_id: &str, quantity: i32) -> Result<pb::Cart, Status> {
-        let request = pb::AddCartItemRequest { product_id: product_id.into(), quantity };
+        let request = pb::AddCartItemRequest { product_id: product_id.into(), quantity, ..Default::default() };
         let response = self.orders().add_cart_item(authed(&who.token, request)).await?;
         Ok(response.into_inner().cart.unwrap())
+    }
+
+    /// AddCartItem by variant id.
+    pub async fn add_variant(&self, who: &Customer, variant_id: &str, quantity: i32) -> Result<pb::Cart, Status> {
+        let request = pb::AddCartItemRequest { variant_id: variant_id.into(), quantity, ..Default::default() };
+        let response = self.orders().add_cart_item(authed(&who.token, request)).await?;
+        Ok(response.into_inner().cart.unwrap())
+    }
+
+    /// The "Tee": Size {S, M, L} × Colour {Red, Blue}, 15.00 EUR, the M variants 17.00,
+    /// each variant with its own SKU (`TEE-S-RED`), image and `stock` units; waits until
+    /// inventory holds them all.
+    pub async fn tee(&self, stock: i32) -> Tee {
+        use mart_proto::common::OptionValue;
+        let option = |name: &str, values: &[&str]| catalog::ProductOption {
+            name: name.into(),
+            values: values.iter().map(|v| (*v).into()).collect(),
+        };
+        let mut variants = Vec::new();
+        for size in ["S", "M", "L"] {
+            for colour in ["Red", "Blue"] {
+                let sku = format!("TEE-{size}-{}", colour.to_uppercase());
+                variants.push(catalog::NewVariant {
+                    option_values: vec![
+                        OptionValue { name: "Size".into(), value: size.into() },
+                        OptionValue { name: "Colour".into(), value: colour.into() },
+                    ],
+                    price: (size == "M").then(|| eur(1700)),
+                    initial_stock: Some(stock),
+                    image: Some(catalog::NewProductImage {
+                        url: format!("https://img.mart.test/{}.png", sku.to_lowercase()),
+                        alt: format!("Tee, {colour}, size {size}"),
+                        ..Default::default()
+                    }),
+                    sku,
+                });
+            }
+        }
+        let created = self
+            .catalog()
+            .create_product(authed(
+                &self.admin,
+                catalog::CreateProductRequest {
+                    sku: "TEE".into(),
+                    name: "Tee".into(),
+                    price: Some(eur(1500)),
+                    category_id: self.category_id.clone(),
+                    options: vec![option("Size", &["S", "M", "L"]), option("Colour", &["Red", "Blue"])],
+                    variants,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("create the Tee");
+        let product = created.into_inner().product.unwrap();
+        let variants = product.variants.iter().map(|v| (v.sku.clone(), v.id.clone())).collect();
+        eventually("inventory to stock the Tee", || async {
+            self.available(&product.id).await.filter(|available| *available == 6 * stock)
+        })
+        .await;
+        Tee { product_id: product.id, variants }
+    }
+
+    /// Units of each variant of `product_id` available, by variant id, as inventory says.
+    pub async fn available_by_variant(&self, product_id: &str) -> HashMap<String, i32> {
+        let mut client = InventoryServiceClient::new(self.inventory.channel());
+        let request = GetStockRequest { product_id: product_id.into() };
+        let stock = client.get_stock(request).await.expect("GetStock").into_inner();
+        stock.variants.into_iter().map(|level| (level.variant_id, level.available)).collect()
+    }
+
+    /// Sets the price of `product_id`'s variant `variant_id`.
+    pub async fn reprice_variant(&self, product_id: &str, variant_id: &str, price: i64) {
+        let variant = catalog::Variant { price: Some(eur(price)), ..Default::default() };
+        self.catalog()
+            .update_variant(authed(
+                &self.admin,
+                catalog::UpdateVariantRequest {
+                    product_id: product_id.into(),
+                    variant_id: variant_id.into(),
+                    variant: Some(variant),
+                    update_mask: Some(prost_types::FieldMask { paths: vec!["price".into()] }),
+                },
+            ))
+            .await
+            .expect("reprice the variant");
+    }
+
+    /// Archives `product_id`'s variant `variant_id`.
+    pub async fn archive_variant(&self, product_id: &str, variant_id: &str) {
+        let request = catalog::ArchiveVariantRequest { product_id: product_id.into(), variant_id: variant_id.into() };
+        self.catalog().archive_variant(authed(&self.admin, request)).await.expect("archive the variant");
+    }
+
+    /// Removes the image `product_id`'s variant `variant_id` shows from the product.
+    pub async fn remove_variant_image(&self, product_id: &str, variant_id: &str) {
+        let request = catalog::GetProductRequest { product_id: product_id.into() };
+        let product = self
+            .catalog()
+            .get_product(authed(&self.admin, request))
+            .await
+            .expect("GetProduct")
+            .into_inner()
+            .product
+            .unwrap();
+        let variant = product.variants.iter().find(|v| v.id == variant_id).expect("the variant");
+        let request =
+            catalog::RemoveProductImageRequest { product_id: product_id.into(), image_id: variant.image_id.clone() };
+        self.catalog().remove_product_image(authed(&self.admin, request)).await.expect("remove the image");
     }
 
     pub async fn cart(&self, who: &Customer) -> pb::Cart {
@@ -441,6 +557,21 @@ impl Shop {
     pub async fn stored_status(&self, order_id: &str) -> String {
         let db = mart_platform::db::connect(&self.db.url).await.unwrap();
         svc_order::store::orders::find(&db, order_id, None).await.unwrap().unwrap().status
+    }
+}
+
+/// The Tee of [`Shop::tee`].
+pub struct Tee {
+    pub product_id: String,
+    /// Variant ids by SKU (`TEE-S-RED`).
+    variants: HashMap<String, String>,
+}
+
+impl Tee {
+    /// The id of the variant `size`/`colour` (`"S"`, `"Red"`).
+    pub fn variant(&self, size: &str, colour: &str) -> String {
+        let sku = format!("TEE-{size}-{}", colour.to_uppercase());
+        self.variants.get(&sku).unwrap_or_else(|| panic!("the Tee has no {sku}")).clone()
     }
 }
 

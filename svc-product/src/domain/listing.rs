@@ -12,7 +12,10 @@ use mart_platform::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::fold;
+use super::{OptionFilter, fold};
+
+/// The most option filters one query may have.
+const MAX_OPTION_FILTERS: usize = 10;
 
 /// The longest free-text query, in characters.
 const MAX_QUERY: usize = 200;
@@ -25,7 +28,7 @@ const MAX_WORDS: usize = 10;
 pub enum SortKey {
     /// Creation time: the order of the ids (UUIDv7 starts with the creation millisecond).
     Created,
-    /// The price's minor units.
+    /// The lowest price of the product's active variants, in minor units.
     Price,
     /// The name, case-insensitively.
     Name,
@@ -53,6 +56,10 @@ pub struct ProductFilterInput {
     pub min_price: Option<i64>,
     /// `max_price`.
     pub max_price: Option<i64>,
+    /// `option`, each `Name:Value`.
+    pub options: Vec<String>,
+    /// `in_stock`.
+    pub in_stock: Option<bool>,
 }
 
 /// Valid filters; they combine with AND.
@@ -68,6 +75,10 @@ pub struct ProductFilter {
     pub min_price: Option<i64>,
     /// Only prices of at most this many minor units.
     pub max_price: Option<i64>,
+    /// Only products with an active variant having every one of these values.
+    pub options: Vec<OptionFilter>,
+    /// Only products (not) in stock.
+    pub in_stock: Option<bool>,
 }
 
 impl TryFrom<ProductFilterInput> for ProductFilter {
@@ -94,6 +105,17 @@ impl TryFrom<ProductFilterInput> for ProductFilter {
         {
             violations.add("min_price", "must not be greater than max_price");
         }
+        if input.options.len() > MAX_OPTION_FILTERS {
+            violations.add("option", format!("at most {MAX_OPTION_FILTERS} option filters"));
+        }
+        let mut options: Vec<OptionFilter> = Vec::with_capacity(input.options.len());
+        for (i, value) in input.options.iter().enumerate() {
+            if let Some(filter) = violations.check(OptionFilter::parse(&format!("option[{i}]"), value))
+                && !options.contains(&filter)
+            {
+                options.push(filter);
+            }
+        }
         violations.finish()?;
         let non_empty = |value: &str| Some(value.trim()).filter(|v| !v.is_empty()).map(str::to_owned);
         Ok(Self {
@@ -102,6 +124,8 @@ impl TryFrom<ProductFilterInput> for ProductFilter {
             brand_key: non_empty(&input.brand).map(|brand| fold(&brand)),
             min_price: input.min_price,
             max_price: input.max_price,
+            options,
+            in_stock: input.in_stock,
         })
     }
 }

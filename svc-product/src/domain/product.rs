@@ -8,7 +8,10 @@ use mart_platform::{
     money::Money,
 };
 
-use super::{MAX_PRODUCT_DESCRIPTION, fold};
+use super::{
+    MAX_PRODUCT_DESCRIPTION, fold,
+    variant::{self, ImageInput, MAX_IMAGES, MAX_VARIANTS, NewImage, NewVariant, ProductOption, VariantInput},
+};
 
 /// Whether a product can be bought.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,6 +140,12 @@ pub struct ProductInput {
     pub expires_at: Option<Moment>,
     /// `initial_stock`, if given.
     pub initial_stock: Option<i32>,
+    /// `options` as (name, values).
+    pub options: Vec<(String, Vec<String>)>,
+    /// `variants`.
+    pub variants: Vec<VariantInput>,
+    /// `images`.
+    pub images: Vec<ImageInput>,
     /// The time of the request: an expiry must come after it.
     pub now: DateTime<Utc>,
 }
@@ -158,8 +167,90 @@ pub struct NewProduct {
     pub category_id: String,
     /// When it expires, if it does.
     pub expires_at: Option<DateTime<Utc>>,
-    /// Units on hand to start with, `>= 0`.
+    /// Units on hand to start with, `>= 0` (a product without options: its default
+    /// variant's; 0 with options, whose variants have their own).
     pub initial_stock: i32,
+    /// Its options; empty for a product with one default variant.
+    pub options: Vec<ProductOption>,
+    /// Its variants when it has options (at least one); empty otherwise.
+    pub variants: Vec<NewVariant>,
+    /// Its own images, in order (the variants' come after them).
+    pub images: Vec<NewImage>,
+}
+
+impl NewProduct {
+    /// Every image it is created with: its own, then each variant's, in order.
+    pub fn image_count(&self) -> usize {
+        self.images.len() + self.variants.iter().filter(|v| v.image.is_some()).count()
+    }
+}
+
+/// The options, variants and images of a product request, checked together: a product
+/// with options names its variants, one without has none (its default variant is the
+/// product's SKU, price and stock).
+fn variants(
+    violations: &mut Violations,
+    input: &ProductInput,
+) -> Option<(Vec<ProductOption>, Vec<NewVariant>, Vec<NewImage>)> {
+    let options = match variant::options("options", &input.options) {
+        Ok(options) => Some(options),
+        Err(bad) => {
+            bad.into_iter().for_each(|v| violations.add(v.field, v.description));
+            None
+        }
+    };
+    let mut parsed = Vec::with_capacity(input.variants.len());
+    if let Some(options) = &options {
+        if options.is_empty() && !input.variants.is_empty() {
+            violations.add(
+                "variants",
+                "a product without options has one variant, made from sku, price and initial_stock; give options to \
+                 sell several",
+            );
+        }
+        if !options.is_empty() {
+            if input.variants.is_empty() {
+                violations.add("variants", "required for a product with options: at least one");
+            }
+            if input.variants.len() > MAX_VARIANTS {
+                violations.add("variants", format!("at most {MAX_VARIANTS} variants"));
+            }
+            if input.initial_stock.is_some() {
+                violations.add(
+                    "initial_stock",
+                    "a product with options has no stock of its own; give each variant its initial_stock",
+                );
+            }
+            for (i, variant_input) in input.variants.iter().enumerate().take(MAX_VARIANTS) {
+                let field = format!("variants[{i}]");
+                match NewVariant::parse(&field, variant_input, options, false) {
+                    Ok(variant) => {
+                        let earlier = |v: &&NewVariant| v.key() == variant.key();
+                        if parsed.iter().any(|v| earlier(&v)) {
+                            violations.add(format!("{field}.option_values"), "another variant has this combination");
+                        } else if parsed.iter().any(|v: &NewVariant| v.sku == variant.sku) {
+                            violations.add(format!("{field}.sku"), "another variant has this SKU");
+                        } else {
+                            parsed.push(variant);
+                        }
+                    }
+                    Err(bad) => bad.into_iter().for_each(|v| violations.add(v.field, v.description)),
+                }
+            }
+        }
+    }
+    let mut images = Vec::with_capacity(input.images.len());
+    for (i, image_input) in input.images.iter().enumerate() {
+        match variant::image(&format!("images[{i}]"), image_input) {
+            Ok(image) => images.push(image),
+            Err(bad) => bad.into_iter().for_each(|v| violations.add(v.field, v.description)),
+        }
+    }
+    let total = input.images.len() + input.variants.iter().filter(|v| v.image.is_some()).count();
+    if total > MAX_IMAGES {
+        violations.add("images", format!("at most {MAX_IMAGES} images, the variants' included"));
+    }
+    options.map(|options| (options, parsed, images))
 }
 
 impl TryFrom<ProductInput> for NewProduct {
@@ -194,8 +285,9 @@ impl TryFrom<ProductInput> for NewProduct {
         if initial_stock < 0 {
             violations.add("initial_stock", "must not be negative");
         }
+        let variants = variants(&mut violations, &input);
         violations.finish()?;
-        match (sku, name, description, brand, price, category_id, expires_at) {
+        match (sku, name, description, brand, price, category_id, expires_at, variants) {
             (
                 Some(sku),
                 Some(name),
@@ -204,7 +296,20 @@ impl TryFrom<ProductInput> for NewProduct {
                 Some(price),
                 Some(category_id),
                 Some(expires_at),
-            ) => Ok(Self { sku, name, description, brand, price, category_id, expires_at, initial_stock }),
+                Some((options, variants, images)),
+            ) => Ok(Self {
+                sku,
+                name,
+                description,
+                brand,
+                price,
+                category_id,
+                expires_at,
+                initial_stock,
+                options,
+                variants,
+                images,
+            }),
             // `finish` returned every violation; everything is present here.
             _ => Err(vec![FieldViolation::new("product", "invalid")]),
         }
@@ -282,7 +387,7 @@ pub struct ProductPatch {
 }
 
 /// A valid update: a new value for each field the mask named, and nothing for the rest.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProductChanges {
     /// The fields named, without duplicates, in [`ProductField::ALL`] order.
     pub fields: Vec<ProductField>,
@@ -414,6 +519,7 @@ mod tests {
             expires_at: Some((Utc::now().timestamp() - 60, 0)),
             initial_stock: Some(-1),
             now: Utc::now(),
+            ..ProductInput::default()
         };
         let fields: Vec<_> = NewProduct::try_from(bad).unwrap_err().into_iter().map(|v| v.field).collect();
         assert_eq!(

@@ -5,10 +5,13 @@ use mart_platform::money::{Money, MoneyError};
 use sea_orm::{
     Condition, IntoActiveModel, QueryOrder, QuerySelect, Set,
     entity::prelude::*,
-    sea_query::{LikeExpr, Order},
+    sea_query::{Expr, LikeExpr, Order, Query},
 };
 
-use crate::domain::{Cursor, NewProduct, ProductChanges, ProductField, ProductQuery, SortKey, SortValue, Status, fold};
+use crate::domain::{
+    Cursor, NewProduct, ProductChanges, ProductField, ProductFilter, ProductOption, ProductQuery, SortKey, SortValue,
+    Status, VariantStatus, fold,
+};
 
 /// One product.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -47,6 +50,16 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// When it last changed.
     pub updated_at: DateTimeUtc,
+    /// Its options as JSON `[{"name":"Size","values":["S","M"]},…]`; `[]` for a product
+    /// with one default variant.
+    pub options: String,
+    /// The lowest price of its active variants, in minor units: what the price filter and
+    /// sort use ("from 10.00").
+    pub price_min: i64,
+    /// The highest price of its active variants.
+    pub price_max: i64,
+    /// Whether an active variant has units available, as svc-inventory last announced.
+    pub in_stock: bool,
 }
 
 /// No navigable relations; the foreign key is declared in the migration.
@@ -62,10 +75,19 @@ impl Model {
     }
 }
 
-/// What `q` searches, from the three searchable fields.
-pub fn search_text(name: &str, brand: &str, description: &str) -> String {
+impl Model {
+    /// Its options; a row that does not parse is a corrupt row.
+    pub fn options(&self) -> Result<Vec<ProductOption>, serde_json::Error> {
+        serde_json::from_str(&self.options)
+    }
+}
+
+/// What `q` searches: the name, brand and description, and the SKUs (the product's and
+/// its variants').
+pub fn search_text<'a>(name: &str, brand: &str, description: &str, skus: impl IntoIterator<Item = &'a str>) -> String {
     // Query words never contain a line break, so no word can match across two fields.
-    format!("{}\n{}\n{}", fold(name), fold(brand), fold(description))
+    let skus: Vec<String> = skus.into_iter().map(fold).collect();
+    format!("{}\n{}\n{}\n{}", fold(name), fold(brand), fold(description), skus.join("\n"))
 }
 
 /// The row of a new active product `id`, created at `now`.
@@ -78,7 +100,13 @@ pub fn new_row(id: String, product: &NewProduct, now: DateTime<Utc>) -> ActiveMo
         description: Set(product.description.clone()),
         brand: Set(product.brand.as_str().to_owned()),
         brand_key: Set(product.brand.key()),
-        search_text: Set(search_text(product.name.as_str(), product.brand.as_str(), &product.description)),
+        search_text: Set(search_text(
+            product.name.as_str(),
+            product.brand.as_str(),
+            &product.description,
+            std::iter::once(product.sku.as_str())
+                .chain(product.variants.iter().map(|v| v.sku.as_str()).filter(|sku| *sku != product.sku.as_str())),
+        )),
         price_minor: Set(product.price.amount_minor),
         currency: Set(product.price.currency.code().to_owned()),
         category_id: Set(product.category_id.clone()),
@@ -86,6 +114,10 @@ pub fn new_row(id: String, product: &NewProduct, now: DateTime<Utc>) -> ActiveMo
         status: Set(Status::Active.as_str().to_owned()),
         created_at: Set(now),
         updated_at: Set(now),
+        options: Set(serde_json::to_string(&product.options).unwrap_or_else(|_| "[]".to_owned())),
+        price_min: Set(product.price.amount_minor),
+        price_max: Set(product.price.amount_minor),
+        in_stock: Set(false),
     }
 }
 
@@ -114,6 +146,19 @@ pub async fn update<C: ConnectionTrait>(
     Ok((changed.update(db).await?, fields))
 }
 
+/// `product` with `options` (AddVariant appended a value), at `now`.
+pub async fn set_options<C: ConnectionTrait>(
+    db: &C,
+    product: Model,
+    options: &[ProductOption],
+    now: DateTime<Utc>,
+) -> Result<Model, DbErr> {
+    let mut changed = product.into_active_model();
+    changed.options = Set(serde_json::to_string(options).map_err(|e| DbErr::Custom(e.to_string()))?);
+    changed.updated_at = Set(now);
+    changed.update(db).await
+}
+
 /// `product` archived at `now`.
 pub async fn archive<C: ConnectionTrait>(db: &C, product: Model, now: DateTime<Utc>) -> Result<Model, DbErr> {
     let mut changed = product.into_active_model();
@@ -126,44 +171,31 @@ pub async fn archive<C: ConnectionTrait>(db: &C, product: Model, now: DateTime<U
 fn apply(product: &Model, changes: ProductChanges) -> (ActiveModel, Vec<ProductField>) {
     let mut changed = product.clone().into_active_model();
     let mut fields = Vec::new();
-    let mut text_changed = false;
     if let Some(sku) = changes.sku
         && sku.as_str() != product.sku
     {
         changed.sku = Set(sku.as_str().to_owned());
         fields.push(ProductField::Sku);
     }
-    let mut name = product.name.clone();
     if let Some(new) = changes.name
         && new.as_str() != product.name
     {
-        name = new.as_str().to_owned();
-        changed.name = Set(name.clone());
-        changed.name_key = Set(fold(&name));
+        changed.name = Set(new.as_str().to_owned());
+        changed.name_key = Set(fold(new.as_str()));
         fields.push(ProductField::Name);
-        text_changed = true;
     }
-    let mut description = product.description.clone();
     if let Some(new) = changes.description
         && new != product.description
     {
-        description = new;
-        changed.description = Set(description.clone());
+        changed.description = Set(new);
         fields.push(ProductField::Description);
-        text_changed = true;
     }
-    let mut brand = product.brand.clone();
     if let Some(new) = changes.brand
         && new.as_str() != product.brand
     {
-        brand = new.as_str().to_owned();
-        changed.brand = Set(brand.clone());
+        changed.brand = Set(new.as_str().to_owned());
         changed.brand_key = Set(new.key());
         fields.push(ProductField::Brand);
-        text_changed = true;
-    }
-    if text_changed {
-        changed.search_text = Set(search_text(&name, &brand, &description));
     }
     if let Some(price) = changes.price
         && (price.amount_minor, price.currency.code()) != (product.price_minor, product.currency.as_str())
@@ -188,6 +220,41 @@ fn apply(product: &Model, changes: ProductChanges) -> (ActiveModel, Vec<ProductF
         changed.updated_at = Set(Utc::now());
     }
     (changed, fields)
+}
+
+/// `product` with what it shows of its `variants` brought up to date: the price range and
+/// `in_stock` over the active ones (the product's own price when none is active), and the
+/// search text with every SKU. Written only when something differs.
+pub async fn summarize<C: ConnectionTrait>(
+    db: &C,
+    product: Model,
+    variants: &[super::variants::Model],
+) -> Result<Model, DbErr> {
+    let active: Vec<_> = variants.iter().filter(|v| v.is_active()).collect();
+    let prices = active.iter().map(|v| v.price_minor.unwrap_or(product.price_minor));
+    let (price_min, price_max) = match (prices.clone().min(), prices.max()) {
+        (Some(min), Some(max)) => (min, max),
+        _ => (product.price_minor, product.price_minor),
+    };
+    let in_stock = active.iter().any(|v| v.available > 0);
+    let text = search_text(
+        &product.name,
+        &product.brand,
+        &product.description,
+        std::iter::once(product.sku.as_str())
+            .chain(variants.iter().map(|v| v.sku.as_str()).filter(|sku| *sku != product.sku)),
+    );
+    if (price_min, price_max, in_stock, text.as_str())
+        == (product.price_min, product.price_max, product.in_stock, product.search_text.as_str())
+    {
+        return Ok(product);
+    }
+    let mut changed = product.into_active_model();
+    changed.price_min = Set(price_min);
+    changed.price_max = Set(price_max);
+    changed.in_stock = Set(in_stock);
+    changed.search_text = Set(text);
+    changed.update(db).await
 }
 
 /// Inserts many rows in few statements (seeding, imports). No events: callers that need
@@ -229,6 +296,162 @@ pub async fn count_in_category<C: ConnectionTrait>(db: &C, category_id: &str) ->
     Entity::find().filter(Column::CategoryId.eq(category_id)).count(db).await
 }
 
+/// What every product a ListProducts filter matches satisfies: active, and each filter.
+fn matching(filter: &ProductFilter) -> Condition {
+    let mut condition = Condition::all().add(Column::Status.eq(Status::Active.as_str()));
+    if let Some(category_id) = &filter.category_id {
+        condition = condition.add(Column::CategoryId.eq(category_id.as_str()));
+    }
+    for word in &filter.words {
+        condition = condition.add(Column::SearchText.like(LikeExpr::new(super::contains_pattern(word)).escape('\\')));
+    }
+    if let Some(brand) = &filter.brand_key {
+        condition = condition.add(Column::BrandKey.eq(brand.as_str()));
+    }
+    // A product matches a price bound when one of its variants does: its range reaches it.
+    if let Some(min) = filter.min_price {
+        condition = condition.add(Column::PriceMax.gte(min));
+    }
+    if let Some(max) = filter.max_price {
+        condition = condition.add(Column::PriceMin.lte(max));
+    }
+    if let Some(in_stock) = filter.in_stock {
+        condition = condition.add(Column::InStock.eq(in_stock));
+    }
+    if !filter.options.is_empty() {
+        // One active variant must have every value asked for.
+        use super::variants::{self as v, options as o};
+        let mut variant = Query::select();
+        variant
+            .expr(Expr::val(1))
+            .from(v::Entity)
+            .and_where(Expr::col((v::Entity, v::Column::ProductId)).equals((Entity, Column::Id)))
+            .and_where(Expr::col((v::Entity, v::Column::Status)).eq(VariantStatus::Active.as_str()));
+        for option in &filter.options {
+            variant.and_where(
+                Expr::col((v::Entity, v::Column::Id)).in_subquery(
+                    Query::select()
+                        .column(o::Column::VariantId)
+                        .from(o::Entity)
+                        .and_where(Expr::col(o::Column::NameKey).eq(option.name_key.as_str()))
+                        .and_where(Expr::col(o::Column::ValueKey).eq(option.value_key.as_str()))
+                        .to_owned(),
+                ),
+            );
+        }
+        condition = condition.add(Expr::exists(variant.to_owned()));
+    }
+    condition
+}
+
+/// One facet value: (value, label, products).
+pub type FacetCount = (String, String, i64);
+
+/// Facet counts of a ListProducts filter: (value, label, products) per category, brand and
+/// option value, most products first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Facets {
+    /// Per category: id, name, count.
+    pub categories: Vec<FacetCount>,
+    /// Per brand: brand as written (twice), count.
+    pub brands: Vec<FacetCount>,
+    /// Per option name (as written): its values (value as written, twice, count).
+    pub options: Vec<(String, Vec<FacetCount>)>,
+}
+
+/// The facet counts over every product `filter` matches.
+pub async fn facets<C: ConnectionTrait>(db: &C, filter: &ProductFilter) -> Result<Facets, DbErr> {
+    use super::{
+        categories,
+        variants::{self as v, options as o},
+    };
+    let by_category: Vec<(String, i64)> = Entity::find()
+        .select_only()
+        .column(Column::CategoryId)
+        .column_as(Column::Id.count(), "n")
+        .filter(matching(filter))
+        .group_by(Column::CategoryId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let ids: Vec<String> = by_category.iter().map(|(id, _)| id.clone()).collect();
+    let names: std::collections::HashMap<String, String> = categories::Entity::find()
+        .filter(categories::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect();
+    let mut categories: Vec<(String, String, i64)> = by_category
+        .into_iter()
+        .map(|(id, n)| {
+            let name = names.get(&id).cloned().unwrap_or_default();
+            (id, name, n)
+        })
+        .collect();
+    sort_counts(&mut categories);
+
+    let by_brand: Vec<(String, String, i64)> = Entity::find()
+        .select_only()
+        .column(Column::BrandKey)
+        .column_as(Column::Brand.max(), "brand")
+        .column_as(Column::Id.count(), "n")
+        .filter(matching(filter))
+        .filter(Column::BrandKey.ne(""))
+        .group_by(Column::BrandKey)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut brands: Vec<(String, String, i64)> =
+        by_brand.into_iter().map(|(_, brand, n)| (brand.clone(), brand, n)).collect();
+    sort_counts(&mut brands);
+
+    let matching_ids = Query::select().column(Column::Id).from(Entity).cond_where(matching(filter)).to_owned();
+    let by_value: Vec<(String, String, String, String, i64)> = o::Entity::find()
+        .select_only()
+        .column(o::Column::NameKey)
+        .column(o::Column::ValueKey)
+        .column_as(o::Column::Name.max(), "name")
+        .column_as(o::Column::Value.max(), "value")
+        .column_as(Expr::cust("COUNT(DISTINCT variant_options.product_id)"), "n")
+        .filter(o::Column::ProductId.in_subquery(matching_ids))
+        .filter(
+            o::Column::VariantId.in_subquery(
+                Query::select()
+                    .column(v::Column::Id)
+                    .from(v::Entity)
+                    .and_where(Expr::col(v::Column::Status).eq(VariantStatus::Active.as_str()))
+                    .to_owned(),
+            ),
+        )
+        .group_by(o::Column::NameKey)
+        .group_by(o::Column::ValueKey)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut options: Vec<(String, String, Vec<FacetCount>)> = Vec::new();
+    for (name_key, _, name, value, n) in by_value {
+        match options.iter_mut().find(|(key, _, _)| *key == name_key) {
+            Some((_, _, values)) => values.push((value.clone(), value, n)),
+            None => options.push((name_key, name, vec![(value.clone(), value, n)])),
+        }
+    }
+    let mut options: Vec<(String, Vec<FacetCount>)> = options
+        .into_iter()
+        .map(|(_, name, mut values)| {
+            sort_counts(&mut values);
+            (name, values)
+        })
+        .collect();
+    options.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(Facets { categories, brands, options })
+}
+
+/// Most products first, then by label.
+fn sort_counts(counts: &mut [(String, String, i64)]) {
+    counts.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(&b.1)));
+}
+
 /// Up to `limit` active products matching `query`, in its order, strictly after `after`.
 pub async fn list<C: ConnectionTrait>(
     db: &C,
@@ -236,23 +459,7 @@ pub async fn list<C: ConnectionTrait>(
     after: Option<&Cursor>,
     limit: u64,
 ) -> Result<Vec<Model>, DbErr> {
-    let filter = &query.filter;
-    let mut select = Entity::find().filter(Column::Status.eq(Status::Active.as_str()));
-    if let Some(category_id) = &filter.category_id {
-        select = select.filter(Column::CategoryId.eq(category_id.as_str()));
-    }
-    for word in &filter.words {
-        select = select.filter(Column::SearchText.like(LikeExpr::new(super::contains_pattern(word)).escape('\\')));
-    }
-    if let Some(brand) = &filter.brand_key {
-        select = select.filter(Column::BrandKey.eq(brand.as_str()));
-    }
-    if let Some(min) = filter.min_price {
-        select = select.filter(Column::PriceMinor.gte(min));
-    }
-    if let Some(max) = filter.max_price {
-        select = select.filter(Column::PriceMinor.lte(max));
-    }
+    let mut select = Entity::find().filter(matching(&query.filter));
 
     let descending = query.order.descending;
     let direction = if descending { Order::Desc } else { Order::Asc };
@@ -260,7 +467,7 @@ pub async fn list<C: ConnectionTrait>(
     let beyond = |column: Column, value: sea_orm::Value| if descending { column.lt(value) } else { column.gt(value) };
     let key_column = match query.order.key {
         SortKey::Created => None,
-        SortKey::Price => Some(Column::PriceMinor),
+        SortKey::Price => Some(Column::PriceMin),
         SortKey::Name => Some(Column::NameKey),
     };
     if let Some(cursor) = after {

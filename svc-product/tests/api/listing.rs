@@ -280,7 +280,7 @@ async fn a_filtered_walk_keeps_its_query_and_refuses_any_other(db: TestDb) {
         order_by: pb::ProductOrderBy::Price.into(),
         descending: true,
         page_size: 2,
-        page_token: String::new(),
+        ..Default::default()
     };
 
     let mut skus = Vec::new();

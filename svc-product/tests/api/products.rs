@@ -42,6 +42,7 @@ async fn admins_create_update_and_archive_products(db: TestDb) {
             category_id: tea.id.clone(),
             expires_at: Some(expires),
             initial_stock: Some(25),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -198,6 +199,7 @@ async fn every_bad_product_field_is_named(db: TestDb) {
         category_id: String::new(),
         expires_at: Some(in_days(-1)),
         initial_stock: Some(-5),
+        ..Default::default()
     };
     assert_eq!(
         bad_fields(&app.create(everything_wrong).await.unwrap_err()),

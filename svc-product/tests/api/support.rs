@@ -19,7 +19,7 @@ use mart_proto::{
 use svc_product::{
     Config, StartError,
     domain::{NewProduct, ProductInput},
-    store::products,
+    store::{products, variants},
 };
 use tonic::{Request, Response, Status, transport::Channel};
 
@@ -36,6 +36,8 @@ pub struct TestApp {
     running: Running<StartError>,
     /// The bus's log, when the app made its own bus.
     _log: Option<TestDb>,
+    /// Where uploaded media goes (`MART_MEDIA_URL`): a folder of the test's own.
+    pub media: tempfile::TempDir,
     /// Dropped last: the database outlives the server.
     pub db: TestDb,
 }
@@ -61,8 +63,10 @@ impl TestApp {
     }
 
     async fn start(db: TestDb, bus: EventBus, log: Option<TestDb>, adjust: impl FnOnce(&mut Config)) -> Self {
+        let media = tempfile::tempdir().expect("a media folder");
         let mut config = Config::embedded(Service::Product);
         config.database_url = db.url.clone();
+        config.own.media_url = Some(media.path().display().to_string());
         adjust(&mut config);
         let minter = TokenMinter::new();
         let keys = minter.key_set();
@@ -79,6 +83,7 @@ impl TestApp {
             customer: minter.user("customer-1"),
             running,
             _log: log,
+            media,
             db,
         }
     }
@@ -160,6 +165,7 @@ impl TestApp {
         let now = Utc::now();
         let mut ids = Vec::with_capacity(count);
         let mut rows = Vec::with_capacity(count);
+        let mut defaults = Vec::with_capacity(count);
         for i in 0..count {
             let (sku, name, brand, price) = make(i);
             let product = NewProduct::try_from(ProductInput {
@@ -174,9 +180,11 @@ impl TestApp {
             .unwrap();
             let id = uuid::Uuid::now_v7().to_string();
             ids.push(id.clone());
+            defaults.push((id.clone(), product.sku.as_str().to_owned()));
             rows.push(products::new_row(id, &product, now));
         }
         products::insert_many(&db, rows).await.unwrap();
+        variants::insert_defaults(&db, defaults, now).await.unwrap();
         ids
     }
 }
@@ -241,6 +249,7 @@ impl inventory_service_server::InventoryService for StandIn {
                     .product_ids
                     .into_iter()
                     .map(|product_id| inv::StockLevel {
+                        variant_id: product_id.clone(),
                         product_id,
                         available,
                         on_hand: Some(available),
