@@ -35,6 +35,9 @@ pub struct Settings {
     /// image upload (`POST /v1/media`, default 5 MiB), read from the variable svc-product
     /// refuses larger uploads by; also how large a gRPC message to or from it may be.
     pub media_max_bytes: usize,
+    /// Whether the shop takes cards in the browser (`MART_STRIPE_PUBLISHABLE_KEY` is set): the
+    /// storefront's Content-Security-Policy then allows Stripe.js and its frames.
+    pub card_payments: bool,
     /// `MART_EDGE_TIMEOUT`: a call's deadline when the client sets none (`grpc-timeout`);
     /// also how long a body (REST, gRPC or grpc-web) may take to arrive (default 10 s).
     pub request_timeout: Duration,
@@ -128,6 +131,7 @@ impl Settings {
         Ok(Self {
             body_limit: vars.positive_or("MART_EDGE_BODY_LIMIT", 1 << 20)?,
             media_max_bytes: mart_platform::config::media_max_bytes(vars)?,
+            card_payments: vars.get("MART_STRIPE_PUBLISHABLE_KEY").is_some(),
             request_timeout: vars.duration_or("MART_EDGE_TIMEOUT", Duration::from_secs(10))?,
             max_deadline: vars.duration_or("MART_EDGE_MAX_DEADLINE", Duration::from_secs(30))?,
             concurrency,

@@ -9,7 +9,8 @@
 //! check the caller's token against the RPC's access option at the door, before any
 //! service is touched; the services check again.
 //! Edge-only paths: `/healthz` and `/readyz` (answered before the gate, so probes get
-//! through a full edge), `/openapi.json` ([`openapi`]) and `/docs` ([`docs`]). `/metrics`
+//! through a full edge), `/openapi.json` ([`openapi`]), `/docs` ([`docs`]), and the
+//! storefront at `/` and the admin console at `/admin/` ([`web`]). `/metrics`
 //! is not on this port: it is on `MART_METRICS_ADDR`, which operators keep private.
 //!
 //! Connections are bounded too: so many open in total and per client, so many HTTP/2
@@ -54,6 +55,7 @@ pub mod routes;
 pub mod test_client;
 pub mod transcode;
 pub mod upstream;
+pub mod web;
 
 use client::{CLIENT_IP, ClientKey};
 pub use config::{Config, Settings};
@@ -103,6 +105,8 @@ struct Inner {
     gate: ConcurrencyGate,
     grpc: grpc::GrpcDoor,
     openapi: bytes::Bytes,
+    /// The Content-Security-Policy of the storefront's and the admin console's pages.
+    page_policy: String,
 }
 
 impl Edge {
@@ -127,6 +131,7 @@ impl Edge {
                 verifier,
                 grpc,
                 openapi,
+                page_policy: web::content_security_policy(settings.card_payments),
                 settings,
             }),
         })
@@ -206,8 +211,9 @@ impl Edge {
             return template;
         }
         match path {
-            "/healthz" | "/readyz" | "/openapi.json" | "/docs" => path,
+            "/healthz" | "/readyz" | "/openapi.json" | "/docs" | "/" | "/admin/" => path,
             _ if path.starts_with("/docs/") => "/docs/*",
+            _ if path.starts_with("/assets/") => "/assets/*",
             _ if grpc => metrics::method_label(path),
             _ => "unmatched",
         }
@@ -282,6 +288,10 @@ impl Edge {
             }
             "/docs" | "/docs/" if read => docs::page(),
             _ if read && path.starts_with("/docs/") => docs::asset(&path["/docs/".len()..]),
+            _ if read && !path.starts_with("/v1/") => match web::serve(path, &self.inner.page_policy) {
+                Some(response) => response,
+                None => rest::handle(self, request).await,
+            },
             _ => rest::handle(self, request).await,
         }
     }

@@ -135,7 +135,13 @@ fn operation(route: &Route, schemas: &mut Schemas<'_>, comments: &Comments) -> (
     }
 
     let output = method.output();
-    let success = if output.full_name() == "google.api.HttpBody" {
+    let success = if method.is_server_streaming() {
+        json!({
+            "description": "A stream: newline-delimited JSON, one message per line as it comes; an error after the \
+                            first is a last line `{\"error\": {\"code\", \"message\"}}`.",
+            "content": {"application/x-ndjson": {"schema": schemas.message_ref(&output)}}
+        })
+    } else if output.full_name() == "google.api.HttpBody" {
         json!({"description": "The raw answer.", "content": {"*/*": {"schema": {"type": "string"}}}})
     } else {
         json!({"description": "OK", "content": {"application/json": {"schema": schemas.message_ref(&output)}}})

@@ -1,5 +1,6 @@
 //! REST: resolve the route, check the token at the door, read the body within its limits,
-//! transcode, forward as a unary gRPC call, and answer in JSON. One function for every
+//! transcode, forward as a unary gRPC call, and answer in JSON (a server-streaming call,
+//! WatchOrder, answers in newline-delimited JSON as it streams). One function for every
 //! endpoint; the endpoints themselves are data (the routes table).
 
 use std::time::Duration;
@@ -83,6 +84,17 @@ async fn forward(
         .upstreams
         .for_path(&route.method.path)
         .ok_or_else(|| tonic::Status::unimplemented("no service serves this method"))?;
+    let max_message = inner.settings.media_max_bytes + mart_platform::config::MEDIA_MESSAGE_OVERHEAD;
+    if route.method.descriptor.is_server_streaming() {
+        let metadata = upstream::metadata_from(&parts.headers);
+        let (stream, metadata) =
+            upstream::server_streaming(channel, route.method, message, metadata, deadline, max_message).await?;
+        let mut response = ndjson(stream);
+        if let Some(id) = upstream::header_value(&metadata, REQUEST_ID) {
+            response.headers_mut().insert(REQUEST_ID, id);
+        }
+        return Ok(response);
+    }
     let (answer, metadata) = upstream::unary(
         channel,
         route.method,
@@ -90,7 +102,7 @@ async fn forward(
         upstream::metadata_from(&parts.headers),
         deadline,
         verb == "GET",
-        inner.settings.media_max_bytes + mart_platform::config::MEDIA_MESSAGE_OVERHEAD,
+        max_message,
     )
     .await?;
 
@@ -109,6 +121,33 @@ async fn forward(
         response.headers_mut().insert(header::CACHE_CONTROL, cache);
     }
     Ok(response)
+}
+
+/// A server stream as newline-delimited JSON (`application/x-ndjson`), as grpc-gateway
+/// streams: one message per line as it comes; an error after the first message (the
+/// status line is long gone) is a last line `{"error": {"code", "message"}}`.
+fn ndjson(stream: tonic::codec::Streaming<prost_reflect::DynamicMessage>) -> Response<Body> {
+    use futures::StreamExt as _;
+    let lines = stream.map(|item| {
+        let mut line = match item {
+            Ok(message) => match transcode::response(&message) {
+                HttpOutput::Json(json) => json,
+                HttpOutput::Raw { body, .. } => body.to_vec(),
+            },
+            Err(status) => serde_json::json!({
+                "error": {"code": error::code_name(status.code()), "message": status.message()}
+            })
+            .to_string()
+            .into_bytes(),
+        };
+        line.push(b'\n');
+        Ok::<_, std::convert::Infallible>(http_body::Frame::data(Bytes::from(line)))
+    });
+    let mut response = Response::new(Body::new(http_body_util::StreamBody::new(lines)));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, http::HeaderValue::from_static("application/x-ndjson"));
+    headers.insert(header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    response
 }
 
 /// The whole body, refused past `limit` bytes (413) or when it takes longer than `timeout`.

@@ -191,6 +191,36 @@ pub fn deadline(headers: &HeaderMap, default: Duration, max: Duration) -> Durati
     requested_timeout(headers).map_or(default, |asked| asked.min(max)).min(max)
 }
 
+/// Calls the server-streaming `method` on `channel` with `message`: its messages as they
+/// come, each up to `max_message` bytes. The call has no deadline (a watch lives as long
+/// as the service lets it); only its start — the service's first answer — must come
+/// within `start_within`.
+pub async fn server_streaming(
+    channel: &PeerChannel,
+    method: &mart_proto::contract::Method,
+    message: DynamicMessage,
+    metadata: MetadataMap,
+    start_within: Duration,
+    max_message: usize,
+) -> Result<(tonic::codec::Streaming<DynamicMessage>, MetadataMap), Status> {
+    let path = PathAndQuery::from_str(&method.path).map_err(|_| Status::internal("bad method path"))?;
+    let codec = DynamicCodec { output: method.descriptor.output() };
+    let request = tonic::Request::from_parts(metadata, Default::default(), message);
+    let mut grpc = tonic::client::Grpc::new(channel.clone()).max_decoding_message_size(max_message);
+    let call = async {
+        grpc.ready().await.map_err(|error| Status::unavailable(format!("the service is unreachable: {error}")))?;
+        grpc.server_streaming(request, path, codec).await
+    };
+    match tokio::time::timeout(start_within, call).await {
+        Ok(Ok(response)) => {
+            let (metadata, stream, _) = response.into_parts();
+            Ok((stream, metadata))
+        }
+        Ok(Err(status)) => Err(status),
+        Err(_) => Err(Status::deadline_exceeded("the service did not answer in time")),
+    }
+}
+
 /// A header value from metadata, for echoing (`x-request-id`).
 pub fn header_value(metadata: &MetadataMap, name: &str) -> Option<HeaderValue> {
     metadata.get(name).and_then(|value| HeaderValue::from_bytes(value.as_bytes()).ok())

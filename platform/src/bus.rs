@@ -182,6 +182,11 @@ impl From<DbErr> for HandlerError {
 pub trait Handler: Send + Sync + 'static {
     /// Handles one event.
     fn handle<'a>(&'a self, txn: &'a DatabaseTransaction, event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>>;
+
+    /// Called once `event`'s transaction has committed (not for a duplicate, nor for an
+    /// attempt that failed): for what must only be told about committed changes, such as
+    /// waking the watchers of what the event changed ([`crate::changes`]). Must not block.
+    fn committed(&self, _event: &Event) {}
 }
 
 /// Why publishing failed. The relay retries; nothing is marked sent.
@@ -499,6 +504,7 @@ impl Processor {
         }
         self.subscription.handler.handle(&txn, event).await?;
         txn.commit().await?;
+        self.subscription.handler.committed(event);
         if let Some(relay) = &self.subscription.wake_relay {
             relay.wake();
         }

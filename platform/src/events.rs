@@ -32,6 +32,26 @@ pub fn topic_of(payload: &Payload) -> &'static str {
     }
 }
 
+/// A consumer group of the shop and the topics it reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Consumer {
+    /// The group (each service's `reactions::GROUP`).
+    pub group: &'static str,
+    /// What it reads (each service's `reactions::TOPICS`).
+    pub topics: &'static [&'static str],
+}
+
+/// Every consumer group of the shop, for reports that cover the whole bus (the admin
+/// console's events page). Each service keeps its own group and topics beside its
+/// reactions; `mart`'s tests check this table says the same.
+pub const CONSUMERS: [Consumer; 5] = [
+    Consumer { group: "product", topics: &["mart.inventory.events"] },
+    Consumer { group: "inventory", topics: &["mart.product.events", "mart.order.events"] },
+    Consumer { group: "order", topics: &["mart.inventory.events", "mart.payment.events"] },
+    Consumer { group: "payment", topics: &["mart.order.events"] },
+    Consumer { group: "notify", topics: &["mart.user.events", "mart.order.events", "mart.payment.events"] },
+];
+
 /// Every topic, for creating them (and their `.dlq`) on the bus.
 pub const TOPICS: [&str; 5] =
     ["mart.user.events", "mart.product.events", "mart.order.events", "mart.inventory.events", "mart.payment.events"];

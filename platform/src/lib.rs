@@ -16,12 +16,14 @@
 //! - [`money`]: amounts in minor units of ISO 4217 currencies, checked;
 //! - [`paging`]: page sizes, and signed page tokens bound to their query;
 //! - [`retry`]: exponential backoff; [`wake`]: waking a background loop at once;
+//! - [`changes`]: telling the watchers of a key that it changed, with bounded watchers;
 //! - [`rpc`]: the span and code of a gRPC call, for both sides;
 //! - `test_util` (feature `test-util`): fresh databases and listeners for tests.
 
 pub mod auth;
 pub mod binary;
 pub mod bus;
+pub mod changes;
 pub mod client;
 pub mod config;
 pub mod db;

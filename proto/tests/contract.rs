@@ -94,6 +94,10 @@ const API: &[(&str, Access, Route)] = &[
     ("/mart.order.v1.OrderService/ListAllOrders", Access::Admin, Some(("GET", "/v1/admin/orders"))),
     ("/mart.order.v1.OrderService/ShipOrder", Access::Admin, Some(("POST", "/v1/orders/{order_id}:ship"))),
     ("/mart.order.v1.OrderService/DeliverOrder", Access::Admin, Some(("POST", "/v1/orders/{order_id}:deliver"))),
+    // For browsers and the admin console.
+    ("/mart.order.v1.OrderService/WatchOrder", Access::User, Some(("GET", "/v1/orders/{order_id}:watch"))),
+    ("/mart.order.v1.OrderService/GetSalesReport", Access::Admin, Some(("GET", "/v1/admin/reports/sales"))),
+    ("/mart.notify.v1.NotificationService/GetEventsStatus", Access::Admin, Some(("GET", "/v1/admin/events"))),
     ("/mart.payment.v1.PaymentService/GetPayment", Access::User, Some(("GET", "/v1/orders/{order_id}/payment"))),
     (
         "/mart.payment.v1.PaymentService/ConfirmManualPayment",

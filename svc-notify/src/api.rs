@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use mart_platform::{
     auth,
-    error::reply,
+    bus::EventBus,
+    error::{FieldViolation, reply},
     paging::{self, PageTokens},
     wake::Waker,
 };
@@ -31,12 +32,21 @@ pub struct NotificationApi {
     sender: Waker,
     /// Signs the inbox's page tokens.
     tokens: PageTokens,
+    /// The shop's event bus, which GetEventsStatus reports on (all of it: it is shared).
+    bus: EventBus,
 }
 
 impl NotificationApi {
-    /// The API over `db`, queueing on `channels` and waking `sender`, paging with `tokens`.
-    pub fn new(db: DatabaseConnection, channels: Arc<Channels>, sender: Waker, tokens: PageTokens) -> Self {
-        Self { db, channels, sender, tokens }
+    /// The API over `db`, queueing on `channels` and waking `sender`, paging with `tokens`,
+    /// reporting on `bus`.
+    pub fn new(
+        db: DatabaseConnection,
+        channels: Arc<Channels>,
+        sender: Waker,
+        tokens: PageTokens,
+        bus: EventBus,
+    ) -> Self {
+        Self { db, channels, sender, tokens, bus }
     }
 }
 
@@ -83,6 +93,25 @@ impl NotificationService for NotificationApi {
                 let id = wire::notification_id(&request)?;
                 let row = commands::mark_read(&self.db, &me.user_id, &id).await?;
                 Ok::<_, Error>(pb::MarkNotificationReadResponse { notification: Some(to_proto(&row)) })
+            }
+            .await,
+        )
+    }
+
+    async fn get_events_status(
+        &self,
+        request: Request<pb::GetEventsStatusRequest>,
+    ) -> Result<Response<pb::GetEventsStatusResponse>, Status> {
+        let limit = request.into_inner().dead_letter_limit;
+        reply(
+            async {
+                let listed = match limit {
+                    0 => 20,
+                    1..=100 => limit as usize,
+                    _ => return Err(FieldViolation::new("dead_letter_limit", "must be from 1 to 100").into()),
+                };
+                let status = self.bus.status(listed).await.map_err(|error| Error::Bus(error.to_string()))?;
+                Ok::<_, Error>(wire::events_status(status))
             }
             .await,
         )

@@ -20,6 +20,9 @@ pub enum Error {
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] DbErr),
+    /// The event bus could not be read (GetEventsStatus).
+    #[error("event bus: {0}")]
+    Bus(String),
 }
 
 impl From<Error> for Status {
@@ -29,6 +32,10 @@ impl From<Error> for Status {
             Error::UserNotFound => status::not_found("user"),
             Error::Invalid(violations) => status::invalid_argument(&violations),
             Error::Database(error) => status::internal(&error),
+            Error::Bus(cause) => {
+                tracing::warn!(error = %cause, "the event bus could not be read");
+                status::unavailable("BUS_UNAVAILABLE", "the event bus cannot be read now: try again shortly")
+            }
         }
     }
 }

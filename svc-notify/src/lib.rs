@@ -77,7 +77,7 @@ pub async fn serve(
         .start(&mut background, sender.clone());
 
     let verifier = Arc::new(Verifier::for_shop(keys, &config.auth));
-    let api = api::NotificationApi::new(db, channels, sender, tokens);
+    let api = api::NotificationApi::new(db, channels, sender, tokens, bus);
     GrpcServer::new(Service::Notify, verifier)
         .add_service(NotificationServiceServer::new(api))
         .serve_then_stop(listener, shutdown, background)

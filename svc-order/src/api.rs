@@ -10,7 +10,14 @@
 //! passes on in `x-mart-client-ip` (`TOO_MANY_UNPAID_ORDERS_FROM_ADDRESS`); the message
 //! names the limit. Paying or cancelling an order, or its payment deadline passing, frees
 //! a place.
+//!
+//! WatchOrder streams an order ([`crate::watch`]) to its customer or an admin; beyond
+//! `MART_ORDER_MAX_WATCHERS_PER_USER` streams of one account (`TOO_MANY_WATCHES`) or
+//! `MART_ORDER_MAX_WATCHERS` of the process (`WATCH_CAPACITY`) it is RESOURCE_EXHAUSTED.
+//! GetSalesReport (ADMIN) sums the orders paid per UTC day ([`crate::store::sales`]).
 
+use chrono::Utc;
+use futures::{StreamExt as _, stream::BoxStream};
 use mart_platform::{
     auth::{self, Principal},
     error::{Violations, reply},
@@ -31,7 +38,9 @@ use crate::{
     store::{
         carts,
         orders::{self, Filter},
+        sales,
     },
+    watch::Watching,
 };
 
 mod wire;
@@ -50,25 +59,30 @@ pub struct OrderApi {
     tokens: PageTokens,
     /// `MART_ORDER_MAX_QUANTITY`.
     max_quantity: u32,
+    /// Opens WatchOrder's streams.
+    watching: Watching,
 }
 
 impl OrderApi {
     /// The API changing state through `commands`, reading `db`, pricing carts with
-    /// `catalog` and paging lists with `tokens`; a cart line holds at most `max_quantity`
-    /// units.
+    /// `catalog`, paging lists with `tokens` and streaming orders through `watching`; a
+    /// cart line holds at most `max_quantity` units.
     pub fn new(
         commands: Commands,
         db: DatabaseConnection,
         catalog: Catalog,
         tokens: PageTokens,
         max_quantity: u32,
+        watching: Watching,
     ) -> Self {
-        Self { commands, db, catalog, tokens, max_quantity }
+        Self { commands, db, catalog, tokens, max_quantity, watching }
     }
 }
 
 #[tonic::async_trait]
 impl OrderService for OrderApi {
+    type WatchOrderStream = BoxStream<'static, Result<pb::WatchOrderResponse, Status>>;
+
     async fn get_cart(&self, request: Request<pb::GetCartRequest>) -> Result<Response<pb::GetCartResponse>, Status> {
         let me = auth::principal(&request)?;
         reply::<_, Error>(async { Ok(pb::GetCartResponse { cart: Some(self.cart(&me.user_id).await?) }) }.await)
@@ -226,6 +240,43 @@ impl OrderService for OrderApi {
                 let (orders, next_page_token) =
                     self.page("ListAllOrders", filter, request.page_size, &request.page_token, violations).await?;
                 Ok(pb::ListAllOrdersResponse { orders, next_page_token })
+            }
+            .await,
+        )
+    }
+
+    /// The stream opens (or the call fails: NOT_FOUND, RESOURCE_EXHAUSTED) before any
+    /// message; a fault while it runs ends it with that error.
+    async fn watch_order(
+        &self,
+        request: Request<pb::WatchOrderRequest>,
+    ) -> Result<Response<Self::WatchOrderStream>, Status> {
+        let me = auth::principal(&request)?;
+        let request = request.into_inner();
+        reply::<_, Error>(
+            async {
+                let order_id = fields::id("order_id", &request.order_id)?;
+                let orders = self.watching.open(order_id, owner(&me), &me.user_id).await?;
+                let messages = orders.map(|order| {
+                    let order = order.and_then(|order| Ok(order_to_proto(&order)?)).map_err(Status::from)?;
+                    Ok(pb::WatchOrderResponse { order: Some(order) })
+                });
+                Ok(messages.boxed())
+            }
+            .await,
+        )
+    }
+
+    async fn get_sales_report(
+        &self,
+        request: Request<pb::GetSalesReportRequest>,
+    ) -> Result<Response<pb::GetSalesReportResponse>, Status> {
+        let request = request.into_inner();
+        reply::<_, Error>(
+            async {
+                let query = wire::sales_report(&request, Utc::now().date_naive())?;
+                let report = sales::report(&self.db, &query).await?;
+                Ok(wire::sales_report_to_proto(&query, &report))
             }
             .await,
         )

@@ -6,7 +6,8 @@
 //!
 //! The API, [`crate::reactions`] and [`crate::loops`] all change state through here. A
 //! command opens `db::begin_write`, calls the store, appends its events
-//! ([`crate::events`]) and commits, then wakes the relay. What runs inside a transaction
+//! ([`crate::events`]) and commits, then wakes the relay — and, for a move of an order,
+//! its watchers ([`crate::watch`]). What runs inside a transaction
 //! someone else opened (the bus gives the event handler one, with the inbox row) is a free
 //! function taking the `&DatabaseTransaction`, next to the command that wraps it.
 
@@ -16,6 +17,7 @@ use sea_orm::DatabaseConnection;
 use crate::{
     domain::UnpaidCaps,
     peers::{AddressBook, Catalog},
+    watch::OrderChanges,
 };
 
 mod cart;
@@ -40,12 +42,15 @@ pub struct Commands {
     max_quantity: u32,
     /// `MART_ORDER_MAX_OPEN_UNPAID` and `…_PER_ADDRESS`: what PlaceOrder counts.
     caps: UnpaidCaps,
+    /// Told of every order a command moved, after the commit: its WatchOrder streams.
+    changes: OrderChanges,
 }
 
 impl Commands {
     /// The commands over `db`, asking `catalog` and `address_book`, waking `relay` after
     /// writing events; a cart line holds at most `max_quantity` units, and PlaceOrder keeps
-    /// the open unpaid orders within `caps`.
+    /// the open unpaid orders within `caps`; the watchers of an order moved hear of it
+    /// through `changes`.
     pub fn new(
         db: DatabaseConnection,
         relay: Waker,
@@ -53,7 +58,8 @@ impl Commands {
         address_book: AddressBook,
         max_quantity: u32,
         caps: UnpaidCaps,
+        changes: OrderChanges,
     ) -> Self {
-        Self { db, relay, catalog, address_book, max_quantity, caps }
+        Self { db, relay, catalog, address_book, max_quantity, caps, changes }
     }
 }

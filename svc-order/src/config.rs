@@ -39,6 +39,21 @@ pub struct Settings {
     /// may share an address (an office, a carrier's NAT). 0..=1000000; `0`: no cap.
     /// Default 30.
     pub max_open_unpaid_per_address: u32,
+    /// `MART_ORDER_MAX_WATCHERS`: how many WatchOrder streams one svc-order process keeps
+    /// open at once; one more is RESOURCE_EXHAUSTED. 1..=1000000. Default 10000.
+    pub max_watchers: u32,
+    /// `MART_ORDER_MAX_WATCHERS_PER_USER`: how many of them one account may hold (a few
+    /// tabs, a phone), so that one caller cannot take every place. 1..=10000. Default 20.
+    pub max_watchers_per_user: u32,
+    /// `MART_ORDER_WATCH_MAX_LIFE`: how long one WatchOrder stream lasts at most; it then
+    /// ends cleanly and the client watches again, so that streams move between replicas
+    /// and none is held forever. Default 30 minutes.
+    pub watch_max_life: Duration,
+    /// `MART_ORDER_WATCH_RECHECK`: how often the orders being watched are looked up again
+    /// ([`loops::recheck`](crate::loops::recheck)), in a few queries for all of them, to see
+    /// changes another replica made. Changes made by this process reach its watchers at once.
+    /// Default 5 seconds.
+    pub watch_recheck: Duration,
 }
 
 impl Default for Settings {
@@ -50,6 +65,10 @@ impl Default for Settings {
             expiry_grace: Duration::from_secs(60),
             max_open_unpaid: 3,
             max_open_unpaid_per_address: 30,
+            max_watchers: 10_000,
+            max_watchers_per_user: 20,
+            watch_max_life: Duration::from_secs(30 * 60),
+            watch_recheck: Duration::from_secs(5),
         }
     }
 }
@@ -67,6 +86,14 @@ impl mart_platform::config::Settings for Settings {
                 defaults.max_open_unpaid_per_address,
                 0..=1_000_000,
             )?,
+            max_watchers: vars.number_in("MART_ORDER_MAX_WATCHERS", defaults.max_watchers, 1..=1_000_000)?,
+            max_watchers_per_user: vars.number_in(
+                "MART_ORDER_MAX_WATCHERS_PER_USER",
+                defaults.max_watchers_per_user,
+                1..=10_000,
+            )?,
+            watch_max_life: vars.duration_or("MART_ORDER_WATCH_MAX_LIFE", defaults.watch_max_life)?,
+            watch_recheck: vars.duration_or("MART_ORDER_WATCH_RECHECK", defaults.watch_recheck)?,
         })
     }
 }
@@ -87,6 +114,8 @@ mod tests {
         assert_eq!((own.max_quantity, own.payment_timeout), (99, Duration::from_secs(1800)));
         assert_eq!((own.max_open_unpaid, own.max_open_unpaid_per_address), (3, 30));
         assert_eq!(own.expiry_grace, Duration::from_secs(60));
+        assert_eq!((own.max_watchers, own.max_watchers_per_user), (10_000, 20));
+        assert_eq!((own.watch_max_life, own.watch_recheck), (Duration::from_secs(1800), Duration::from_secs(5)));
     }
 
     #[test]
@@ -104,6 +133,15 @@ mod tests {
         assert_eq!((own.max_open_unpaid, own.max_open_unpaid_per_address), (5, 0), "0 switches a cap off");
         let own = Settings::from_pairs(&[("MART_ORDER_EXPIRY_GRACE", "2m")]).unwrap();
         assert_eq!(own.expiry_grace, Duration::from_secs(120));
+        let own = Settings::from_pairs(&[
+            ("MART_ORDER_MAX_WATCHERS", "50"),
+            ("MART_ORDER_MAX_WATCHERS_PER_USER", "2"),
+            ("MART_ORDER_WATCH_MAX_LIFE", "10m"),
+            ("MART_ORDER_WATCH_RECHECK", "1s"),
+        ])
+        .unwrap();
+        assert_eq!((own.max_watchers, own.max_watchers_per_user), (50, 2));
+        assert_eq!((own.watch_max_life, own.watch_recheck), (Duration::from_secs(600), Duration::from_secs(1)));
     }
 
     #[test]
@@ -121,6 +159,11 @@ mod tests {
             ("MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS", "lots"),
             ("MART_ORDER_EXPIRY_GRACE", "a minute"),
             ("MART_ORDER_EXPIRY_GRACE", "0s"),
+            ("MART_ORDER_MAX_WATCHERS", "0"),
+            ("MART_ORDER_MAX_WATCHERS_PER_USER", "0"),
+            ("MART_ORDER_MAX_WATCHERS_PER_USER", "10001"),
+            ("MART_ORDER_WATCH_MAX_LIFE", "forever"),
+            ("MART_ORDER_WATCH_RECHECK", "0s"),
         ]);
     }
 }

@@ -5,7 +5,9 @@
 //! - [`cart`]: quantities, which variant an AddCartItem names, and how a cart is priced
 //!   from the catalog;
 //! - [`checkout`]: what PlaceOrder takes from a request and snapshots from the cart, and
-//!   the caps on open unpaid orders.
+//!   the caps on open unpaid orders;
+//! - [`sales`]: the range, currency and size of a sales report, its every day, and how best
+//!   sellers rank.
 //!
 //! Amounts are platform's [`Money`](mart_platform::money::Money), checked in every sum and
 //! product; request fields are parsed with platform's [`fields`](mart_platform::fields).
@@ -13,6 +15,7 @@
 pub mod cart;
 pub mod checkout;
 pub mod lifecycle;
+pub mod sales;
 
 pub use cart::{CartItem, CatalogEntry, CatalogLookup, Choice, OptionValue, PricedCart, PricedLine, Quantity};
 pub use checkout::{ClientAddress, IdempotencyKey, OrderLine, PlaceOrder, ShippingAddress, TooManyUnpaid, UnpaidCaps};

@@ -1,7 +1,10 @@
 //! Every outcome of a svc-order call that is not success, and the one mapping to
 //! `tonic::Status` (no catch-all arm).
 
+use std::time::Duration;
+
 use mart_platform::{
+    changes::Full,
     error::{self as status, FieldViolation},
     money::MoneyError,
 };
@@ -35,6 +38,10 @@ pub enum Error {
     /// The catalog priced the cart in more than one currency, or beyond what fits.
     #[error("the cart cannot be priced: {0}")]
     Pricing(#[from] MoneyError),
+    /// WatchOrder: the process, or the caller, already holds as many streams as allowed
+    /// (`MART_ORDER_MAX_WATCHERS`, `MART_ORDER_MAX_WATCHERS_PER_USER`).
+    #[error("too many watchers: {0}")]
+    TooManyWatchers(#[from] Full),
     /// A service svc-order depends on did not answer (in time).
     #[error("{0} is unavailable")]
     Unavailable(&'static str),
@@ -82,6 +89,22 @@ impl From<Error> for Status {
             // The catalog's prices are read with their currency checked (peers.rs), and a
             // stored order's is a database fault: a currency unknown here is never the caller's.
             Error::Pricing(error @ MoneyError::UnknownCurrency(_)) => status::internal(&error),
+            // RESOURCE_EXHAUSTED (HTTP 429): a place comes free when a stream ends.
+            Error::TooManyWatchers(Full::Owner(limit)) => status::resource_exhausted(
+                "TOO_MANY_WATCHES",
+                format!(
+                    "this account already watches {limit} orders, the most allowed \
+                     (MART_ORDER_MAX_WATCHERS_PER_USER={limit}): close one of those streams first"
+                ),
+                Duration::from_secs(5),
+            ),
+            Error::TooManyWatchers(Full::Process(limit)) => status::resource_exhausted(
+                "WATCH_CAPACITY",
+                format!(
+                    "this server already streams {limit} orders, the most it may (MART_ORDER_MAX_WATCHERS={limit})"
+                ),
+                Duration::from_secs(5),
+            ),
             Error::Unavailable(service) => {
                 status::unavailable("DEPENDENCY_UNAVAILABLE", format!("{service} did not answer; try again"))
             }

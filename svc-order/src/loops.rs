@@ -12,10 +12,20 @@
 //! [`serve`](crate::serve) runs [`sweep`] as the loop [`NAME`] of platform's
 //! [`Background`](mart_platform::tasks::Background), every [`INTERVAL`]; it stops before
 //! the relay's last round, so its cancellations still ship.
+//!
+//! The second loop, [`RECHECK`], is WatchOrder's safety net ([`crate::watch`]): every
+//! `MART_ORDER_WATCH_RECHECK` it looks up when each watched order last changed, a few
+//! queries for all of them, and wakes the watchers of those that moved since it last
+//! looked (or that it sees for the first time) — changes another replica committed, which
+//! this process was not told of.
 
-use std::time::Duration;
+use std::{
+    collections::HashMap,
+    sync::{Mutex, PoisonError},
+    time::Duration,
+};
 
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use mart_platform::{
     config::Service,
     tasks::{Round, Stop},
@@ -24,7 +34,7 @@ use mart_platform::{
 use sea_orm::{DatabaseConnection, DbErr};
 use tracing::Instrument as _;
 
-use crate::{commands::Commands, store::orders};
+use crate::{commands::Commands, store::orders, watch::OrderChanges};
 
 /// The loop's name, in its logs.
 pub const NAME: &str = "order.expiry";
@@ -58,4 +68,37 @@ pub async fn sweep(db: &DatabaseConnection, commands: &Commands, grace: Duration
         tracing::info!(cancelled, "cancelled orders whose payment did not come in time");
     }
     Ok(if full { Round::More } else { Round::Idle })
+}
+
+/// The re-read's name, in its logs.
+pub const RECHECK: &str = "order.watch-recheck";
+
+/// How many watched orders one query of the re-read looks up.
+const RECHECK_BATCH: usize = 500;
+
+/// When each watched order had last changed at the previous re-read: what the next one
+/// compares with. Holds the watched orders only (it is rebuilt each round).
+#[derive(Debug, Default)]
+pub struct Seen(Mutex<HashMap<String, DateTime<Utc>>>);
+
+/// One round of the re-read: looks up every order watched in `changes` in `db` and
+/// notifies those whose `updated_at` is not what `seen` holds (new to it, or changed).
+/// A notification for a change the watcher already sent costs it one read, and nothing
+/// is sent again.
+pub async fn recheck(db: &DatabaseConnection, changes: &OrderChanges, seen: &Seen) -> Result<Round, DbErr> {
+    let watched = changes.keys();
+    let mut now = HashMap::with_capacity(watched.len());
+    for batch in watched.chunks(RECHECK_BATCH) {
+        now.extend(orders::versions(db, batch).await?);
+    }
+    let moved: Vec<String> = {
+        let mut seen = seen.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let moved = now.iter().filter(|(id, at)| seen.get(*id) != Some(at)).map(|(id, _)| id.clone()).collect();
+        *seen = now;
+        moved
+    };
+    for id in &moved {
+        changes.notify(id.as_str());
+    }
+    Ok(Round::Idle)
 }

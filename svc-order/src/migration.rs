@@ -7,6 +7,7 @@ mod m20261201_000001_orders;
 mod m20261204_000001_unpaid_caps;
 mod m20261210_000001_refunded;
 mod m20261217_000001_variants;
+mod m20261220_000001_sales;
 
 /// Every migration of svc-order.
 #[derive(Debug)]
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             .then(m20261204_000001_unpaid_caps::Migration)
             .then(m20261210_000001_refunded::Migration)
             .then(m20261217_000001_variants::Migration)
+            .then(m20261220_000001_sales::Migration)
             .into()
     }
 }

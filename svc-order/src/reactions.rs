@@ -33,6 +33,7 @@ use crate::{
         lifecycle::{free_order_paid, paid, payment_opened, react, refunded},
     },
     domain::{Actor, CancellationSource, Change, ShortLine},
+    watch::OrderChanges,
 };
 
 /// The consumer group of svc-order.
@@ -46,12 +47,15 @@ pub const TOPICS: [&str; 2] = ["mart.inventory.events", "mart.payment.events"];
 pub struct Reactions {
     /// How long an order waits for its payment once its stock is reserved.
     payment_timeout: Duration,
+    /// Told, after each event's commit, of the order it was about: its WatchOrder streams.
+    changes: OrderChanges,
 }
 
 impl Reactions {
-    /// Reactions giving each reserved order `payment_timeout` to be paid.
-    pub fn new(payment_timeout: Duration) -> Self {
-        Self { payment_timeout }
+    /// Reactions giving each reserved order `payment_timeout` to be paid, telling the
+    /// order's watchers through `changes`.
+    pub fn new(payment_timeout: Duration, changes: OrderChanges) -> Self {
+        Self { payment_timeout, changes }
     }
 
     /// When an order whose stock is reserved now must have been paid: in whole
@@ -104,6 +108,27 @@ impl Handler for Reactions {
             }
             Ok(())
         })
+    }
+
+    /// The event's order may have moved (or had a refund recorded): its watchers read it
+    /// again, and send it if it did. After the commit, so they read what the event did.
+    fn committed(&self, event: &Event) {
+        if let Some(order_id) = order_of(event.envelope.payload.as_ref()) {
+            self.changes.notify(order_id);
+        }
+    }
+}
+
+/// The order an event handled here is about.
+fn order_of(payload: Option<&Payload>) -> Option<&str> {
+    match payload? {
+        Payload::StockReserved(event) => Some(&event.order_id),
+        Payload::StockReservationFailed(event) => Some(&event.order_id),
+        Payload::PaymentCreated(event) => Some(&event.order_id),
+        Payload::PaymentSucceeded(event) => Some(&event.order_id),
+        Payload::PaymentFailed(event) => Some(&event.order_id),
+        Payload::PaymentRefunded(event) => Some(&event.order_id),
+        _ => None,
     }
 }
 

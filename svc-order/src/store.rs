@@ -5,3 +5,4 @@
 pub mod carts;
 pub mod history;
 pub mod orders;
+pub mod sales;

@@ -35,13 +35,20 @@ pub struct PaymentApi {
     commands: Commands,
     /// `STRIPE_WEBHOOK_SECRET`; webhooks are refused without it.
     webhook_secret: Option<String>,
+    /// `MART_STRIPE_PUBLISHABLE_KEY`, returned with Stripe payments.
+    publishable_key: Option<String>,
 }
 
 impl PaymentApi {
     /// The API reading `db`, changing payments through `commands`, checking webhooks with
-    /// `webhook_secret`.
-    pub fn new(db: DatabaseConnection, commands: Commands, webhook_secret: Option<String>) -> Self {
-        Self { db, commands, webhook_secret }
+    /// `webhook_secret`; a browser mounts Stripe's form with `publishable_key`.
+    pub fn new(
+        db: DatabaseConnection,
+        commands: Commands,
+        webhook_secret: Option<String>,
+        publishable_key: Option<String>,
+    ) -> Self {
+        Self { db, commands, webhook_secret, publishable_key }
     }
 }
 
@@ -63,7 +70,13 @@ impl PaymentService for PaymentApi {
                 }
                 // The refunds' story (who asked, why it failed) is the shop's, not the customer's.
                 let refunds = if me.is_admin() { refunds::of(&self.db, &payment.id).await? } else { Vec::new() };
-                Ok(pb::GetPaymentResponse { payment: Some(to_proto(&payment, &refunds)) })
+                let payment = to_proto(&payment, &refunds);
+                // What the browser needs beside the client secret to show Stripe's form.
+                let publishable_key = match &self.publishable_key {
+                    Some(key) if payment.provider() == pb::PaymentProvider::Stripe => key.clone(),
+                    _ => String::new(),
+                };
+                Ok(pb::GetPaymentResponse { payment: Some(payment), publishable_key })
             }
             .await,
         )

@@ -22,6 +22,10 @@ pub struct Settings {
     /// `STRIPE_WEBHOOK_SECRET`: what Stripe's webhooks are signed with; without it they are
     /// refused. Default: unset.
     pub stripe_webhook_secret: Option<String>,
+    /// `MART_STRIPE_PUBLISHABLE_KEY` (`pk_…`): what a browser mounts Stripe's Payment Element
+    /// with; GetPayment returns it beside a Stripe payment's client secret (the edge reads
+    /// it too, to let Stripe.js into the storefront's CSP). Not secret. Default: unset.
+    pub stripe_publishable_key: Option<String>,
     /// `STRIPE_API_BASE` (an http(s) URL): where Stripe is reached, so tests can stand in
     /// for it. Default: unset, Stripe's own.
     pub stripe_api_base: Option<String>,
@@ -69,6 +73,13 @@ impl mart_platform::config::Settings for Settings {
             provider,
             stripe_secret_key,
             stripe_webhook_secret,
+            stripe_publishable_key: vars.parse_or("MART_STRIPE_PUBLISHABLE_KEY", None, |v| {
+                if v.starts_with("pk_") {
+                    Ok(Some(v.to_owned()))
+                } else {
+                    Err("expected a Stripe publishable key, pk_live_… or pk_test_… (never the secret sk_…)".to_owned())
+                }
+            })?,
             stripe_api_base: vars.http_url("STRIPE_API_BASE")?,
             payment_timeout: vars.duration_or("MART_PAYMENT_TIMEOUT", Duration::from_secs(30 * 60))?,
             retry_window: vars.duration_or("MART_PAYMENT_RETRY_WINDOW", Duration::from_secs(24 * 3600))?,
@@ -92,6 +103,7 @@ impl std::fmt::Debug for Settings {
             .field("provider", &self.provider)
             .field("stripe_secret_key", &self.stripe_secret_key.as_ref().map(|_| "<set>"))
             .field("stripe_webhook_secret", &self.stripe_webhook_secret.as_ref().map(|_| "<set>"))
+            .field("stripe_publishable_key", &self.stripe_publishable_key)
             .field("stripe_api_base", &self.stripe_api_base)
             .field("payment_timeout", &self.payment_timeout)
             .field("retry_window", &self.retry_window)
@@ -132,8 +144,10 @@ mod tests {
             ("MART_PAYMENT_TIMEOUT", "5m"),
             ("MART_PAYMENT_RETRY_WINDOW", "72h"),
             ("MART_PAYMENT_RETRY_MAX_INTERVAL", "2s"),
+            ("MART_STRIPE_PUBLISHABLE_KEY", "pk_test_x"),
         ])
         .unwrap();
+        assert_eq!(settings.stripe_publishable_key.as_deref(), Some("pk_test_x"));
         assert_eq!(settings.retry_window, Duration::from_secs(72 * 3600));
         assert_eq!(settings.retry_max_interval, Duration::from_secs(2));
         assert_eq!(settings.provider, ProviderKind::Stripe, "a Stripe key makes Stripe the default");
@@ -155,6 +169,7 @@ mod tests {
     fn bad_values_name_the_variable() {
         assert_refused::<Settings>(&[
             ("MART_PAYMENT_PROVIDER", "paypal"),
+            ("MART_STRIPE_PUBLISHABLE_KEY", "sk_live_oops"),
             ("MART_PAYMENT_TIMEOUT", "soon"),
             ("MART_PAYMENT_TIMEOUT", "0s"),
             ("MART_PAYMENT_RETRY_WINDOW", "forever"),

@@ -117,7 +117,12 @@ pub async fn serve(
     });
 
     let verifier = Arc::new(Verifier::for_shop(keys, &config.auth));
-    let api = api::PaymentApi::new(db, commands, config.own.stripe_webhook_secret.clone());
+    let api = api::PaymentApi::new(
+        db,
+        commands,
+        config.own.stripe_webhook_secret.clone(),
+        config.own.stripe_publishable_key.clone(),
+    );
     GrpcServer::new(Service::Payment, verifier)
         .add_service(PaymentServiceServer::new(api))
         .serve_then_stop(listener, shutdown, background)

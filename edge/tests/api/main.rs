@@ -8,3 +8,4 @@ mod grpc;
 mod limits;
 mod rest;
 mod support;
+mod web;

@@ -17,3 +17,4 @@ mod stripe_chaos;
 mod support;
 mod traces;
 mod variants;
+mod watch;

@@ -40,6 +40,19 @@ pub struct DeadLetter {
     pub record: Record,
 }
 
+/// The whole bus at a glance: what [`EventBus::status`] reports.
+#[derive(Clone, Debug, Default)]
+pub struct BusStatus {
+    /// Per consumer group and topic: events waiting, over every partition.
+    pub lag: Vec<(String, String, u64)>,
+    /// Per topic: its newest dead letters (newest first), and how many it has in all (up
+    /// to [`COUNTED`]; more reads as that many).
+    pub dead_letters: Vec<(String, Vec<DeadLetter>, u64)>,
+}
+
+/// How many dead letters of a topic [`EventBus::status`] reads to count them.
+pub const COUNTED: u64 = 1000;
+
 /// The header marking a record replayed from a dead letter (its DLQ offset).
 pub const REPLAYED_FROM: &str = "mart-replayed-from";
 
@@ -50,6 +63,28 @@ impl EventBus {
             EventBus::Embedded(bus) => Ok(bus.lag(group, topics).await?),
             EventBus::Kafka(bus) => bus.lag(group, topics).await,
         }
+    }
+
+    /// Every consumer group's lag on each topic it reads, and each topic's newest `listed`
+    /// dead letters: the shop's bus as an operator's page shows it.
+    pub async fn status(&self, listed: usize) -> Result<BusStatus, BusError> {
+        let mut status = BusStatus::default();
+        for consumer in crate::events::CONSUMERS {
+            let topics: Vec<String> = consumer.topics.iter().map(|t| (*t).to_owned()).collect();
+            let lag = self.consumer_lag(consumer.group, &topics).await?;
+            for topic in consumer.topics {
+                let waiting = lag.iter().filter(|l| l.topic == *topic).map(|l| l.waiting).sum();
+                status.lag.push((consumer.group.to_owned(), (*topic).to_owned(), waiting));
+            }
+        }
+        for topic in crate::events::TOPICS {
+            let mut letters = self.dead_letters(topic, COUNTED).await?;
+            let count = letters.len() as u64;
+            letters.reverse();
+            letters.truncate(listed);
+            status.dead_letters.push((topic.to_owned(), letters, count));
+        }
+        Ok(status)
     }
 
     /// Up to `limit` dead letters of `topic` (its `.dlq`), oldest first.

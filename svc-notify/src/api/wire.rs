@@ -2,6 +2,7 @@
 //! values in one step (every bad field named), and stored notifications encoded.
 
 use mart_platform::{
+    bus::ops::BusStatus,
     error::{FieldViolation, Violations},
     fields,
     paging::{self, Fingerprint, PageTokens},
@@ -134,6 +135,35 @@ pub fn to_proto(row: &notifications::Model) -> pb::Notification {
         read_at: row.read_at.as_ref().map(timestamp),
         created_at: Some(timestamp(&row.created_at)),
     }
+}
+
+/// The bus report as GetEventsStatus answers it.
+pub fn events_status(status: BusStatus) -> pb::GetEventsStatusResponse {
+    let lag = status
+        .lag
+        .into_iter()
+        .map(|(group, topic, waiting)| pb::ConsumerLag {
+            group,
+            topic,
+            waiting: i64::try_from(waiting).unwrap_or(i64::MAX),
+        })
+        .collect();
+    let mut dead_letters = Vec::new();
+    let mut dead_letter_counts = std::collections::HashMap::new();
+    for (topic, letters, count) in status.dead_letters {
+        dead_letters.extend(letters.into_iter().map(|letter| pb::DeadLetter {
+            topic: topic.clone(),
+            partition: letter.partition,
+            offset: letter.offset,
+            event_id: letter.event_id,
+            event_type: letter.event_type,
+            group: letter.group,
+            error: letter.error,
+            attempts: letter.attempts,
+        }));
+        dead_letter_counts.insert(topic, i64::try_from(count).unwrap_or(i64::MAX));
+    }
+    pb::GetEventsStatusResponse { lag, dead_letters, dead_letter_counts }
 }
 
 #[cfg(test)]

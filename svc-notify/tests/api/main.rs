@@ -4,5 +4,6 @@
 
 mod admin;
 mod email;
+mod events;
 mod inbox;
 mod support;

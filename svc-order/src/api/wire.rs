@@ -18,10 +18,10 @@ use tonic::metadata::errors::ToStrError;
 use crate::{
     domain::{
         CancellationSource, Change, Choice, ClientAddress, IdempotencyKey, OptionValue, OrderStatus, PlaceOrder,
-        PricedCart, Quantity,
+        PricedCart, Quantity, sales::SalesQuery,
     },
     error::Error,
-    store::orders,
+    store::{orders, sales::SalesReport},
 };
 
 /// The longest note or cancellation reason.
@@ -108,6 +108,12 @@ pub fn cancel_order(request: &pb::CancelOrderRequest, source: CancellationSource
     violations.finish()?;
     let (Some(order_id), Some(reason)) = (order_id, reason) else { return Err(Error::Invalid(vec![])) };
     Ok((order_id, Change::Cancelled { source, reason }))
+}
+
+/// GetSalesReport on `today` (UTC): the range, currency and number of best sellers, the
+/// defaults applied.
+pub fn sales_report(request: &pb::GetSalesReportRequest, today: chrono::NaiveDate) -> Result<SalesQuery, Error> {
+    Ok(SalesQuery::parse(&request.from, &request.to, &request.currency, request.top, today)?)
 }
 
 /// ShipOrder: the order and its shipment.
@@ -270,4 +276,44 @@ pub fn order_to_proto(full: &orders::Full) -> Result<pb::Order, DbErr> {
         refunded: money(order.refunded_minor),
         payment_due_by: payment_due_by.map(timestamp),
     })
+}
+
+/// The report `report` of `query`.
+pub fn sales_report_to_proto(query: &SalesQuery, report: &SalesReport) -> pb::GetSalesReportResponse {
+    let money = |amount_minor| Some(Money::new(amount_minor, query.currency).to_wire());
+    let day = |date: chrono::NaiveDate| date.format("%Y-%m-%d").to_string();
+    let (mut total_orders, mut total_revenue) = (0_i64, 0_i64);
+    for sold in &report.days {
+        total_orders = total_orders.saturating_add(sold.orders);
+        // Past what an i64 holds in minor units, no day's own sum would have read.
+        total_revenue = total_revenue.saturating_add(sold.revenue_minor);
+    }
+    pb::GetSalesReportResponse {
+        days: report
+            .days
+            .iter()
+            .map(|sold| pb::SalesDay {
+                date: day(sold.date),
+                orders: i32::try_from(sold.orders).unwrap_or(i32::MAX),
+                revenue: money(sold.revenue_minor),
+            })
+            .collect(),
+        total_orders: i32::try_from(total_orders).unwrap_or(i32::MAX),
+        total_revenue: money(total_revenue),
+        best_sellers: report
+            .best_sellers
+            .iter()
+            .map(|seller| pb::BestSeller {
+                variant_id: seller.variant_id.clone(),
+                product_id: seller.product_id.clone(),
+                name: seller.name.clone(),
+                sku: seller.sku.clone(),
+                option_values: option_values(&seller.option_values),
+                units: seller.units,
+                revenue: money(seller.revenue_minor),
+            })
+            .collect(),
+        from: day(query.from),
+        to: day(query.to),
+    }
 }

@@ -3,7 +3,8 @@
 //! it, and its event goes to the outbox — all in one transaction. The API's moves (cancel,
 //! ship, deliver) run it through [`Commands::move_order`], the sweeper through
 //! [`Commands::expire`], and the event reactions in the handler's own transaction through
-//! [`react`] and [`remember`].
+//! [`react`] and [`remember`]. The commands tell the order's watchers after their commit;
+//! the reactions' commit is the bus's, which tells them through `Reactions::committed`.
 //!
 //! A payment event moves an order only with the order's own money: [`paid`] and
 //! [`payment_opened`] want its customer and its total in its currency, [`refunded`] its
@@ -100,6 +101,7 @@ impl Commands {
         }
         txn.commit().await?;
         self.relay.wake();
+        self.changes.notify(id);
         let order = orders::find(&self.db, id, None).await?.ok_or(Error::NotFound("order"))?;
         orders::full(&self.db, order).await?.ok_or(Error::NotFound("order"))
     }
@@ -129,6 +131,7 @@ impl Commands {
         {
             txn.commit().await?;
             self.relay.wake();
+            self.changes.notify(id);
             return Ok(true);
         }
         // Paid, opened, cancelled or given more time since the sweeper's query: nothing to do.

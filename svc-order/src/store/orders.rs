@@ -1,6 +1,8 @@
 //! The `orders`, `order_lines`, `order_rejected_lines` and `order_address_locks` tables.
 //! An order's status changes only through [`apply`], a conditional update: of two
-//! concurrent moves from one status, exactly one finds the row still there.
+//! concurrent moves from one status, exactly one finds the row still there. Every update of
+//! an order row ([`apply`], [`record_refund`]) sets `updated_at`, which WatchOrder's re-read
+//! compares ([`versions`]).
 
 use std::collections::HashMap;
 
@@ -332,6 +334,19 @@ pub async fn find<C: ConnectionTrait>(db: &C, id: &str, owner: Option<&str>) -> 
 /// `user_id`'s order placed with `key`.
 pub async fn find_by_key<C: ConnectionTrait>(db: &C, user_id: &str, key: &str) -> Result<Option<Model>, DbErr> {
     Entity::find().filter(Column::UserId.eq(user_id)).filter(Column::IdempotencyKey.eq(key)).one(db).await
+}
+
+/// When each of the orders `ids` last changed (`updated_at`, which every update of an
+/// order row sets): what the watchers' re-read compares. Unknown ids are left out.
+pub async fn versions<C: ConnectionTrait>(db: &C, ids: &[String]) -> Result<Vec<(String, DateTime<Utc>)>, DbErr> {
+    Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .column(Column::UpdatedAt)
+        .filter(Column::Id.is_in(ids.iter().cloned()))
+        .into_tuple()
+        .all(db)
+        .await
 }
 
 /// `orders` with their lines (and short lines).

@@ -12,6 +12,8 @@ mod migration;
 mod opening;
 mod paging;
 mod refunds;
+mod reports;
 mod support;
 mod unpaid;
 mod variants;
+mod watch;

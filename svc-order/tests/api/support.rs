@@ -14,7 +14,9 @@ use mart_platform::{
 };
 use mart_proto::{
     common::Money,
-    events::{PaymentCreated, PaymentFailed, PaymentRefunded, PaymentSucceeded, RefundLine, envelope::Payload},
+    events::{
+        PaymentCreated, PaymentFailed, PaymentRefunded, PaymentSucceeded, RefundLine, StockReserved, envelope::Payload,
+    },
     inventory::{GetStockRequest, inventory_service_client::InventoryServiceClient},
     order::{self as pb, order_service_client::OrderServiceClient},
     product::{self as catalog, catalog_service_client::CatalogServiceClient},
@@ -42,7 +44,7 @@ pub struct Shop {
     config: svc_order::Config,
     keys: Arc<KeySet>,
     order: Option<Running<svc_order::StartError>>,
-    inventory: Running<svc_inventory::StartError>,
+    inventory: Option<Running<svc_inventory::StartError>>,
     product: Option<Running<svc_product::StartError>>,
     user: Running<svc_user::StartError>,
     category_id: String,
@@ -62,6 +64,8 @@ pub struct Options {
     pub max_open_unpaid: u32,
     /// MART_ORDER_MAX_OPEN_UNPAID_PER_ADDRESS.
     pub max_open_unpaid_per_address: u32,
+    /// MART_ORDER_WATCH_RECHECK.
+    pub watch_recheck: Duration,
     /// Whether svc-order starts with the shop; if not, [`Shop::restart_order`] starts it
     /// (and migrates its database then).
     pub start_order: bool,
@@ -75,6 +79,7 @@ impl Default for Options {
             expiry_grace: own.expiry_grace,
             max_open_unpaid: own.max_open_unpaid,
             max_open_unpaid_per_address: own.max_open_unpaid_per_address,
+            watch_recheck: own.watch_recheck,
             start_order: true,
         }
     }
@@ -125,6 +130,7 @@ impl Shop {
         config.own.expiry_grace = options.expiry_grace;
         config.own.max_open_unpaid = options.max_open_unpaid;
         config.own.max_open_unpaid_per_address = options.max_open_unpaid_per_address;
+        config.own.watch_recheck = options.watch_recheck;
 
         let users_db = mart_platform::db::connect(&user_db.url).await.unwrap();
         svc_user::create_admin(&users_db, "admin@mart.test", PASSWORD).await.expect("an admin");
@@ -136,7 +142,7 @@ impl Shop {
             config,
             keys,
             order: None,
-            inventory,
+            inventory: Some(inventory),
             product: Some(product),
             user,
             category_id: String::new(),
@@ -183,6 +189,20 @@ impl Shop {
         if let Some(order) = self.order.take() {
             order.stop().await;
         }
+    }
+
+    /// Stops svc-inventory: placed orders stay PENDING until a test publishes what it
+    /// would ([`Shop::reserve`]).
+    pub async fn stop_inventory(&mut self) {
+        if let Some(inventory) = self.inventory.take() {
+            inventory.stop().await;
+        }
+    }
+
+    /// What svc-inventory publishes once it reserved every line of `order`.
+    pub async fn reserve(&self, order: &pb::Order) -> mart_proto::events::Envelope {
+        let reserved = StockReserved { order_id: order.id.clone(), ..Default::default() };
+        publish(&self.bus, &order.id, Payload::StockReserved(reserved)).await
     }
 
     /// Stops svc-product: the catalog is gone.
@@ -264,7 +284,8 @@ impl Shop {
 
     /// Units of `product_id` available, as inventory says.
     pub async fn available(&self, product_id: &str) -> Option<i32> {
-        let mut client = InventoryServiceClient::new(self.inventory.channel());
+        let mut client =
+            InventoryServiceClient::new(self.inventory.as_ref().expect("svc-inventory is running").channel());
         let stock = client.get_stock(GetStockRequest { product_id: product_id.into() }).await.ok()?;
         Some(stock.into_inner().stock?.available)
     }
@@ -363,7 +384,8 @@ impl Shop {
 
     /// Units of each variant of `product_id` available, by variant id, as inventory says.
     pub async fn available_by_variant(&self, product_id: &str) -> HashMap<String, i32> {
-        let mut client = InventoryServiceClient::new(self.inventory.channel());
+        let mut client =
+            InventoryServiceClient::new(self.inventory.as_ref().expect("svc-inventory is running").channel());
         let request = GetStockRequest { product_id: product_id.into() };
         let stock = client.get_stock(request).await.expect("GetStock").into_inner();
         stock.variants.into_iter().map(|level| (level.variant_id, level.available)).collect()

@@ -4,7 +4,7 @@
 
 use mart_platform::{
     db_tests,
-    test_util::{TestDb, publish_envelope, reason},
+    test_util::{TestDb, authed, publish_envelope, reason},
 };
 use mart_proto::{events::envelope::Payload, payment as pb};
 use svc_payment::stripe_fake::Intent;
@@ -23,7 +23,34 @@ db_tests!(
     refunding_twice_refunds_once,
     a_payment_asked_for_after_the_cancel_opens_nothing,
     a_free_order_opens_no_payment_and_no_dead_letter,
+    the_browser_gets_the_publishable_key_with_the_client_secret,
 );
+
+/// The storefront mounts Stripe's Payment Element with the payment's client secret and the
+/// shop's publishable key: GetPayment hands both to the order's owner; a manual payment
+/// gets no key.
+async fn the_browser_gets_the_publishable_key_with_the_client_secret(db: TestDb) {
+    let app = TestApp::spawn_configured(db, Provider::Stripe, |settings| {
+        settings.stripe_publishable_key = Some("pk_test_mart".to_owned());
+    })
+    .await;
+    let order = order_id();
+    let intent = awaiting(&app, &order, "alice", 2500).await;
+    let request = authed(&app.user("alice"), pb::GetPaymentRequest { order_id: order.clone() });
+    let answer = app.client().get_payment(request).await.unwrap().into_inner();
+    assert_eq!(answer.publishable_key, "pk_test_mart");
+    assert_eq!(answer.payment.unwrap().client_secret, intent.client_secret);
+
+    let manual = TestApp::spawn_configured(TestDb::sqlite().await, Provider::Manual, |settings| {
+        settings.stripe_publishable_key = Some("pk_test_mart".to_owned());
+    })
+    .await;
+    let order = order_id();
+    manual.awaits_payment(&order, "bob", 1000).await;
+    manual.wait_for_payment(&order).await;
+    let request = authed(&manual.user("bob"), pb::GetPaymentRequest { order_id: order });
+    assert_eq!(manual.client().get_payment(request).await.unwrap().into_inner().publishable_key, "");
+}
 
 /// An order of nothing (svc-order pays it itself): no PaymentIntent, no payment, and not
 /// the dead letter a total "nobody can pay" used to be.
