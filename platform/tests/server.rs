@@ -46,6 +46,13 @@ impl NotificationService for Held {
         Err(Status::not_found("no notifications here"))
     }
 
+    async fn get_events_status(
+        &self,
+        _request: Request<pb::GetEventsStatusRequest>,
+    ) -> Result<Response<pb::GetEventsStatusResponse>, Status> {
+        Err(Status::unimplemented("no bus here"))
+    }
+
     async fn send_notification(
         &self,
         request: Request<pb::SendNotificationRequest>,
