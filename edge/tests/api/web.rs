@@ -37,7 +37,14 @@ async fn the_storefront_and_the_admin_console_are_served_from_the_edge() {
             assert_eq!(answer.status, StatusCode::OK, "{asset}");
             assert_eq!(answer.headers["cache-control"], "public, max-age=31536000, immutable", "{asset}");
             let kind = answer.headers["content-type"].to_str().unwrap();
-            assert!(kind.starts_with("text/javascript") || kind.starts_with("text/css"), "{asset}: {kind}");
+            let expected = if asset.ends_with(".js") {
+                "text/javascript; charset=utf-8"
+            } else if asset.ends_with(".css") {
+                "text/css; charset=utf-8"
+            } else {
+                "image/svg+xml"
+            };
+            assert_eq!(kind, expected, "{asset}");
         }
     }
     let bare = shop.get("/admin", None).await;
