@@ -163,12 +163,25 @@ test("a customer browses, picks a size, checks out and watches the order get pai
   assert.equal(mine.orders.length, 1, "a double click placed one order");
   assert.equal(mine.orders[0]!.id, orderId);
 
-  // The admin confirms the manual payment (through the API until the console exists).
-  const admin = shop.api(await shop.login(ADMIN_EMAIL, ADMIN_PASSWORD));
-  await admin.payments.confirmManualPayment({ orderId, reference: "bank transfer 42" });
+  // The admin, in a browser of their own, opens the order in the console and confirms the
+  // manual payment.
+  const adminContext = await newContext({ viewport: { width: 1280, height: 900 } });
+  const console_ = await adminContext.newPage();
+  await console_.goto(`${shop.url}/admin/`);
+  await console_.getByRole("heading", { name: "Admin console" }).waitFor();
+  await console_.getByLabel("Email").fill(ADMIN_EMAIL);
+  await console_.getByLabel("Password").fill(ADMIN_PASSWORD);
+  await console_.getByRole("button", { name: "Sign in" }).click();
+  await console_.getByRole("navigation", { name: "Sections" }).waitFor();
+  await console_.goto(`${shop.url}/admin/#/order/${orderId}`);
+  const confirm = console_.getByRole("form", { name: "Confirm payment" });
+  await confirm.getByLabel("Payment reference").fill("bank transfer 42");
+  await confirm.getByRole("button", { name: "Confirm payment" }).click();
   const confirmed = Date.now();
   await page.locator('strong[data-status="PAID"]').waitFor({ timeout: 2_000 });
   console.log(`# PAID shown ${Date.now() - confirmed} ms after the confirmation`);
+  await console_.locator('[data-status="PAID"]').first().waitFor();
+  await adminContext.close();
   await page.screenshot({ path: join(shots, "order-paid.png"), fullPage: true });
   assert.equal(loads, loadsBefore);
 
