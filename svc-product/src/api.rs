@@ -229,10 +229,21 @@ impl CatalogService for CatalogApi {
                 let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
                 let images = records::images_of(&self.db, &ids).await?;
                 // The counts are the same on every page of a query: they come with the first.
-                let facets = if after.is_none() {
-                    Some(wire::facets(products::facets(&self.db, &query.filter).await?))
-                } else {
-                    None
+                // They are the heavy part of a first page, so they are reused for the cache's
+                // ttl (counts, like the stock figures, are for showing, not for selling).
+                let facets = match after {
+                    Some(_) => None,
+                    None => {
+                        let key = serde_json::to_string(&query.filter).unwrap_or_default();
+                        match self.cache.facets(&key) {
+                            Some(kept) => Some(kept),
+                            None => {
+                                let counted = wire::facets(products::facets(&self.db, &query.filter).await?);
+                                self.cache.put_facets(key, &counted);
+                                Some(counted)
+                            }
+                        }
+                    }
                 };
                 Ok(pb::ListProductsResponse {
                     products: rows

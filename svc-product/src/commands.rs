@@ -171,6 +171,8 @@ impl Commands {
         events::created(&txn, &row, product.price, &created).await?;
         let record = records::load(&txn, row).await?;
         txn.commit().await?;
+        // Nothing kept for the new id, but every facet count may move.
+        self.cache.forget(&id);
         self.relay.wake();
         Ok(record)
     }
