@@ -79,7 +79,7 @@ impl CallLimits {
             default_deadline: settings.request_timeout,
             max_deadline: settings.max_deadline,
             body_limit: settings.body_limit,
-            upload_limit: settings.media_max_bytes + mart_platform::config::MEDIA_MESSAGE_OVERHEAD,
+            upload_limit: mart_platform::config::media_message_limit(settings.media_max_bytes),
             body_timeout: settings.request_timeout,
         }
     }

@@ -84,7 +84,7 @@ async fn forward(
         .upstreams
         .for_path(&route.method.path)
         .ok_or_else(|| tonic::Status::unimplemented("no service serves this method"))?;
-    let max_message = inner.settings.media_max_bytes + mart_platform::config::MEDIA_MESSAGE_OVERHEAD;
+    let max_message = mart_platform::config::media_message_limit(inner.settings.media_max_bytes);
     if route.method.descriptor.is_server_streaming() {
         let metadata = upstream::metadata_from(&parts.headers);
         let (stream, metadata) =

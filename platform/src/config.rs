@@ -544,6 +544,11 @@ pub const DEFAULT_MEDIA_MAX_BYTES: usize = 5 << 20;
 /// plus this, so that a larger image is refused by the media limit, not by a message limit.
 pub const MEDIA_MESSAGE_OVERHEAD: usize = 16 << 10;
 
+/// The largest gRPC message of the media routes when images may be `media_max_bytes`.
+pub fn media_message_limit(media_max_bytes: usize) -> usize {
+    media_max_bytes.saturating_add(MEDIA_MESSAGE_OVERHEAD)
+}
+
 /// `MART_MEDIA_MAX_BYTES`: the largest uploaded image, in bytes (default 5 MiB). svc-product
 /// refuses larger uploads and the edge lets uploads this large through (its body limit for
 /// every other route is far smaller), so both read it here.

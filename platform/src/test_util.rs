@@ -456,6 +456,14 @@ impl<E: std::fmt::Display + Send + 'static> Running<E> {
 }
 
 /// Asserts that each `(variable, value)`, set alone, is refused by `S` with an error that
+/// `size` bytes that are a PNG as far as an upload check can tell: the eight-byte
+/// signature, then picture data (for size limits; a real picture is `mart::demo::picture`).
+pub fn png_of(size: usize) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.extend((0..size.saturating_sub(8)).map(|i| (i % 251) as u8));
+    bytes
+}
+
 /// names `variable`, in its field and in its message.
 pub fn assert_refused<S: crate::config::Settings>(cases: &[(&str, &str)]) {
     for &(variable, value) in cases {

@@ -88,7 +88,7 @@ pub async fn serve(
     let media = Arc::new(media::Media::open(&config).map_err(StartError::setup("media store (MART_MEDIA_URL)"))?);
     // An upload is one message holding the whole image: room for the largest, and its
     // framing, so that a bigger one is refused by the media limit (413), not by tonic's.
-    let max_message = media.max_bytes() + mart_platform::config::MEDIA_MESSAGE_OVERHEAD;
+    let max_message = mart_platform::config::media_message_limit(media.max_bytes());
     let commands = commands::Commands::new(db.clone(), relay, cache.clone(), media.clone());
     let api = api::CatalogApi::new(commands, db, tokens, stock, cache, media);
     GrpcServer::new(Service::Product, verifier)

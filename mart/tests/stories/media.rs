@@ -5,6 +5,7 @@
 
 use http::StatusCode;
 use mart::demo::picture::{Picture, Shape};
+use mart_platform::test_util::png_of;
 use serde_json::json;
 
 use crate::support::{ADMIN_EMAIL, Payments, TestShop};
@@ -12,13 +13,6 @@ use crate::support::{ADMIN_EMAIL, Payments, TestShop};
 /// A real PNG, as `mart demo-data` draws them.
 fn photo() -> Vec<u8> {
     Picture { shape: Shape::Circle, colour: [200, 40, 40], band: [20, 20, 80] }.png()
-}
-
-/// A PNG of `size` bytes: the signature, then picture data.
-fn png_of(size: usize) -> Vec<u8> {
-    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
-    bytes.extend((0..size - 8).map(|i| (i % 251) as u8));
-    bytes
 }
 
 #[tokio::test]

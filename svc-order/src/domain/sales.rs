@@ -43,8 +43,8 @@ pub struct SalesQuery {
 impl SalesQuery {
     /// The request's fields (empty or 0: the default) on `today`, every bad one named:
     /// `from` and `to` are `YYYY-MM-DD`, `to` not before `from`, the range at most
-    /// [`MAX_DAYS`] long (else `from` is named); `currency` three upper-case letters of an
-    /// ISO 4217 code; `top` not negative.
+    /// [`MAX_DAYS`] long (else `from` is named); `currency` an ISO 4217 code (case forgiven, as
+    /// every currency field reads it); `top` not negative.
     pub fn parse(
         from: &str,
         to: &str,
@@ -111,15 +111,13 @@ fn day(field: &str, value: &str) -> Result<Option<NaiveDate>, FieldViolation> {
     parsed.map(Some).ok_or_else(|| FieldViolation::new(field, "must be a date, YYYY-MM-DD"))
 }
 
-/// `value` as the report's currency: USD when empty.
+/// `value` as the report's currency (as every currency field reads it: case forgiven); USD
+/// when empty.
 fn currency_code(value: &str) -> Result<Currency, FieldViolation> {
-    if value.is_empty() {
+    if value.trim().is_empty() {
         return Ok(Currency::USD);
     }
-    if value.len() != 3 || !value.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(FieldViolation::new("currency", "must be three upper-case letters, e.g. USD"));
-    }
-    Currency::from_code(value).ok_or_else(|| FieldViolation::new("currency", "not an ISO 4217 currency code"))
+    Currency::parse("currency", value)
 }
 
 /// One day of a report.
@@ -198,13 +196,14 @@ mod tests {
     fn bad_fields_are_named() {
         let today = date("2026-12-04");
         assert_eq!(
-            fields(SalesQuery::parse("2026-1-5", "yesterday", "usd", -1, today)),
+            fields(SalesQuery::parse("2026-1-5", "yesterday", "dollars", -1, today)),
             ["from", "to", "currency", "top"]
         );
         assert_eq!(fields(SalesQuery::parse("2026-02-30", "", "", 0, today)), ["from"]);
         assert_eq!(fields(SalesQuery::parse("2026-12-05", "2026-12-04", "", 0, today)), ["to"]);
         assert_eq!(fields(SalesQuery::parse("2024-01-01", "2025-01-01", "", 0, today)), ["from"], "367 days");
         assert_eq!(fields(SalesQuery::parse("", "", "XYZ", 0, today)), ["currency"]);
+        assert_eq!(SalesQuery::parse("", "", " eur ", 0, today).unwrap().currency, Currency::EUR, "as elsewhere");
         let leap = SalesQuery::parse("2024-01-01", "2024-12-31", "", 0, today).unwrap();
         assert_eq!(leap.days().count(), 366, "366 days are allowed");
     }

@@ -156,7 +156,7 @@ async fn bad_fields_are_named_and_customers_may_not_ask(db: TestDb) {
     };
     let fields = |status: tonic::Status| bad_fields(&status);
     assert_eq!(
-        fields(report(&shop, bad("2026-13-01", "tomorrow", "usd", -1)).await.unwrap_err()),
+        fields(report(&shop, bad("2026-13-01", "tomorrow", "dollars", -1)).await.unwrap_err()),
         ["from", "to", "currency", "top"]
     );
     assert_eq!(fields(report(&shop, bad("2026-03-02", "2026-03-01", "", 0)).await.unwrap_err()), ["to"]);

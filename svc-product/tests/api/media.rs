@@ -4,7 +4,7 @@
 
 use mart_platform::{
     db_tests,
-    test_util::{TestDb, authed},
+    test_util::{TestDb, authed, png_of},
 };
 use mart_proto::{google::api::HttpBody, product as pb};
 use sha2::{Digest, Sha256};
@@ -13,13 +13,6 @@ use tonic::{Code, Request};
 use crate::support::{TestApp, bad_fields, new_product, reason};
 
 db_tests!(a_product_shows_an_uploaded_photo);
-
-/// A PNG: the eight bytes that say so, then `size - 8` bytes of picture.
-pub fn png(size: usize) -> Vec<u8> {
-    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
-    bytes.extend((0..size.saturating_sub(8)).map(|i| (i * 31 % 251) as u8));
-    bytes
-}
 
 fn upload(data: Vec<u8>, content_type: &str) -> pb::UploadMediaRequest {
     pb::UploadMediaRequest { body: Some(HttpBody { content_type: content_type.into(), data, extensions: vec![] }) }
@@ -40,7 +33,7 @@ fn stored(app: &TestApp) -> Vec<String> {
 async fn a_product_shows_an_uploaded_photo(db: TestDb) {
     let app = TestApp::spawn(db).await;
     let mut client = app.client();
-    let photo = png(3000);
+    let photo = png_of(3000);
 
     // The type comes from the bytes: sent as octet-stream, it is a PNG.
     let uploaded = client
@@ -105,9 +98,9 @@ async fn only_admins_upload() {
     let app = TestApp::spawn(TestDb::sqlite().await).await;
     let mut client = app.client();
 
-    let anonymous = client.upload_media(Request::new(upload(png(100), "image/png"))).await.unwrap_err();
+    let anonymous = client.upload_media(Request::new(upload(png_of(100), "image/png"))).await.unwrap_err();
     assert_eq!(anonymous.code(), Code::Unauthenticated);
-    let customer = client.upload_media(authed(&app.customer, upload(png(100), "image/png"))).await.unwrap_err();
+    let customer = client.upload_media(authed(&app.customer, upload(png_of(100), "image/png"))).await.unwrap_err();
     assert_eq!(customer.code(), Code::PermissionDenied);
     assert!(stored(&app).is_empty());
 }
@@ -117,11 +110,11 @@ async fn uploads_stop_at_the_media_limit() {
     let app = TestApp::spawn_with(TestDb::sqlite().await, |config| config.own.media_max_bytes = 10_000).await;
     let mut client = app.client();
 
-    let over = client.upload_media(authed(&app.admin, upload(png(10_001), "image/png"))).await.unwrap_err();
+    let over = client.upload_media(authed(&app.admin, upload(png_of(10_001), "image/png"))).await.unwrap_err();
     assert_eq!((over.code(), reason(&over).as_str()), (Code::ResourceExhausted, "TOO_LARGE"));
     assert!(over.message().contains("media limit of 10000 bytes (MART_MEDIA_MAX_BYTES)"), "{over:?}");
     assert!(stored(&app).is_empty());
-    client.upload_media(authed(&app.admin, upload(png(10_000), "image/png"))).await.expect("at the limit");
+    client.upload_media(authed(&app.admin, upload(png_of(10_000), "image/png"))).await.expect("at the limit");
 }
 
 #[tokio::test]
@@ -130,7 +123,7 @@ async fn an_image_larger_than_a_grpc_message_goes_through() {
     // (5 MiB) is above that, so the server must allow it, both ways.
     let app = TestApp::spawn(TestDb::sqlite().await).await;
     let mut client = app.client().max_decoding_message_size(6 << 20);
-    let photo = png(4_800_000);
+    let photo = png_of(4_800_000);
 
     let uploaded = client.upload_media(authed(&app.admin, upload(photo.clone(), "image/png"))).await.unwrap();
     let served = client.get_media(get(&uploaded.into_inner().media_id)).await.unwrap().into_inner();
