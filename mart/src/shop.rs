@@ -369,21 +369,3 @@ async fn serving(addr: SocketAddr) -> bool {
         Ok(response) if response.get_ref().status == ServingStatus::Serving as i32
     )
 }
-
-#[cfg(test)]
-mod tests {
-    use mart_platform::events::{CONSUMERS, Consumer};
-
-    /// The bus report covers every consumer group the services run, as they run it.
-    #[test]
-    fn the_consumer_table_is_what_the_services_consume() {
-        let services = [
-            Consumer { group: svc_product::reactions::GROUP, topics: &svc_product::reactions::TOPICS },
-            Consumer { group: svc_inventory::reactions::GROUP, topics: &svc_inventory::reactions::TOPICS },
-            Consumer { group: svc_order::reactions::GROUP, topics: &svc_order::reactions::TOPICS },
-            Consumer { group: svc_payment::reactions::GROUP, topics: &svc_payment::reactions::TOPICS },
-            Consumer { group: svc_notify::reactions::GROUP, topics: &svc_notify::reactions::TOPICS },
-        ];
-        assert_eq!(CONSUMERS, services);
-    }
-}

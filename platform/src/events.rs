@@ -35,22 +35,35 @@ pub fn topic_of(payload: &Payload) -> &'static str {
 /// A consumer group of the shop and the topics it reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Consumer {
-    /// The group (each service's `reactions::GROUP`).
+    /// The group.
     pub group: &'static str,
-    /// What it reads (each service's `reactions::TOPICS`).
+    /// What it reads.
     pub topics: &'static [&'static str],
 }
 
-/// Every consumer group of the shop, for reports that cover the whole bus (the admin
-/// console's events page). Each service keeps its own group and topics beside its
-/// reactions; `mart`'s tests check this table says the same.
-pub const CONSUMERS: [Consumer; 5] = [
-    Consumer { group: "product", topics: &["mart.inventory.events"] },
-    Consumer { group: "inventory", topics: &["mart.product.events", "mart.order.events"] },
-    Consumer { group: "order", topics: &["mart.inventory.events", "mart.payment.events"] },
-    Consumer { group: "payment", topics: &["mart.order.events"] },
-    Consumer { group: "notify", topics: &["mart.user.events", "mart.order.events", "mart.payment.events"] },
-];
+/// The consumer groups of the shop, one per service that reacts to events: what each
+/// service's reactions subscribe with, and what reports over the whole bus (the admin
+/// console's events page) list.
+pub mod consumers {
+    use super::Consumer;
+
+    /// svc-product: stock announcements keep its in-stock read model.
+    pub const PRODUCT: Consumer = Consumer { group: "product", topics: &["mart.inventory.events"] };
+    /// svc-inventory: new products open stock; orders reserve, commit and release it.
+    pub const INVENTORY: Consumer =
+        Consumer { group: "inventory", topics: &["mart.product.events", "mart.order.events"] };
+    /// svc-order: reservations and payments move orders.
+    pub const ORDER: Consumer = Consumer { group: "order", topics: &["mart.inventory.events", "mart.payment.events"] };
+    /// svc-payment: orders open, cancel and refund payments.
+    pub const PAYMENT: Consumer = Consumer { group: "payment", topics: &["mart.order.events"] };
+    /// svc-notify: what customers are told.
+    pub const NOTIFY: Consumer =
+        Consumer { group: "notify", topics: &["mart.user.events", "mart.order.events", "mart.payment.events"] };
+}
+
+/// Every consumer group of the shop.
+pub const CONSUMERS: [Consumer; 5] =
+    [consumers::PRODUCT, consumers::INVENTORY, consumers::ORDER, consumers::PAYMENT, consumers::NOTIFY];
 
 /// Every topic, for creating them (and their `.dlq`) on the bus.
 pub const TOPICS: [&str; 5] =

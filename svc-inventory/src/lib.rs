@@ -74,7 +74,7 @@ pub async fn serve(
     let tokens = PageTokens::load(&db).await?;
     let mut background = Background::new(Service::Inventory);
     let waker = background.relay(db.clone(), bus.clone(), config.events.outbox_retention);
-    background.react(&bus, &config.events, db.clone(), reactions::GROUP, &reactions::TOPICS, reactions::Reactions);
+    background.react(&bus, &config.events, db.clone(), reactions::GROUP, reactions::TOPICS, reactions::Reactions);
 
     let verifier = Arc::new(Verifier::for_shop(keys, &config.auth));
     let api = api::InventoryApi::new(db.clone(), Commands::new(db, waker), tokens);

@@ -15,10 +15,10 @@ use mart_proto::events::envelope::Payload;
 use crate::{commands, domain};
 
 /// The consumer group of svc-inventory.
-pub const GROUP: &str = "inventory";
+pub const GROUP: &str = mart_platform::events::consumers::INVENTORY.group;
 
 /// The topics it reads.
-pub const TOPICS: [&str; 2] = ["mart.product.events", "mart.order.events"];
+pub const TOPICS: &[&str] = mart_platform::events::consumers::INVENTORY.topics;
 
 /// Reacts to product and order events.
 #[derive(Debug, Default)]

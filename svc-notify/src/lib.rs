@@ -72,7 +72,7 @@ pub async fn serve(
 
     let mut background = Background::new(Service::Notify);
     let reactions = reactions::Reactions::new(channels.clone(), sender.clone());
-    background.react(&bus, &config.events, db.clone(), reactions::GROUP, &reactions::TOPICS, reactions);
+    background.react(&bus, &config.events, db.clone(), reactions::GROUP, reactions::TOPICS, reactions);
     loops::Sender::new(db.clone(), channels.clone(), domain::RetryPolicy::default())
         .start(&mut background, sender.clone());
 

@@ -26,10 +26,10 @@ use crate::{
 };
 
 /// The consumer group of svc-notify.
-pub const GROUP: &str = "notify";
+pub const GROUP: &str = mart_platform::events::consumers::NOTIFY.group;
 
 /// The topics it reads.
-pub const TOPICS: [&str; 3] = ["mart.user.events", "mart.order.events", "mart.payment.events"];
+pub const TOPICS: &[&str] = mart_platform::events::consumers::NOTIFY.topics;
 
 /// Reacts to user, order and payment events.
 pub struct Reactions {

@@ -106,7 +106,7 @@ pub async fn serve(
         &config.events,
         db.clone(),
         reactions::GROUP,
-        &reactions::TOPICS,
+        reactions::TOPICS,
         reactions::Reactions::new(config.own.payment_timeout, changes.clone()),
     );
     let max_quantity = config.own.max_quantity;

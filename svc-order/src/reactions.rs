@@ -37,10 +37,10 @@ use crate::{
 };
 
 /// The consumer group of svc-order.
-pub const GROUP: &str = "order";
+pub const GROUP: &str = mart_platform::events::consumers::ORDER.group;
 
 /// The topics it reads.
-pub const TOPICS: [&str; 2] = ["mart.inventory.events", "mart.payment.events"];
+pub const TOPICS: &[&str] = mart_platform::events::consumers::ORDER.topics;
 
 /// Reacts to inventory and payment events.
 #[derive(Debug)]

@@ -96,7 +96,7 @@ pub async fn serve(
         &config.events,
         db.clone(),
         reactions::GROUP,
-        &reactions::TOPICS,
+        reactions::TOPICS,
         reactions::Reactions { commands: commands.clone() },
     );
 

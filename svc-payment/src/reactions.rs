@@ -18,10 +18,10 @@ use crate::{
 };
 
 /// The consumer group of svc-payment.
-pub const GROUP: &str = "payment";
+pub const GROUP: &str = mart_platform::events::consumers::PAYMENT.group;
 
 /// The topics it reads.
-pub const TOPICS: [&str; 1] = ["mart.order.events"];
+pub const TOPICS: &[&str] = mart_platform::events::consumers::PAYMENT.topics;
 
 /// Reacts to order events.
 pub struct Reactions {

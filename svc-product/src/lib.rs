@@ -76,7 +76,7 @@ pub async fn serve(
 
     let mut background = Background::new(Service::Product);
     let relay = background.relay(db.clone(), bus.clone(), config.events.outbox_retention);
-    background.react(&bus, &config.events, db.clone(), reactions::GROUP, &reactions::TOPICS, reactions::Reactions);
+    background.react(&bus, &config.events, db.clone(), reactions::GROUP, reactions::TOPICS, reactions::Reactions);
 
     let (sync_db, sync_stock) = (db.clone(), stock.clone());
     background.every(loops::NAME, Every::new(loops::INTERVAL), move |_| {

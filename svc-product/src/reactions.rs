@@ -10,10 +10,10 @@ use mart_proto::events::{StockLine, envelope::Payload};
 use crate::commands;
 
 /// The consumer group of svc-product.
-pub const GROUP: &str = "product";
+pub const GROUP: &str = mart_platform::events::consumers::PRODUCT.group;
 
 /// The topics it reads.
-pub const TOPICS: [&str; 1] = ["mart.inventory.events"];
+pub const TOPICS: &[&str] = mart_platform::events::consumers::PRODUCT.topics;
 
 /// Reacts to stock events.
 #[derive(Debug, Default)]
